@@ -1,0 +1,307 @@
+//! A fixed-capacity ring buffer of transitions and uniform minibatch sampling.
+//!
+//! Transitions are stored struct-of-arrays in contiguous memory: one `Vec<f32>` of observations
+//! (`capacity × obs_dim`, one transition after another), one of next observations, and one each
+//! of actions, rewards and terminated flags. Once full, a push overwrites the oldest transition.
+//!
+//! Sampling writes into a caller-owned [`Batch`] whose buffers are reused: after the first call
+//! with a given batch size, sampling allocates nothing. A batch is laid out so that its
+//! observations form an `obs_dim × batch_size` column-major matrix (one column per sample), the
+//! layout the networks consume directly.
+//!
+//! ```
+//! use replay::{Batch, ReplayBuffer, Sampling};
+//! use rand::SeedableRng;
+//!
+//! let mut buffer = ReplayBuffer::new(1000, 4)?;
+//! for i in 0..100 {
+//!     let s = [i as f32; 4];
+//!     buffer.push(&s, i % 2, 1.0, &s, false)?;
+//! }
+//! let mut batch = Batch::default();
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! buffer.sample_into(&mut rng, 32, Sampling::WithoutReplacement, &mut batch)?;
+//! assert_eq!(batch.len(), 32);
+//! # Ok::<(), replay::Error>(())
+//! ```
+
+use rand::Rng;
+
+/// How indices of one minibatch are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum Sampling {
+    /// No transition appears twice in one batch (Python's `random.sample`, as in the FF-DQN
+    /// author's code). Needs at least `batch_size` transitions in the buffer.
+    #[default]
+    WithoutReplacement,
+    /// Independent uniform draws (as Stable-Baselines3 and CleanRL sample).
+    WithReplacement,
+}
+
+/// What can go wrong with the buffer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A buffer that can hold nothing.
+    #[error("replay capacity is 0: it must hold at least one transition")]
+    ZeroCapacity,
+    /// Observations of width zero.
+    #[error("observation width is 0: it must be at least 1")]
+    ZeroObsDim,
+    /// A transition whose observation has the wrong width.
+    #[error("{field} has {got} values but this buffer stores observations of width {expected}")]
+    WrongWidth {
+        /// `obs` or `next_obs`.
+        field: &'static str,
+        /// Width the buffer was made for.
+        expected: usize,
+        /// Width given.
+        got: usize,
+    },
+    /// Sampling before anything was pushed.
+    #[error("cannot sample from an empty replay buffer: push transitions first")]
+    Empty,
+    /// A batch of size zero.
+    #[error("batch size is 0: it must be at least 1")]
+    ZeroBatch,
+    /// Sampling without replacement needs at least as many transitions as the batch.
+    #[error(
+        "cannot draw {batch_size} distinct transitions from a buffer holding {len}: \
+         wait until the buffer holds at least the batch size, or sample with replacement"
+    )]
+    NotEnough {
+        /// Requested batch size.
+        batch_size: usize,
+        /// Transitions held.
+        len: usize,
+    },
+}
+
+/// One stored transition, borrowed from the buffer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TransitionRef<'a> {
+    /// Observation the action was taken in.
+    pub obs: &'a [f32],
+    /// Action taken.
+    pub action: u32,
+    /// Reward received.
+    pub reward: f32,
+    /// Observation after the action.
+    pub next_obs: &'a [f32],
+    /// Whether `next_obs` is terminal.
+    pub terminated: bool,
+}
+
+/// A minibatch, owned by the caller and refilled in place by [`ReplayBuffer::sample_into`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    /// Observations, `len × obs_dim`, sample after sample.
+    pub obs: Vec<f32>,
+    /// Actions taken.
+    pub actions: Vec<u32>,
+    /// Rewards received.
+    pub rewards: Vec<f32>,
+    /// Next observations, `len × obs_dim`.
+    pub next_obs: Vec<f32>,
+    /// Whether the next state is terminal (a truncated episode is *not* terminated).
+    pub terminated: Vec<bool>,
+    /// Buffer slots the samples came from.
+    pub indices: Vec<usize>,
+    /// One bit per buffer slot, used to reject repeats without allocating.
+    taken: Vec<u64>,
+}
+
+impl Batch {
+    /// Number of samples in the batch.
+    pub fn len(&self) -> usize {
+        self.actions.len()
+    }
+
+    /// True when the batch holds no samples.
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+}
+
+/// The ring buffer.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ReplayBuffer {
+    capacity: usize,
+    obs_dim: usize,
+    len: usize,
+    /// Slot the next push writes to.
+    head: usize,
+    obs: Vec<f32>,
+    next_obs: Vec<f32>,
+    actions: Vec<u32>,
+    rewards: Vec<f32>,
+    terminated: Vec<bool>,
+}
+
+impl ReplayBuffer {
+    /// A buffer for `capacity` transitions whose observations have `obs_dim` values. All memory
+    /// is reserved here; pushes never allocate.
+    pub fn new(capacity: usize, obs_dim: usize) -> Result<Self, Error> {
+        if capacity == 0 {
+            return Err(Error::ZeroCapacity);
+        }
+        if obs_dim == 0 {
+            return Err(Error::ZeroObsDim);
+        }
+        Ok(Self {
+            capacity,
+            obs_dim,
+            len: 0,
+            head: 0,
+            obs: vec![0.0; capacity * obs_dim],
+            next_obs: vec![0.0; capacity * obs_dim],
+            actions: vec![0; capacity],
+            rewards: vec![0.0; capacity],
+            terminated: vec![false; capacity],
+        })
+    }
+
+    /// Transitions held: `min(pushes, capacity)`.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True before the first push.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Maximum number of transitions held.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Width of an observation.
+    pub fn obs_dim(&self) -> usize {
+        self.obs_dim
+    }
+
+    /// Stores a transition, overwriting the oldest once the buffer is full.
+    pub fn push(
+        &mut self,
+        obs: &[f32],
+        action: u32,
+        reward: f32,
+        next_obs: &[f32],
+        terminated: bool,
+    ) -> Result<(), Error> {
+        for (field, got) in [("obs", obs.len()), ("next_obs", next_obs.len())] {
+            if got != self.obs_dim {
+                return Err(Error::WrongWidth {
+                    field,
+                    expected: self.obs_dim,
+                    got,
+                });
+            }
+        }
+        let i = self.head;
+        let row = i * self.obs_dim..(i + 1) * self.obs_dim;
+        self.obs[row.clone()].copy_from_slice(obs);
+        self.next_obs[row].copy_from_slice(next_obs);
+        self.actions[i] = action;
+        self.rewards[i] = reward;
+        self.terminated[i] = terminated;
+        self.head = (i + 1) % self.capacity;
+        self.len = (self.len + 1).min(self.capacity);
+        Ok(())
+    }
+
+    /// The transition in slot `slot`, or `None` for a slot not yet written.
+    pub fn get(&self, slot: usize) -> Option<TransitionRef<'_>> {
+        (slot < self.len).then(|| {
+            let row = slot * self.obs_dim..(slot + 1) * self.obs_dim;
+            TransitionRef {
+                obs: &self.obs[row.clone()],
+                action: self.actions[slot],
+                reward: self.rewards[slot],
+                next_obs: &self.next_obs[row],
+                terminated: self.terminated[slot],
+            }
+        })
+    }
+
+    /// Slot of the `age`-th most recent transition (0 is the newest), or `None` past `len`.
+    pub fn slot_of_recent(&self, age: usize) -> Option<usize> {
+        (age < self.len).then(|| (self.head + self.capacity - 1 - age) % self.capacity)
+    }
+
+    /// Draws `batch_size` transitions uniformly into `batch`, reusing its memory.
+    pub fn sample_into(
+        &self,
+        rng: &mut impl Rng,
+        batch_size: usize,
+        sampling: Sampling,
+        batch: &mut Batch,
+    ) -> Result<(), Error> {
+        if batch_size == 0 {
+            return Err(Error::ZeroBatch);
+        }
+        if self.len == 0 {
+            return Err(Error::Empty);
+        }
+        batch.indices.clear();
+        match sampling {
+            Sampling::WithReplacement => {
+                for _ in 0..batch_size {
+                    batch.indices.push(rng.gen_range(0..self.len));
+                }
+            }
+            Sampling::WithoutReplacement => {
+                if batch_size > self.len {
+                    return Err(Error::NotEnough {
+                        batch_size,
+                        len: self.len,
+                    });
+                }
+                self.draw_distinct(rng, batch_size, batch);
+            }
+        }
+        self.gather(batch);
+        Ok(())
+    }
+
+    /// Rejection sampling against a bitset: exact uniform sampling without replacement, in
+    /// expected O(batch) draws while the batch is a small fraction of the buffer, and no
+    /// allocation once the bitset has grown to the buffer's capacity.
+    fn draw_distinct(&self, rng: &mut impl Rng, batch_size: usize, batch: &mut Batch) {
+        let words = self.capacity.div_ceil(64);
+        if batch.taken.len() < words {
+            batch.taken.resize(words, 0);
+        }
+        while batch.indices.len() < batch_size {
+            let i = rng.gen_range(0..self.len);
+            let (word, bit) = (i / 64, 1u64 << (i % 64));
+            if batch.taken[word] & bit == 0 {
+                batch.taken[word] |= bit;
+                batch.indices.push(i);
+            }
+        }
+        for &i in &batch.indices {
+            batch.taken[i / 64] &= !(1u64 << (i % 64));
+        }
+    }
+
+    fn gather(&self, batch: &mut Batch) {
+        let d = self.obs_dim;
+        let n = batch.indices.len();
+        batch.obs.resize(n * d, 0.0);
+        batch.next_obs.resize(n * d, 0.0);
+        batch.actions.resize(n, 0);
+        batch.rewards.resize(n, 0.0);
+        batch.terminated.resize(n, false);
+        for (k, &i) in batch.indices.iter().enumerate() {
+            batch.obs[k * d..(k + 1) * d].copy_from_slice(&self.obs[i * d..(i + 1) * d]);
+            batch.next_obs[k * d..(k + 1) * d].copy_from_slice(&self.next_obs[i * d..(i + 1) * d]);
+            batch.actions[k] = self.actions[i];
+            batch.rewards[k] = self.rewards[i];
+            batch.terminated[k] = self.terminated[i];
+        }
+    }
+}

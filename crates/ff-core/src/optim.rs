@@ -1,0 +1,270 @@
+//! SGD, Adam and AdamW with PyTorch's update rules, and `clip_grad_norm_`.
+
+use crate::{Dense, DenseGrads, Error, Real, Result};
+
+/// The update rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum OptimizerKind {
+    /// `p ← p − lr (g + λ p)` (PyTorch's SGD without momentum).
+    Sgd,
+    /// Adam; a weight decay is added to the gradient as an L2 term (`torch.optim.Adam`).
+    #[default]
+    Adam,
+    /// Adam with decoupled weight decay `p ← p (1 − lr λ)` (`torch.optim.AdamW`).
+    AdamW,
+}
+
+/// Hyperparameters of an optimizer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct OptimizerConfig {
+    /// The update rule.
+    pub kind: OptimizerKind,
+    /// Learning rate.
+    pub lr: f64,
+    /// First-moment decay.
+    pub beta1: f64,
+    /// Second-moment decay.
+    pub beta2: f64,
+    /// Added to the denominator.
+    pub eps: f64,
+    /// Weight decay λ (L2 for SGD/Adam, decoupled for AdamW).
+    pub weight_decay: f64,
+    /// Rescale the gradients so that their joint norm is at most this (`clip_grad_norm_`).
+    pub max_grad_norm: Option<f64>,
+}
+
+impl OptimizerConfig {
+    /// Adam with PyTorch's defaults (β = (0.9, 0.999), ε = 1e-8, no weight decay).
+    pub fn adam(lr: f64) -> Self {
+        Self {
+            kind: OptimizerKind::Adam,
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            max_grad_norm: None,
+        }
+    }
+
+    /// AdamW with PyTorch's defaults and the given weight decay (PyTorch's default is 0.01).
+    pub fn adamw(lr: f64, weight_decay: f64) -> Self {
+        Self {
+            kind: OptimizerKind::AdamW,
+            weight_decay,
+            ..Self::adam(lr)
+        }
+    }
+
+    /// Plain SGD.
+    pub fn sgd(lr: f64) -> Self {
+        Self {
+            kind: OptimizerKind::Sgd,
+            ..Self::adam(lr)
+        }
+    }
+
+    /// The same optimizer with gradient-norm clipping.
+    pub fn with_clip(self, max_grad_norm: f64) -> Self {
+        Self {
+            max_grad_norm: Some(max_grad_norm),
+            ..self
+        }
+    }
+
+    /// Checks every setting's range.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key, value, allowed| {
+            Err(Error::BadHyperparameter {
+                key,
+                value,
+                allowed,
+            })
+        };
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad("lr", self.lr, "a finite number > 0");
+        }
+        for (key, value) in [("beta1", self.beta1), ("beta2", self.beta2)] {
+            if !(0.0..1.0).contains(&value) {
+                return bad(key, value, "0 <= beta < 1");
+            }
+        }
+        if !(self.eps.is_finite() && self.eps > 0.0) {
+            return bad("eps", self.eps, "a finite number > 0");
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad("weight_decay", self.weight_decay, "a finite number >= 0");
+        }
+        if let Some(m) = self.max_grad_norm
+            && !(m.is_finite() && m > 0.0)
+        {
+            return bad("max_grad_norm", m, "a finite number > 0");
+        }
+        Ok(())
+    }
+}
+
+/// What one optimizer step did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepInfo {
+    /// Joint Euclidean norm of the gradients before clipping.
+    pub grad_norm: f64,
+    /// Factor the gradients were scaled by (1 without clipping).
+    pub clip_coef: f64,
+}
+
+/// An optimizer over a fixed group of layers, with its own state per parameter.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Optimizer<T> {
+    config: OptimizerConfig,
+    steps: u64,
+    sizes: Vec<usize>,
+    m: Vec<Vec<T>>,
+    v: Vec<Vec<T>>,
+}
+
+/// `Σ ‖g‖²` over the gradients of several layers.
+pub fn grad_sq_norm<T: Real>(grads: &[DenseGrads<T>]) -> f64 {
+    grads.iter().map(DenseGrads::sq_norm).sum()
+}
+
+impl<T: Real> Optimizer<T> {
+    /// An optimizer for layers with `sizes[k]` parameters each (see [`Dense::param_count`]).
+    pub fn new(config: OptimizerConfig, sizes: &[usize]) -> Result<Self> {
+        config.validate()?;
+        let state = |n: usize| match config.kind {
+            OptimizerKind::Sgd => Vec::new(),
+            _ => vec![T::zero(); n],
+        };
+        Ok(Self {
+            config,
+            steps: 0,
+            sizes: sizes.to_vec(),
+            m: sizes.iter().map(|&n| state(n)).collect(),
+            v: sizes.iter().map(|&n| state(n)).collect(),
+        })
+    }
+
+    /// An optimizer for exactly these layers.
+    pub fn for_layers(config: OptimizerConfig, layers: &[Dense<T>]) -> Result<Self> {
+        let sizes: Vec<usize> = layers.iter().map(Dense::param_count).collect();
+        Self::new(config, &sizes)
+    }
+
+    /// The hyperparameters.
+    pub fn config(&self) -> &OptimizerConfig {
+        &self.config
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Elements of optimizer state held, for memory accounting.
+    pub fn state_len(&self) -> usize {
+        self.m.iter().chain(&self.v).map(Vec::len).sum()
+    }
+
+    /// One update of `layers` with `grads` (same order and shapes as at construction). The
+    /// gradients are clipped jointly first when a maximum norm is set. A non-finite gradient
+    /// is refused before any parameter changes.
+    pub fn step_layers(
+        &mut self,
+        layers: &mut [Dense<T>],
+        grads: &[DenseGrads<T>],
+    ) -> Result<StepInfo> {
+        let layout_ok = layers.len() == self.sizes.len()
+            && grads.len() == layers.len()
+            && layers
+                .iter()
+                .zip(grads)
+                .zip(&self.sizes)
+                .all(|((l, g), &n)| {
+                    l.param_count() == n
+                        && g.w.shape() == l.w.shape()
+                        && g.b.shape() == (l.b.len(), 1)
+                });
+        if !layout_ok {
+            return Err(Error::TensorLayout {
+                expected: self.sizes.clone(),
+                got: grads
+                    .iter()
+                    .map(|g| g.w.as_slice().len() + g.b.as_slice().len())
+                    .collect(),
+            });
+        }
+        let sq = grad_sq_norm(grads);
+        let grad_norm = sq.sqrt();
+        if !grad_norm.is_finite() {
+            for g in grads {
+                crate::error::check_finite("Optimizer::step", "gradient", g.w.as_slice())?;
+                crate::error::check_finite("Optimizer::step", "gradient", g.b.as_slice())?;
+            }
+        }
+        // torch.nn.utils.clip_grad_norm_: coef = max / (norm + 1e-6), clamped to at most 1.
+        let clip_coef = match self.config.max_grad_norm {
+            Some(max) => (max / (grad_norm + 1e-6)).min(1.0),
+            None => 1.0,
+        };
+        self.steps += 1;
+        for (k, (layer, g)) in layers.iter_mut().zip(grads).enumerate() {
+            let [pw, pb] = layer.params_mut();
+            let n_w = pw.len();
+            self.update(k, 0, pw, g.w.as_slice(), clip_coef);
+            self.update(k, n_w, pb, g.b.as_slice(), clip_coef);
+        }
+        Ok(StepInfo {
+            grad_norm,
+            clip_coef,
+        })
+    }
+
+    /// Updates one tensor whose state starts at `offset` in layer `k`'s state.
+    fn update(&mut self, k: usize, offset: usize, params: &mut [T], grads: &[T], clip_coef: f64) {
+        let c = &self.config;
+        let lr = T::of(c.lr);
+        let wd = T::of(c.weight_decay);
+        let scale = T::of(clip_coef);
+        let clipped = c.max_grad_norm.is_some();
+        let grad = |g: T| if clipped { g * scale } else { g };
+        match c.kind {
+            OptimizerKind::Sgd => {
+                for (p, &g) in params.iter_mut().zip(grads) {
+                    let g = grad(g) + wd * *p;
+                    *p -= lr * g;
+                }
+            }
+            OptimizerKind::Adam | OptimizerKind::AdamW => {
+                let decoupled = c.kind == OptimizerKind::AdamW;
+                let t = self.steps as i32;
+                // PyTorch computes the bias corrections in double precision.
+                let bias1 = 1.0 - c.beta1.powi(t);
+                let bias2_sqrt = (1.0 - c.beta2.powi(t)).sqrt();
+                let step_size = T::of(c.lr / bias1);
+                let bias2_sqrt = T::of(bias2_sqrt);
+                let (b1w, b2, b2c) = (T::of(1.0 - c.beta1), T::of(c.beta2), T::of(1.0 - c.beta2));
+                let eps = T::of(c.eps);
+                let decay = T::one() - lr * wd;
+                let n = params.len();
+                let m = &mut self.m[k][offset..offset + n];
+                let v = &mut self.v[k][offset..offset + n];
+                for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(m).zip(v) {
+                    let mut g = grad(g);
+                    if decoupled {
+                        *p *= decay;
+                    } else if c.weight_decay != 0.0 {
+                        g += wd * *p;
+                    }
+                    *m += (g - *m) * b1w; // exp_avg.lerp_(grad, 1 - beta1)
+                    *v = *v * b2 + g * g * b2c;
+                    let denom = v.sqrt() / bias2_sqrt + eps;
+                    *p -= step_size * (*m / denom);
+                }
+            }
+        }
+    }
+}

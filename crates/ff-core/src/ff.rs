@@ -79,6 +79,47 @@ pub fn l2_normalize_columns<T: Real>(x: MatRef<'_, T>, out: &mut Buf<T>) {
     }
 }
 
+/// The backward pass of [`l2_normalize_columns`]: given the raw input `x` and `∂L/∂x̂`, writes
+/// `∂L/∂x` into `dx`. With `n = ‖x‖₂` and `s = n + 1e-8`, `x̂ = x / s`, so
+/// `∂L/∂x = ∂L/∂x̂ / s − x (x · ∂L/∂x̂) / (n s²)` (and `∂L/∂x̂ / s` at `x = 0`).
+pub fn l2_normalize_backward<T: Real>(
+    x: MatRef<'_, T>,
+    d_xhat: MatRef<'_, T>,
+    dx: &mut Buf<T>,
+) -> Result<()> {
+    if x.shape() != d_xhat.shape() {
+        return Err(Error::ShapeMismatch {
+            op: "l2_normalize_backward",
+            expected: x.shape(),
+            got: d_xhat.shape(),
+        });
+    }
+    dx.shape_to(x.rows(), x.cols());
+    let eps = T::of(1e-8);
+    let rows = x.rows().max(1);
+    let cols = x
+        .as_slice()
+        .chunks_exact(rows)
+        .zip(d_xhat.as_slice().chunks_exact(rows));
+    for (out, (xc, gc)) in dx.as_mut_slice().chunks_exact_mut(rows).zip(cols) {
+        let n = xc.iter().fold(T::zero(), |acc, &v| acc + v * v).sqrt();
+        let s = n + eps;
+        let dot = xc
+            .iter()
+            .zip(gc)
+            .fold(T::zero(), |acc, (&a, &b)| acc + a * b);
+        let k = if n > T::zero() {
+            dot / (n * s * s)
+        } else {
+            T::zero()
+        };
+        for ((o, &xv), &gv) in out.iter_mut().zip(xc).zip(gc) {
+            *o = gv / s - xv * k;
+        }
+    }
+    Ok(())
+}
+
 impl<T: Real> Dense<T> {
     /// The layer as an FF layer would apply it: `relu(W x̂ + b)` into `out`, with `x̂` the input
     /// normalised as `config` says (using `scratch` for the normalised copy).

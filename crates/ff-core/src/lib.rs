@@ -82,7 +82,9 @@ mod optim;
 pub use buf::Buf;
 pub use dense::{Dense, DenseGrads, Init, relu_backward_in_place, relu_in_place};
 pub use error::Error;
-pub use ff::{FfLayerConfig, FfScratch, FfStats, InputNorm, l2_normalize_columns};
+pub use ff::{
+    FfLayerConfig, FfScratch, FfStats, InputNorm, l2_normalize_backward, l2_normalize_columns,
+};
 pub use loss::{Goodness, LossForm, LossStats, ff_loss, goodness, sigmoid, softplus};
 pub use mat::MatRef;
 pub use optim::{Optimizer, OptimizerConfig, OptimizerKind, StepInfo, grad_sq_norm};

@@ -302,3 +302,44 @@ fn dense_backward() {
         Ok(worst)
     });
 }
+
+/// The backward pass of the L2 input normalisation (used when backprop trains a network whose
+/// layers normalise their inputs), against `L = Σ R ⊙ x̂(x)`.
+#[test]
+fn l2_normalize_backward_matches_finite_differences() {
+    let strategy = (1usize..10, 1usize..8).prop_flat_map(|(rows, cols)| {
+        (
+            proptest::collection::vec(-2.0..2.0f64, rows * cols),
+            proptest::collection::vec(-1.0..1.0f64, rows * cols),
+            Just((rows, cols)),
+        )
+    });
+    run("L2 normalisation dx", strategy, |(xs, rs, (rows, cols))| {
+        let x = DMatrix::from_vec(rows, cols, xs);
+        let upstream = DMatrix::from_vec(rows, cols, rs);
+        let loss = |x: &DMatrix<f64>| {
+            let mut out = Buf::default();
+            ff_core::l2_normalize_columns(MatRef::from(x), &mut out);
+            out.as_slice()
+                .iter()
+                .zip(upstream.iter())
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+        };
+        let mut dx = Buf::default();
+        ff_core::l2_normalize_backward(MatRef::from(&x), MatRef::from(&upstream), &mut dx)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut probe = x.clone();
+        let mut worst = 0.0f64;
+        for k in 0..x.len() {
+            let orig = probe.as_slice()[k];
+            probe.as_mut_slice()[k] = orig + H;
+            let lp = loss(&probe);
+            probe.as_mut_slice()[k] = orig - H;
+            let lm = loss(&probe);
+            probe.as_mut_slice()[k] = orig;
+            worst = worst.max(rel_err(dx.as_slice()[k], (lp - lm) / (2.0 * H)));
+        }
+        Ok(worst)
+    });
+}

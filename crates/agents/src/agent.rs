@@ -1,0 +1,269 @@
+//! The agent trait the training loop drives, and its two implementations.
+
+use crate::bp::BpLearner;
+use crate::config::Config;
+use crate::ff::{FfEpochStats, FfLearner};
+use crate::network::{QNetwork, Workspace};
+use crate::{Error, Result};
+use dqn_head::{TargetSync, td_targets};
+use env_cartpole::consts::{N_ACTIONS, OBS_DIM};
+use ff_core::{InputNorm, MatRef};
+use rand_chacha::ChaCha8Rng;
+use replay::Batch;
+
+/// Which agent.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentKind {
+    /// Backprop DQN.
+    Bp,
+    /// Forward-Forward DQN.
+    Ff,
+}
+
+impl AgentKind {
+    /// `"bp"` or `"ff"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AgentKind::Bp => "bp",
+            AgentKind::Ff => "ff",
+        }
+    }
+}
+
+impl std::fmt::Display for AgentKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the training loop asks of an agent.
+pub trait Agent {
+    /// Which agent this is.
+    fn kind(&self) -> AgentKind;
+    /// The online network.
+    fn online(&self) -> &QNetwork;
+    /// The greedy action for one observation.
+    fn act(&mut self, obs: &[f32]) -> Result<usize>;
+    /// One learning step on a minibatch; returns the TD loss before the update.
+    fn update(&mut self, batch: &Batch, rng: &mut ChaCha8Rng) -> Result<f64>;
+    /// Brings the target network to the online one: a copy, or a Polyak blend.
+    fn sync_target(&mut self, sync: TargetSync) -> Result<()>;
+    /// Statistics gathered since the last call (FF layers; empty for BP).
+    fn take_epoch_stats(&mut self) -> FfEpochStats;
+    /// Elements of optimizer state held.
+    fn optimizer_state_len(&self) -> usize;
+}
+
+/// The parts both agents share: networks, acting workspace, targets.
+#[derive(Debug, Clone)]
+struct Core {
+    online: QNetwork,
+    target: QNetwork,
+    ws: Workspace,
+    targets: Vec<f32>,
+    gamma: f32,
+}
+
+impl Core {
+    fn new(online: QNetwork, gamma: f32) -> Self {
+        Self {
+            target: online.clone(),
+            online,
+            ws: Workspace::default(),
+            targets: Vec::new(),
+            gamma,
+        }
+    }
+
+    /// TD targets of a minibatch from the target network, batched in one forward pass.
+    fn compute_targets(&mut self, batch: &Batch) -> Result<()> {
+        let next = MatRef::new(&batch.next_obs, self.target.obs_dim(), batch.len())?;
+        self.target.q_values(next, &mut self.ws)?;
+        self.targets.resize(batch.len(), 0.0);
+        td_targets(
+            self.ws.q.mat(),
+            &batch.rewards,
+            &batch.terminated,
+            self.gamma,
+            &mut self.targets,
+        )?;
+        Ok(())
+    }
+
+    fn sync(&mut self, sync: TargetSync) -> Result<()> {
+        match sync {
+            TargetSync::Hard { .. } => self.target.copy_from(&self.online),
+            TargetSync::Polyak { .. } => {
+                Ok(sync.after_update(&self.online.layers, &mut self.target.layers)?)
+            }
+        }
+    }
+}
+
+/// BP-DQN: the TD loss back-propagated through the head and every hidden layer.
+#[derive(Debug, Clone)]
+pub struct BpAgent {
+    core: Core,
+    learner: BpLearner,
+}
+
+impl BpAgent {
+    /// A fresh agent with `[bp]`'s init drawn from `rng`.
+    pub fn new(cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Self> {
+        let net = QNetwork::new(
+            OBS_DIM,
+            &cfg.hidden,
+            N_ACTIONS,
+            cfg.bp.init,
+            cfg.bp.init,
+            InputNorm::None,
+            rng,
+        );
+        let learner = BpLearner::new(&cfg.bp, &net, cfg.train.td_loss)?;
+        Ok(Self {
+            core: Core::new(net, cfg.train.gamma),
+            learner,
+        })
+    }
+
+    /// Gradients of the last update (for tests).
+    pub fn last_grads(&self) -> &[ff_core::DenseGrads<f32>] {
+        self.learner.last_grads()
+    }
+
+    /// The target network.
+    pub fn target(&self) -> &QNetwork {
+        &self.core.target
+    }
+}
+
+impl Agent for BpAgent {
+    fn kind(&self) -> AgentKind {
+        AgentKind::Bp
+    }
+    fn online(&self) -> &QNetwork {
+        &self.core.online
+    }
+    fn act(&mut self, obs: &[f32]) -> Result<usize> {
+        self.core.online.greedy_action(obs, &mut self.core.ws)
+    }
+    fn update(&mut self, batch: &Batch, _rng: &mut ChaCha8Rng) -> Result<f64> {
+        self.core.compute_targets(batch)?;
+        self.learner
+            .update(&mut self.core.online, batch, &self.core.targets)
+    }
+    fn sync_target(&mut self, sync: TargetSync) -> Result<()> {
+        self.core.sync(sync)
+    }
+    fn take_epoch_stats(&mut self) -> FfEpochStats {
+        FfEpochStats::default()
+    }
+    fn optimizer_state_len(&self) -> usize {
+        self.learner.optimizer_state_len()
+    }
+}
+
+/// FF-DQN: hidden layers learn by local FF steps, the head by TD on their features.
+#[derive(Debug, Clone)]
+pub struct FfAgent {
+    core: Core,
+    learner: FfLearner,
+    /// BP learner and updates left, while the BP warm start runs.
+    warmstart: Option<(BpLearner, u64)>,
+}
+
+impl FfAgent {
+    /// A fresh agent with `[ff]`'s init drawn from `rng`.
+    pub fn new(cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Self> {
+        let ff = &cfg.ff;
+        let net = QNetwork::new(
+            OBS_DIM,
+            &cfg.hidden,
+            N_ACTIONS,
+            ff.init,
+            ff.head_init,
+            ff.layer.input_norm,
+            rng,
+        );
+        let learner = FfLearner::new(ff, &net, cfg.train.td_loss)?;
+        let warmstart = match ff.bp_warmstart_steps {
+            Some(steps) => Some((BpLearner::new(&cfg.bp, &net, cfg.train.td_loss)?, steps)),
+            None => None,
+        };
+        Ok(Self {
+            core: Core::new(net, cfg.train.gamma),
+            learner,
+            warmstart,
+        })
+    }
+
+    /// Updates the BP warm start still has to run.
+    pub fn warmstart_left(&self) -> u64 {
+        self.warmstart.as_ref().map_or(0, |(_, n)| *n)
+    }
+
+    /// The split of the last FF minibatch (for tests).
+    pub fn last_split(&self) -> &[bool] {
+        self.learner.last_split()
+    }
+
+    /// The target network.
+    pub fn target(&self) -> &QNetwork {
+        &self.core.target
+    }
+}
+
+impl Agent for FfAgent {
+    fn kind(&self) -> AgentKind {
+        AgentKind::Ff
+    }
+    fn online(&self) -> &QNetwork {
+        &self.core.online
+    }
+    fn act(&mut self, obs: &[f32]) -> Result<usize> {
+        self.core.online.greedy_action(obs, &mut self.core.ws)
+    }
+    fn update(&mut self, batch: &Batch, rng: &mut ChaCha8Rng) -> Result<f64> {
+        self.core.compute_targets(batch)?;
+        if let Some((bp, left)) = &mut self.warmstart {
+            let loss = bp.update(&mut self.core.online, batch, &self.core.targets)?;
+            *left -= 1;
+            if *left == 0 {
+                self.warmstart = None;
+            }
+            return Ok(loss);
+        }
+        self.learner
+            .update(&mut self.core.online, batch, &self.core.targets, rng)
+    }
+    fn sync_target(&mut self, sync: TargetSync) -> Result<()> {
+        self.core.sync(sync)
+    }
+    fn take_epoch_stats(&mut self) -> FfEpochStats {
+        self.learner.take_epoch_stats()
+    }
+    fn optimizer_state_len(&self) -> usize {
+        self.learner.optimizer_state_len()
+            + self
+                .warmstart
+                .as_ref()
+                .map_or(0, |(bp, _)| bp.optimizer_state_len())
+    }
+}
+
+/// Either agent, built from a config.
+pub fn build(kind: AgentKind, cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Box<dyn Agent + Send>> {
+    Ok(match kind {
+        AgentKind::Bp => Box::new(BpAgent::new(cfg, rng)?),
+        AgentKind::Ff => Box::new(FfAgent::new(cfg, rng)?),
+    })
+}
+
+impl From<std::convert::Infallible> for Error {
+    fn from(e: std::convert::Infallible) -> Self {
+        match e {}
+    }
+}

@@ -1,0 +1,144 @@
+//! Backprop learning of the whole Q-network from the TD loss: BP-DQN, and FF-DQN's warm start.
+
+use crate::config::BpConfig;
+use crate::network::QNetwork;
+use crate::{Error, Result};
+use dqn_head::{TdLoss, td_loss};
+use ff_core::{
+    Buf, DenseGrads, InputNorm, MatRef, Optimizer, l2_normalize_backward, l2_normalize_columns,
+    relu_backward_in_place, relu_in_place,
+};
+use replay::Batch;
+
+/// Optimizers and every buffer a backprop update needs. Unlike FF, backprop must keep each
+/// layer's input and output until the backward pass reaches it, so `outs` and `normed` hold
+/// one buffer per layer.
+#[derive(Debug, Clone)]
+pub struct BpLearner {
+    /// One group over all layers, or hidden then head.
+    opts: Vec<Optimizer<f32>>,
+    /// Index of the first layer of the second group, when there are two.
+    head_group: Option<usize>,
+    td_loss: TdLoss,
+    normed: Vec<Buf<f32>>,
+    outs: Vec<Buf<f32>>,
+    q: Buf<f32>,
+    dq: Buf<f32>,
+    dh: Buf<f32>,
+    dx: Buf<f32>,
+    grads: Vec<DenseGrads<f32>>,
+}
+
+impl BpLearner {
+    /// A learner for `net` with `[bp]`'s optimizer groups.
+    pub fn new(cfg: &BpConfig, net: &QNetwork, td_loss: TdLoss) -> Result<Self> {
+        let n = net.n_hidden();
+        let (opts, head_group) = match cfg.head_optimizer {
+            None => (
+                vec![Optimizer::for_layers(cfg.optimizer, &net.layers)?],
+                None,
+            ),
+            Some(head) => (
+                vec![
+                    Optimizer::for_layers(cfg.optimizer, &net.layers[..n])?,
+                    Optimizer::for_layers(head, &net.layers[n..])?,
+                ],
+                Some(n),
+            ),
+        };
+        Ok(Self {
+            opts,
+            head_group,
+            td_loss,
+            normed: vec![Buf::default(); n],
+            outs: vec![Buf::default(); n],
+            q: Buf::default(),
+            dq: Buf::default(),
+            dh: Buf::default(),
+            dx: Buf::default(),
+            grads: vec![DenseGrads::default(); n + 1],
+        })
+    }
+
+    /// Elements held by the optimizer state.
+    pub fn optimizer_state_len(&self) -> usize {
+        self.opts.iter().map(Optimizer::state_len).sum()
+    }
+
+    /// One update of `net` towards `targets`; returns the TD loss before the update.
+    pub fn update(&mut self, net: &mut QNetwork, batch: &Batch, targets: &[f32]) -> Result<f64> {
+        let n = net.n_hidden();
+        let obs = MatRef::new(&batch.obs, net.obs_dim(), batch.len())?;
+        let norm = net.input_norm == InputNorm::L2;
+        // Forward, keeping every layer's (normalised) input and output.
+        for l in 0..n {
+            let (done, rest) = self.outs.split_at_mut(l);
+            let raw = if l == 0 { obs } else { done[l - 1].mat() };
+            let input = if norm {
+                l2_normalize_columns(raw, &mut self.normed[l]);
+                self.normed[l].mat()
+            } else {
+                raw
+            };
+            net.layers[l].forward(input, &mut rest[0])?;
+            relu_in_place(rest[0].as_mut_slice());
+        }
+        net.layers[n].forward(self.outs[n - 1].mat(), &mut self.q)?;
+        let loss = td_loss(
+            self.q.mat(),
+            &batch.actions,
+            targets,
+            self.td_loss,
+            &mut self.dq,
+        )?;
+        // Backward, from the head down.
+        net.layers[n].backward(
+            self.outs[n - 1].mat(),
+            self.dq.mat(),
+            &mut self.grads[n],
+            Some(&mut self.dh),
+        )?;
+        for l in (0..n).rev() {
+            relu_backward_in_place(self.dh.as_mut_slice(), self.outs[l].as_slice());
+            let raw = if l == 0 { obs } else { self.outs[l - 1].mat() };
+            let input = if norm { self.normed[l].mat() } else { raw };
+            let want_dx = l > 0;
+            net.layers[l].backward(
+                input,
+                self.dh.mat(),
+                &mut self.grads[l],
+                want_dx.then_some(&mut self.dx),
+            )?;
+            if want_dx {
+                if norm {
+                    l2_normalize_backward(raw, self.dx.mat(), &mut self.dh)?;
+                } else {
+                    std::mem::swap(&mut self.dh, &mut self.dx);
+                }
+            }
+        }
+        match self.head_group {
+            None => {
+                self.opts[0].step_layers(&mut net.layers, &self.grads)?;
+            }
+            Some(h) => {
+                let (hidden, head) = net.layers.split_at_mut(h);
+                self.opts[0].step_layers(hidden, &self.grads[..h])?;
+                self.opts[1].step_layers(head, &self.grads[h..])?;
+            }
+        }
+        if !loss.is_finite() {
+            return Err(Error::Diverged {
+                step: 0,
+                where_: "TD loss".into(),
+                cause: format!("loss is {loss}"),
+            });
+        }
+        Ok(loss)
+    }
+
+    /// The gradients of the last update, one per layer (for tests).
+    pub fn last_grads(&self) -> &[DenseGrads<f32>] {
+        &self.grads
+    }
+}

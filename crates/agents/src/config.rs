@@ -1,0 +1,797 @@
+//! Run configuration in two layers: [`RawConfig`] mirrors the TOML file (kebab-case keys,
+//! unknown keys refused, every choice an enum), and [`Config`] is the validated form the code
+//! uses, built by [`Config::from_raw`], which names the key, the value and the allowed range
+//! when it refuses.
+//!
+//! Every section and key has a default: the settings of the FF-DQN author's published code
+//! (`configs/paper.toml` spells them out with their sources).
+
+use dqn_head::{TargetSync, TdLoss};
+use ff_core::{FfLayerConfig, Goodness, Init, InputNorm, LossForm, OptimizerConfig, OptimizerKind};
+use replay::Sampling;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {file}: {source}")]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, an unknown key, or a value of the wrong type.
+    #[error("{file}: {message}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// The TOML parser's message, with line, column and key.
+        message: String,
+    },
+    /// A value outside its allowed range.
+    #[error("{file}: `{key}` = {value} is not allowed: {allowed}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// The dotted key, as written in the file.
+        key: String,
+        /// The value found.
+        value: String,
+        /// What is allowed.
+        allowed: String,
+    },
+}
+
+/// The TOML file as written.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct RawConfig {
+    /// `[env]`
+    pub env: RawEnv,
+    /// `[train]`
+    pub train: RawTrain,
+    /// `[network]`
+    pub network: RawNetwork,
+    /// `[bp]`: the backprop agent.
+    pub bp: RawBp,
+    /// `[ff]`: the Forward-Forward agent.
+    pub ff: RawFf,
+}
+
+/// `[env]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct RawEnv {
+    /// Step limit of an episode (truncation, not termination).
+    pub max_episode_steps: u32,
+}
+
+impl Default for RawEnv {
+    fn default() -> Self {
+        Self {
+            max_episode_steps: 200,
+        }
+    }
+}
+
+/// `[train]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct RawTrain {
+    /// Number of epochs.
+    pub epochs: u32,
+    /// Training episodes per epoch.
+    pub episodes_per_epoch: u32,
+    /// Minibatch size.
+    pub batch_size: usize,
+    /// Replay capacity.
+    pub buffer_size: usize,
+    /// How a minibatch is drawn.
+    pub sampling: Sampling,
+    /// Discount factor.
+    pub gamma: f64,
+    /// Transitions stored before the first update.
+    pub learning_starts: usize,
+    /// Environment steps between updates.
+    pub train_frequency: u64,
+    /// How the target network follows the online one.
+    pub target_sync: RawTargetSync,
+    /// ε-greedy exploration.
+    pub epsilon: RawEpsilon,
+    /// Greedy evaluation episodes after each epoch.
+    pub eval_episodes: u32,
+    /// Greedy evaluation episodes at the end of the run.
+    pub final_eval_episodes: u32,
+    /// The TD loss.
+    pub td_loss: RawTdLoss,
+}
+
+impl Default for RawTrain {
+    fn default() -> Self {
+        Self {
+            epochs: 70,
+            episodes_per_epoch: 10,
+            batch_size: 128,
+            buffer_size: 50_000,
+            sampling: Sampling::WithoutReplacement,
+            gamma: 0.99,
+            learning_starts: 1000,
+            train_frequency: 1,
+            target_sync: RawTargetSync::Hard { every: 1000 },
+            epsilon: RawEpsilon::default(),
+            eval_episodes: 10,
+            final_eval_episodes: 50,
+            td_loss: RawTdLoss::Mse,
+        }
+    }
+}
+
+/// `train.target-sync`
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RawTargetSync {
+    /// `{ kind = "hard", every = 1000 }`
+    Hard {
+        /// Environment steps between copies.
+        every: u64,
+    },
+    /// `{ kind = "polyak", tau = 0.005 }`
+    Polyak {
+        /// Blend factor.
+        tau: f64,
+    },
+}
+
+/// `train.td-loss`
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RawTdLoss {
+    /// `{ kind = "mse" }`
+    Mse,
+    /// `{ kind = "huber", beta = 1.0 }`
+    Huber {
+        /// Where the loss turns linear.
+        beta: f64,
+    },
+}
+
+/// `[train.epsilon]`: linear decay from `start` to `end` over `decay-steps` environment steps.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct RawEpsilon {
+    /// ε at step 0.
+    pub start: f64,
+    /// ε from `decay-steps` on.
+    pub end: f64,
+    /// Length of the decay.
+    pub decay_steps: u64,
+}
+
+impl Default for RawEpsilon {
+    fn default() -> Self {
+        Self {
+            start: 0.1,
+            end: 0.01,
+            decay_steps: 10_000,
+        }
+    }
+}
+
+/// `[network]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct RawNetwork {
+    /// Widths of the hidden layers.
+    pub hidden: Vec<usize>,
+}
+
+impl Default for RawNetwork {
+    fn default() -> Self {
+        Self {
+            hidden: vec![128, 64],
+        }
+    }
+}
+
+/// Parameter initialisation of a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawInit {
+    /// PyTorch's `nn.Linear` default.
+    PytorchDefault,
+    /// Xavier-uniform weights, zero biases.
+    XavierUniform,
+}
+
+impl From<RawInit> for Init {
+    fn from(i: RawInit) -> Self {
+        match i {
+            RawInit::PytorchDefault => Init::PytorchDefault,
+            RawInit::XavierUniform => Init::XavierUniform,
+        }
+    }
+}
+
+/// An optimizer: `{ kind = "adamw", lr = 1e-3, weight-decay = 0.01, max-grad-norm = 1.0 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawOptimizer {
+    /// `sgd`, `adam` or `adamw`.
+    pub kind: RawOptimizerKind,
+    /// Learning rate.
+    pub lr: f64,
+    /// Weight decay (L2 for sgd/adam, decoupled for adamw).
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Clip the joint gradient norm of the group to this.
+    #[serde(default)]
+    pub max_grad_norm: Option<f64>,
+    /// Adam's β1.
+    #[serde(default = "default_beta1")]
+    pub beta1: f64,
+    /// Adam's β2.
+    #[serde(default = "default_beta2")]
+    pub beta2: f64,
+    /// Adam's ε.
+    #[serde(default = "default_eps")]
+    pub eps: f64,
+}
+
+fn default_beta1() -> f64 {
+    0.9
+}
+fn default_beta2() -> f64 {
+    0.999
+}
+fn default_eps() -> f64 {
+    1e-8
+}
+
+impl RawOptimizer {
+    fn new(kind: RawOptimizerKind, lr: f64, weight_decay: f64, max_grad_norm: Option<f64>) -> Self {
+        Self {
+            kind,
+            lr,
+            weight_decay,
+            max_grad_norm,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
+    }
+}
+
+/// Optimizer kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawOptimizerKind {
+    /// Plain SGD.
+    Sgd,
+    /// Adam.
+    Adam,
+    /// AdamW.
+    Adamw,
+}
+
+/// `[bp]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct RawBp {
+    /// Initialisation of every layer.
+    pub init: RawInit,
+    /// Optimizer of the hidden layers, and of the head too unless `head-optimizer` is set (then
+    /// one optimizer, one clipping norm, covers the whole network).
+    pub optimizer: RawOptimizer,
+    /// A separate optimizer group for the head.
+    pub head_optimizer: Option<RawOptimizer>,
+}
+
+impl Default for RawBp {
+    fn default() -> Self {
+        Self {
+            init: RawInit::XavierUniform,
+            optimizer: RawOptimizer::new(RawOptimizerKind::Adamw, 1e-3, 0.01, Some(1.0)),
+            head_optimizer: None,
+        }
+    }
+}
+
+/// How FF-DQN's hidden layers start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawFfInit {
+    /// PyTorch's default.
+    PytorchDefault,
+    /// Xavier-uniform.
+    XavierUniform,
+    /// BP-DQN trains the whole network (from `[bp].init`, with `[bp]`'s optimizers) for
+    /// `bp-warmstart-steps` updates, then FF takes over the hidden layers.
+    BpWarmstart,
+}
+
+/// `ff.schedule`
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RawSchedule {
+    /// `{ kind = "concurrent" }`: every layer steps on every FF minibatch.
+    Concurrent,
+    /// `{ kind = "greedy", target-accuracy = 0.95, window = 200, max-steps-per-layer = 20000 }`:
+    /// only one layer learns at a time; it is frozen once its separation accuracy, averaged
+    /// over the last `window` FF steps, reaches `target-accuracy` (or after
+    /// `max-steps-per-layer` steps), and the next layer starts.
+    #[serde(rename_all = "kebab-case")]
+    Greedy {
+        /// Separation accuracy that counts as "separates".
+        target_accuracy: f64,
+        /// FF steps averaged.
+        window: u32,
+        /// Give up on a layer after this many FF steps.
+        max_steps_per_layer: u64,
+    },
+}
+
+/// Goodness forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawGoodness {
+    /// Σ h².
+    Sum,
+    /// mean h².
+    Mean,
+}
+
+/// FF loss forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawLossForm {
+    /// On the batch means.
+    BatchMean,
+    /// Mean over samples.
+    PerSample,
+}
+
+/// Input normalisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawInputNorm {
+    /// None.
+    None,
+    /// L2 per sample.
+    L2,
+}
+
+/// `[ff]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct RawFf {
+    /// Initialisation of the hidden layers.
+    pub init: RawFfInit,
+    /// BP updates before FF takes over (only with `init = "bp-warmstart"`).
+    pub bp_warmstart_steps: Option<u64>,
+    /// Initialisation of the Q-head.
+    pub head_init: RawInit,
+    /// Goodness form.
+    pub goodness: RawGoodness,
+    /// Loss form.
+    pub loss: RawLossForm,
+    /// Normalisation of each FF layer's input.
+    pub input_norm: RawInputNorm,
+    /// The margin m.
+    pub margin: f64,
+    /// Probability that a minibatch also gives the FF layers a step (the head learns on all).
+    pub update_prob: f64,
+    /// Layer schedule.
+    pub schedule: RawSchedule,
+    /// Optimizer of each FF layer (one instance per layer).
+    pub layer_optimizer: RawOptimizer,
+    /// Optimizer of the Q-head.
+    pub head_optimizer: RawOptimizer,
+}
+
+impl Default for RawFf {
+    fn default() -> Self {
+        Self {
+            init: RawFfInit::XavierUniform,
+            bp_warmstart_steps: None,
+            head_init: RawInit::PytorchDefault,
+            goodness: RawGoodness::Mean,
+            loss: RawLossForm::PerSample,
+            input_norm: RawInputNorm::L2,
+            margin: 2.0,
+            update_prob: 0.1,
+            schedule: RawSchedule::Concurrent,
+            layer_optimizer: RawOptimizer::new(RawOptimizerKind::Adamw, 1e-4, 0.0, Some(1.0)),
+            head_optimizer: RawOptimizer::new(RawOptimizerKind::Adamw, 1e-3, 0.0, None),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The validated configuration.
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where it came from (for messages and reports).
+    pub source: String,
+    /// Episode step limit.
+    pub max_episode_steps: u32,
+    /// Training protocol.
+    pub train: TrainConfig,
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    /// BP-DQN.
+    pub bp: BpConfig,
+    /// FF-DQN.
+    pub ff: FfConfig,
+    /// The raw form, kept to write next to results.
+    pub raw: RawConfig,
+}
+
+/// The validated `[train]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    /// Epochs.
+    pub epochs: u32,
+    /// Episodes per epoch.
+    pub episodes_per_epoch: u32,
+    /// Batch size.
+    pub batch_size: usize,
+    /// Replay capacity.
+    pub buffer_size: usize,
+    /// Sampling mode.
+    pub sampling: Sampling,
+    /// Discount.
+    pub gamma: f32,
+    /// Transitions before the first update.
+    pub learning_starts: usize,
+    /// Steps between updates.
+    pub train_frequency: u64,
+    /// Target network rule.
+    pub target_sync: TargetSync,
+    /// ε at step 0.
+    pub eps_start: f64,
+    /// ε after the decay.
+    pub eps_end: f64,
+    /// Decay length in environment steps.
+    pub eps_decay_steps: u64,
+    /// Evaluation episodes per epoch.
+    pub eval_episodes: u32,
+    /// Final evaluation episodes.
+    pub final_eval_episodes: u32,
+    /// TD loss.
+    pub td_loss: TdLoss,
+}
+
+impl TrainConfig {
+    /// ε after `step` environment steps: linear from start to end, then constant.
+    pub fn epsilon(&self, step: u64) -> f64 {
+        let frac = (step as f64 / self.eps_decay_steps as f64).min(1.0);
+        self.eps_start + (self.eps_end - self.eps_start) * frac
+    }
+}
+
+/// The validated `[bp]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BpConfig {
+    /// Initialisation.
+    pub init: Init,
+    /// Optimizer of the hidden layers (and the head when `head_optimizer` is `None`).
+    pub optimizer: OptimizerConfig,
+    /// Separate head optimizer.
+    pub head_optimizer: Option<OptimizerConfig>,
+}
+
+/// FF layer schedule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Schedule {
+    /// All layers every FF step.
+    Concurrent,
+    /// One layer at a time.
+    Greedy {
+        /// Accuracy that counts as separated.
+        target_accuracy: f64,
+        /// FF steps averaged.
+        window: u32,
+        /// Cap per layer.
+        max_steps_per_layer: u64,
+    },
+}
+
+/// The validated `[ff]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FfConfig {
+    /// Hidden init (for warm start: the BP init).
+    pub init: Init,
+    /// BP updates before FF takes over.
+    pub bp_warmstart_steps: Option<u64>,
+    /// Head init.
+    pub head_init: Init,
+    /// The layer math.
+    pub layer: FfLayerConfig,
+    /// FF step probability per minibatch.
+    pub update_prob: f64,
+    /// Schedule.
+    pub schedule: Schedule,
+    /// Per-layer optimizer.
+    pub layer_optimizer: OptimizerConfig,
+    /// Head optimizer.
+    pub head_optimizer: OptimizerConfig,
+}
+
+struct Checker<'a> {
+    file: &'a str,
+}
+
+impl Checker<'_> {
+    fn fail(&self, key: &str, value: impl std::fmt::Display, allowed: &str) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.to_string(),
+            key: key.to_string(),
+            value: value.to_string(),
+            allowed: allowed.to_string(),
+        }
+    }
+
+    fn at_least<T: PartialOrd + std::fmt::Display>(
+        &self,
+        key: &str,
+        v: T,
+        min: T,
+    ) -> Result<(), ConfigError> {
+        if v >= min {
+            Ok(())
+        } else {
+            Err(self.fail(key, &v, &format!("an integer >= {min}")))
+        }
+    }
+
+    fn unit_interval(&self, key: &str, v: f64) -> Result<(), ConfigError> {
+        if (0.0..=1.0).contains(&v) {
+            Ok(())
+        } else {
+            Err(self.fail(key, v, "a number in [0, 1]"))
+        }
+    }
+
+    fn optimizer(&self, key: &str, raw: &RawOptimizer) -> Result<OptimizerConfig, ConfigError> {
+        let kind = match raw.kind {
+            RawOptimizerKind::Sgd => OptimizerKind::Sgd,
+            RawOptimizerKind::Adam => OptimizerKind::Adam,
+            RawOptimizerKind::Adamw => OptimizerKind::AdamW,
+        };
+        let cfg = OptimizerConfig {
+            kind,
+            lr: raw.lr,
+            beta1: raw.beta1,
+            beta2: raw.beta2,
+            eps: raw.eps,
+            weight_decay: raw.weight_decay,
+            max_grad_norm: raw.max_grad_norm,
+        };
+        match cfg.validate() {
+            Ok(()) => Ok(cfg),
+            Err(ff_core::Error::BadHyperparameter {
+                key: k,
+                value,
+                allowed,
+            }) => {
+                let k = match k {
+                    "weight_decay" => "weight-decay",
+                    "max_grad_norm" => "max-grad-norm",
+                    other => other,
+                };
+                Err(self.fail(&format!("{key}.{k}"), value, allowed))
+            }
+            Err(e) => Err(self.fail(key, "?", &e.to_string())),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates a TOML file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates TOML text; `source` names it in errors.
+    pub fn from_toml(text: &str, source: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: source.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        Self::from_raw(raw, source)
+    }
+
+    /// Validates a raw configuration.
+    pub fn from_raw(raw: RawConfig, source: &str) -> Result<Self, ConfigError> {
+        let c = Checker { file: source };
+        c.at_least("env.max-episode-steps", raw.env.max_episode_steps, 1)?;
+        let t = &raw.train;
+        c.at_least("train.epochs", t.epochs, 1)?;
+        c.at_least("train.episodes-per-epoch", t.episodes_per_epoch, 1)?;
+        c.at_least("train.batch-size", t.batch_size, 1)?;
+        if t.buffer_size < t.batch_size {
+            return Err(c.fail(
+                "train.buffer-size",
+                t.buffer_size,
+                &format!("at least train.batch-size ({})", t.batch_size),
+            ));
+        }
+        if t.sampling == Sampling::WithoutReplacement && t.learning_starts < t.batch_size {
+            return Err(c.fail(
+                "train.learning-starts",
+                t.learning_starts,
+                &format!(
+                    "at least train.batch-size ({}) when sampling without replacement",
+                    t.batch_size
+                ),
+            ));
+        }
+        if t.learning_starts > t.buffer_size {
+            return Err(c.fail(
+                "train.learning-starts",
+                t.learning_starts,
+                &format!("at most train.buffer-size ({})", t.buffer_size),
+            ));
+        }
+        if !(t.gamma.is_finite() && (0.0..=1.0).contains(&t.gamma)) {
+            return Err(c.fail("train.gamma", t.gamma, "a number in [0, 1]"));
+        }
+        c.at_least("train.train-frequency", t.train_frequency, 1)?;
+        let target_sync = match t.target_sync {
+            RawTargetSync::Hard { every } => {
+                c.at_least("train.target-sync.every", every, 1)?;
+                TargetSync::Hard { every }
+            }
+            RawTargetSync::Polyak { tau } => {
+                if !(tau > 0.0 && tau <= 1.0) {
+                    return Err(c.fail("train.target-sync.tau", tau, "a number in (0, 1]"));
+                }
+                TargetSync::Polyak { tau: tau as f32 }
+            }
+        };
+        c.unit_interval("train.epsilon.start", t.epsilon.start)?;
+        c.unit_interval("train.epsilon.end", t.epsilon.end)?;
+        c.at_least("train.epsilon.decay-steps", t.epsilon.decay_steps, 1)?;
+        c.at_least("train.eval-episodes", t.eval_episodes, 1)?;
+        c.at_least("train.final-eval-episodes", t.final_eval_episodes, 1)?;
+        let td_loss = match t.td_loss {
+            RawTdLoss::Mse => TdLoss::Mse,
+            RawTdLoss::Huber { beta } => {
+                if !(beta.is_finite() && beta > 0.0) {
+                    return Err(c.fail("train.td-loss.beta", beta, "a finite number > 0"));
+                }
+                TdLoss::Huber { beta: beta as f32 }
+            }
+        };
+        if raw.network.hidden.is_empty() {
+            return Err(c.fail(
+                "network.hidden",
+                "[]",
+                "a list of at least one layer width, e.g. [128, 64]",
+            ));
+        }
+        for (i, &w) in raw.network.hidden.iter().enumerate() {
+            c.at_least(&format!("network.hidden[{i}]"), w, 1)?;
+        }
+        let bp = BpConfig {
+            init: raw.bp.init.into(),
+            optimizer: c.optimizer("bp.optimizer", &raw.bp.optimizer)?,
+            head_optimizer: raw
+                .bp
+                .head_optimizer
+                .as_ref()
+                .map(|o| c.optimizer("bp.head-optimizer", o))
+                .transpose()?,
+        };
+        let f = &raw.ff;
+        let (init, bp_warmstart_steps) = match (f.init, f.bp_warmstart_steps) {
+            (RawFfInit::BpWarmstart, Some(n)) if n >= 1 => (bp.init, Some(n)),
+            (RawFfInit::BpWarmstart, Some(n)) => {
+                return Err(c.fail("ff.bp-warmstart-steps", n, "an integer >= 1"));
+            }
+            (RawFfInit::BpWarmstart, None) => {
+                return Err(c.fail(
+                    "ff.init",
+                    "\"bp-warmstart\"",
+                    "bp-warmstart needs ff.bp-warmstart-steps (the number of BP updates before FF takes over)",
+                ));
+            }
+            (_, Some(n)) => {
+                return Err(c.fail(
+                    "ff.bp-warmstart-steps",
+                    n,
+                    "only used with ff.init = \"bp-warmstart\"; remove it or set that init",
+                ));
+            }
+            (RawFfInit::PytorchDefault, None) => (Init::PytorchDefault, None),
+            (RawFfInit::XavierUniform, None) => (Init::XavierUniform, None),
+        };
+        if !(f.margin.is_finite() && f.margin >= 0.0) {
+            return Err(c.fail("ff.margin", f.margin, "a finite number >= 0"));
+        }
+        if !(f.update_prob > 0.0 && f.update_prob <= 1.0) {
+            return Err(c.fail("ff.update-prob", f.update_prob, "a number in (0, 1]"));
+        }
+        let schedule = match f.schedule {
+            RawSchedule::Concurrent => Schedule::Concurrent,
+            RawSchedule::Greedy {
+                target_accuracy,
+                window,
+                max_steps_per_layer,
+            } => {
+                c.unit_interval("ff.schedule.target-accuracy", target_accuracy)?;
+                c.at_least("ff.schedule.window", window, 1)?;
+                c.at_least("ff.schedule.max-steps-per-layer", max_steps_per_layer, 1)?;
+                Schedule::Greedy {
+                    target_accuracy,
+                    window,
+                    max_steps_per_layer,
+                }
+            }
+        };
+        let ff = FfConfig {
+            init,
+            bp_warmstart_steps,
+            head_init: f.head_init.into(),
+            layer: FfLayerConfig {
+                goodness: match f.goodness {
+                    RawGoodness::Sum => Goodness::Sum,
+                    RawGoodness::Mean => Goodness::Mean,
+                },
+                loss: match f.loss {
+                    RawLossForm::BatchMean => LossForm::BatchMean,
+                    RawLossForm::PerSample => LossForm::PerSample,
+                },
+                margin: f.margin,
+                input_norm: match f.input_norm {
+                    RawInputNorm::None => InputNorm::None,
+                    RawInputNorm::L2 => InputNorm::L2,
+                },
+            },
+            update_prob: f.update_prob,
+            schedule,
+            layer_optimizer: c.optimizer("ff.layer-optimizer", &f.layer_optimizer)?,
+            head_optimizer: c.optimizer("ff.head-optimizer", &f.head_optimizer)?,
+        };
+        Ok(Config {
+            source: source.to_string(),
+            max_episode_steps: raw.env.max_episode_steps,
+            train: TrainConfig {
+                epochs: t.epochs,
+                episodes_per_epoch: t.episodes_per_epoch,
+                batch_size: t.batch_size,
+                buffer_size: t.buffer_size,
+                sampling: t.sampling,
+                gamma: t.gamma as f32,
+                learning_starts: t.learning_starts,
+                train_frequency: t.train_frequency,
+                target_sync,
+                eps_start: t.epsilon.start,
+                eps_end: t.epsilon.end,
+                eps_decay_steps: t.epsilon.decay_steps,
+                eval_episodes: t.eval_episodes,
+                final_eval_episodes: t.final_eval_episodes,
+                td_loss,
+            },
+            hidden: raw.network.hidden.clone(),
+            bp,
+            ff,
+            raw,
+        })
+    }
+
+    /// The configuration as TOML, to store beside results.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(&self.raw)
+            .unwrap_or_else(|e| format!("# could not serialise: {e}\n"))
+    }
+}

@@ -1,0 +1,54 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+
+/// What can stop a run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A refused configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Layer math.
+    #[error(transparent)]
+    Core(#[from] ff_core::Error),
+    /// Targets and TD loss.
+    #[error(transparent)]
+    Head(#[from] dqn_head::Error),
+    /// The replay buffer.
+    #[error(transparent)]
+    Replay(#[from] replay::Error),
+    /// The environment.
+    #[error(transparent)]
+    Env(#[from] env_cartpole::Error),
+    /// Training diverged: a NaN or infinity appeared.
+    #[error("training diverged at env step {step} ({where_}): {cause}")]
+    Diverged {
+        /// Environment step of the failing update.
+        step: u64,
+        /// Which part of the update.
+        where_: String,
+        /// What was found.
+        cause: String,
+    },
+    /// Reading or writing a file.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A weights or checkpoint file that cannot be used.
+    #[error("{path}: {problem}")]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+}
+
+/// Result of this crate's operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

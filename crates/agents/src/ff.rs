@@ -1,0 +1,270 @@
+//! Forward-Forward learning of the hidden layers with a TD-trained head (SPEC section 1).
+
+use crate::Result;
+use crate::config::{FfConfig, Schedule};
+use crate::network::QNetwork;
+use dqn_head::{TdLoss, td_loss};
+use ff_core::{Buf, DenseGrads, FfScratch, LossStats, MatRef, Optimizer};
+use rand::Rng;
+use replay::Batch;
+
+/// Running sums of one layer's FF statistics over an epoch.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LayerAccum {
+    /// FF steps taken.
+    pub steps: u64,
+    sum_g_pos: f64,
+    sum_g_neg: f64,
+    sum_loss: f64,
+    sum_accuracy: f64,
+}
+
+/// One layer's FF statistics averaged over an epoch's FF steps (NaN when it took none).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct FfLayerEpoch {
+    /// FF steps taken.
+    pub steps: u64,
+    /// Mean goodness of the positives.
+    pub mean_g_pos: f64,
+    /// Mean goodness of the negatives.
+    pub mean_g_neg: f64,
+    /// Mean FF loss.
+    pub ff_loss: f64,
+    /// Mean fraction of samples on the right side of the margin.
+    pub accuracy: f64,
+}
+
+impl LayerAccum {
+    fn add(&mut self, s: &LossStats) {
+        self.steps += 1;
+        self.sum_g_pos += s.mean_g_pos;
+        self.sum_g_neg += s.mean_g_neg;
+        self.sum_loss += s.loss;
+        self.sum_accuracy += s.accuracy;
+    }
+
+    fn epoch(&self) -> FfLayerEpoch {
+        let n = self.steps as f64;
+        let mean = |s: f64| if self.steps == 0 { f64::NAN } else { s / n };
+        FfLayerEpoch {
+            steps: self.steps,
+            mean_g_pos: mean(self.sum_g_pos),
+            mean_g_neg: mean(self.sum_g_neg),
+            ff_loss: mean(self.sum_loss),
+            accuracy: mean(self.sum_accuracy),
+        }
+    }
+}
+
+/// FF statistics of an epoch.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FfEpochStats {
+    /// Per hidden layer.
+    pub layers: Vec<FfLayerEpoch>,
+    /// Minibatches drawn for an FF step but skipped because every target was equal (empty S+).
+    pub skipped_empty_positive: u64,
+    /// Minibatches that gave the FF layers a step.
+    pub ff_batches: u64,
+    /// Index of the layer the greedy schedule is training (equal to the depth once all are frozen).
+    pub greedy_active_layer: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct Greedy {
+    active: usize,
+    steps_on_layer: u64,
+    recent: std::collections::VecDeque<f64>,
+}
+
+/// Optimizers and buffers of FF-DQN. All hidden layers share one scratch, one gradient buffer
+/// and two activation buffers: FF holds one layer's activations at a time.
+#[derive(Debug, Clone)]
+pub struct FfLearner {
+    cfg: FfConfig,
+    td_loss: TdLoss,
+    layer_opts: Vec<Optimizer<f32>>,
+    head_opt: Optimizer<f32>,
+    scratch: FfScratch<f32>,
+    grads: DenseGrads<f32>,
+    head_grads: DenseGrads<f32>,
+    bufs: [Buf<f32>; 2],
+    q: Buf<f32>,
+    dq: Buf<f32>,
+    sorted: Vec<f32>,
+    is_pos: Vec<bool>,
+    accum: Vec<LayerAccum>,
+    skipped: u64,
+    ff_batches: u64,
+    greedy: Option<Greedy>,
+}
+
+/// The lower median (`torch.median`'s convention for an even count), using `scratch`.
+fn lower_median(values: &[f32], scratch: &mut Vec<f32>) -> f32 {
+    scratch.clear();
+    scratch.extend_from_slice(values);
+    let k = (scratch.len() - 1) / 2;
+    let (_, m, _) = scratch.select_nth_unstable_by(k, f32::total_cmp);
+    *m
+}
+
+impl FfLearner {
+    /// A learner with fresh optimizers for `net`'s hidden layers and head.
+    pub fn new(cfg: &FfConfig, net: &QNetwork, td_loss: TdLoss) -> Result<Self> {
+        let n = net.n_hidden();
+        let layer_opts = net.layers[..n]
+            .iter()
+            .map(|l| Optimizer::for_layers(cfg.layer_optimizer, std::slice::from_ref(l)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            cfg: cfg.clone(),
+            td_loss,
+            layer_opts,
+            head_opt: Optimizer::for_layers(cfg.head_optimizer, &net.layers[n..])?,
+            scratch: FfScratch::default(),
+            grads: DenseGrads::default(),
+            head_grads: DenseGrads::default(),
+            bufs: Default::default(),
+            q: Buf::default(),
+            dq: Buf::default(),
+            sorted: Vec::new(),
+            is_pos: Vec::new(),
+            accum: vec![LayerAccum::default(); n],
+            skipped: 0,
+            ff_batches: 0,
+            greedy: matches!(cfg.schedule, Schedule::Greedy { .. }).then(|| Greedy {
+                active: 0,
+                steps_on_layer: 0,
+                recent: Default::default(),
+            }),
+        })
+    }
+
+    /// Elements held by the optimizer state.
+    pub fn optimizer_state_len(&self) -> usize {
+        self.layer_opts
+            .iter()
+            .map(Optimizer::state_len)
+            .sum::<usize>()
+            + self.head_opt.state_len()
+    }
+
+    /// One update: maybe an FF step of the hidden layers (probability `update-prob`), always a
+    /// TD step of the head on the features. Returns the TD loss before the head's update.
+    pub fn update(
+        &mut self,
+        net: &mut QNetwork,
+        batch: &Batch,
+        targets: &[f32],
+        rng: &mut impl Rng,
+    ) -> Result<f64> {
+        let n = net.n_hidden();
+        let b = batch.len();
+        // The draw happens on every minibatch so that the random stream does not depend on
+        // the targets.
+        let mut do_ff = rng.gen_bool(self.cfg.update_prob);
+        if do_ff {
+            let median = lower_median(targets, &mut self.sorted);
+            self.is_pos.clear();
+            self.is_pos.extend(targets.iter().map(|&y| y > median));
+            if !self.is_pos.contains(&true) {
+                self.skipped += 1;
+                do_ff = false;
+            } else {
+                self.ff_batches += 1;
+            }
+        }
+        let cfg = self.cfg.layer;
+        let obs = MatRef::new(&batch.obs, net.obs_dim(), b)?;
+        for l in 0..n {
+            let (lo, hi) = self.bufs.split_at_mut(1);
+            let (prev, out) = if l % 2 == 0 {
+                (&hi[0], &mut lo[0])
+            } else {
+                (&lo[0], &mut hi[0])
+            };
+            let input = if l == 0 { obs } else { prev.mat() };
+            let learns = do_ff && self.greedy.as_ref().is_none_or(|g| g.active == l);
+            if learns {
+                let layer = &mut net.layers[l];
+                let stats = layer.ff_step(
+                    &cfg,
+                    input,
+                    &self.is_pos,
+                    &mut self.scratch,
+                    &mut self.grads,
+                )?;
+                self.layer_opts[l].step_layers(
+                    std::slice::from_mut(layer),
+                    std::slice::from_ref(&self.grads),
+                )?;
+                self.accum[l].add(&stats);
+                if let Some(g) = &mut self.greedy {
+                    Self::advance_greedy(g, &self.cfg.schedule, stats.accuracy, n);
+                }
+            }
+            // The next layer sees this layer's output computed with its updated weights.
+            net.layers[l].ff_forward(&cfg, input, &mut self.scratch, out)?;
+        }
+        let features = self.bufs[(n + 1) % 2].mat();
+        let head = &mut net.layers[n];
+        head.forward(features, &mut self.q)?;
+        let loss = td_loss(
+            self.q.mat(),
+            &batch.actions,
+            targets,
+            self.td_loss,
+            &mut self.dq,
+        )?;
+        // The features are constants for the head: no input gradient is asked for.
+        head.backward(features, self.dq.mat(), &mut self.head_grads, None)?;
+        self.head_opt.step_layers(
+            std::slice::from_mut(head),
+            std::slice::from_ref(&self.head_grads),
+        )?;
+        Ok(loss)
+    }
+
+    fn advance_greedy(g: &mut Greedy, schedule: &Schedule, accuracy: f64, depth: usize) {
+        let Schedule::Greedy {
+            target_accuracy,
+            window,
+            max_steps_per_layer,
+        } = *schedule
+        else {
+            return;
+        };
+        g.steps_on_layer += 1;
+        g.recent.push_back(accuracy);
+        if g.recent.len() > window as usize {
+            g.recent.pop_front();
+        }
+        let full = g.recent.len() == window as usize;
+        let mean = g.recent.iter().sum::<f64>() / g.recent.len() as f64;
+        if (full && mean >= target_accuracy) || g.steps_on_layer >= max_steps_per_layer {
+            g.active = (g.active + 1).min(depth);
+            g.steps_on_layer = 0;
+            g.recent.clear();
+        }
+    }
+
+    /// The epoch's FF statistics; resets the running sums.
+    pub fn take_epoch_stats(&mut self) -> FfEpochStats {
+        let stats = FfEpochStats {
+            layers: self.accum.iter().map(LayerAccum::epoch).collect(),
+            skipped_empty_positive: self.skipped,
+            ff_batches: self.ff_batches,
+            greedy_active_layer: self.greedy.as_ref().map(|g| g.active),
+        };
+        self.accum
+            .iter_mut()
+            .for_each(|a| *a = LayerAccum::default());
+        self.skipped = 0;
+        self.ff_batches = 0;
+        stats
+    }
+
+    /// The split of the last FF minibatch (for tests).
+    pub fn last_split(&self) -> &[bool] {
+        &self.is_pos
+    }
+}

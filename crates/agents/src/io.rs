@@ -1,0 +1,172 @@
+//! Files: atomic writes, and the weights format.
+
+use crate::agent::AgentKind;
+use crate::network::QNetwork;
+use crate::{Error, Result};
+use ff_core::{Dense, InputNorm};
+use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the
+/// new one, never a torn one: write a temporary file beside it, flush it to disk, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |action, source| Error::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp: PathBuf = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io("cannot write", e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io("cannot replace", e)
+    })
+}
+
+const WEIGHTS_FORMAT: &str = "ffdqn-weights";
+const WEIGHTS_VERSION: u32 = 1;
+
+/// One layer in a weights file; `w` is row-major (`out_dim` rows of `in_dim`), as PyTorch
+/// stores a `Linear` weight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayerWeights {
+    in_dim: usize,
+    out_dim: usize,
+    w: Vec<f32>,
+    b: Vec<f32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WeightsFile {
+    format: String,
+    version: u32,
+    agent: AgentKind,
+    input_norm: String,
+    layers: Vec<LayerWeights>,
+}
+
+/// Saves a network's parameters as JSON (atomically).
+pub fn save_weights(path: &Path, kind: AgentKind, net: &QNetwork) -> Result<()> {
+    let file = WeightsFile {
+        format: WEIGHTS_FORMAT.into(),
+        version: WEIGHTS_VERSION,
+        agent: kind,
+        input_norm: match net.input_norm {
+            InputNorm::None => "none".into(),
+            InputNorm::L2 => "l2".into(),
+        },
+        layers: net
+            .layers
+            .iter()
+            .map(|d| LayerWeights {
+                in_dim: d.in_dim(),
+                out_dim: d.out_dim(),
+                w: (0..d.out_dim())
+                    .flat_map(|r| (0..d.in_dim()).map(move |c| (r, c)))
+                    .map(|rc| d.w[rc])
+                    .collect(),
+                b: d.b.iter().copied().collect(),
+            })
+            .collect(),
+    };
+    let text = serde_json::to_string(&file).map_err(|e| Error::BadFile {
+        path: path.into(),
+        problem: e.to_string(),
+    })?;
+    write_atomic(path, text.as_bytes())
+}
+
+/// Loads a weights file, checking its format, version, shapes and values.
+pub fn load_weights(path: &Path) -> Result<(AgentKind, QNetwork)> {
+    let bad = |problem: String| Error::BadFile {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        action: "cannot read",
+        path: path.into(),
+        source,
+    })?;
+    let file: WeightsFile = serde_json::from_slice(&bytes).map_err(|e| {
+        bad(format!(
+            "not a valid ffdqn weights file ({e}); weights are written by `ffdqn train`"
+        ))
+    })?;
+    if file.format != WEIGHTS_FORMAT {
+        return Err(bad(format!(
+            "format is {:?}, expected {WEIGHTS_FORMAT:?}",
+            file.format
+        )));
+    }
+    if file.version != WEIGHTS_VERSION {
+        return Err(bad(format!(
+            "format version {} is not supported (this build reads version {WEIGHTS_VERSION})",
+            file.version
+        )));
+    }
+    let input_norm = match file.input_norm.as_str() {
+        "none" => InputNorm::None,
+        "l2" => InputNorm::L2,
+        other => {
+            return Err(bad(format!(
+                "input_norm {other:?} is not \"none\" or \"l2\""
+            )));
+        }
+    };
+    if file.layers.len() < 2 {
+        return Err(bad(format!(
+            "{} layer(s): a Q-network needs at least one hidden layer and a head",
+            file.layers.len()
+        )));
+    }
+    let mut layers = Vec::with_capacity(file.layers.len());
+    for (k, l) in file.layers.iter().enumerate() {
+        if l.in_dim == 0
+            || l.out_dim == 0
+            || l.w.len() != l.in_dim * l.out_dim
+            || l.b.len() != l.out_dim
+        {
+            return Err(bad(format!(
+                "layer {k}: {}×{} needs {} weights and {} biases, found {} and {}",
+                l.out_dim,
+                l.in_dim,
+                l.in_dim * l.out_dim,
+                l.out_dim,
+                l.w.len(),
+                l.b.len()
+            )));
+        }
+        if k > 0 && l.in_dim != file.layers[k - 1].out_dim {
+            return Err(bad(format!(
+                "layer {k} takes {} inputs but layer {} gives {}",
+                l.in_dim,
+                k - 1,
+                file.layers[k - 1].out_dim
+            )));
+        }
+        if let Some(v) = l.w.iter().chain(&l.b).find(|v| !v.is_finite()) {
+            return Err(bad(format!("layer {k} holds a non-finite parameter ({v})")));
+        }
+        layers.push(Dense {
+            w: DMatrix::from_row_slice(l.out_dim, l.in_dim, &l.w),
+            b: DVector::from_column_slice(&l.b),
+        });
+    }
+    Ok((file.agent, QNetwork { layers, input_norm }))
+}

@@ -1,0 +1,28 @@
+//! BP-DQN and FF-DQN on CartPole-v1: configuration, the two agents, one training loop,
+//! metrics and the files a run writes.
+//!
+//! A run is `(config, agent kind, seed)`. [`config::Config`] validates a TOML file;
+//! [`agent::build`] makes the agent; [`train::train`] runs the epochs (ε-greedy training
+//! episodes, one minibatch update per environment step once the buffer holds enough, target
+//! syncs, a greedy evaluation after each epoch) and the final greedy evaluation;
+//! [`output`] writes the epoch CSV, the JSON summary and the weights.
+//!
+//! Every random draw comes from the run's seed through [`rng::stream`], so one seed gives
+//! bit-identical metrics and weights on every run.
+
+pub mod agent;
+pub mod bp;
+pub mod config;
+mod error;
+pub mod ff;
+pub mod io;
+pub mod network;
+pub mod output;
+pub mod rng;
+pub mod train;
+
+pub use agent::{Agent, AgentKind, BpAgent, FfAgent, build};
+pub use config::{Config, ConfigError};
+pub use error::{Error, Result};
+pub use network::QNetwork;
+pub use train::{EpochMetrics, LoopState, RunResult, evaluate, train};

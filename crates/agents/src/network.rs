@@ -1,0 +1,137 @@
+//! The Q-network both agents share: hidden ReLU layers, then the Q-head.
+
+use crate::Result;
+use ff_core::{Buf, Dense, FfLayerConfig, FfScratch, Init, InputNorm, MatRef};
+use rand::Rng;
+
+/// Hidden layers then the head, all in one `Vec` so optimizer groups are slices of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QNetwork {
+    /// `layers[..n_hidden]` are the hidden ReLU layers, the last one is the Q-head.
+    pub layers: Vec<Dense<f32>>,
+    /// Normalisation applied to every hidden layer's input (the head reads the last hidden
+    /// layer unnormalised).
+    pub input_norm: InputNorm,
+}
+
+/// Reusable buffers for forward passes without a backward pass (acting, target values, FF).
+#[derive(Debug, Clone, Default)]
+pub struct Workspace {
+    bufs: [Buf<f32>; 2],
+    scratch: FfScratch<f32>,
+    /// Q-values of the last forward pass, `n_actions × batch`.
+    pub q: Buf<f32>,
+}
+
+impl QNetwork {
+    /// A network `obs_dim → hidden… → n_actions`.
+    pub fn new(
+        obs_dim: usize,
+        hidden: &[usize],
+        n_actions: usize,
+        hidden_init: Init,
+        head_init: Init,
+        input_norm: InputNorm,
+        rng: &mut impl Rng,
+    ) -> Self {
+        let mut layers = Vec::with_capacity(hidden.len() + 1);
+        let mut width = obs_dim;
+        for &h in hidden {
+            layers.push(Dense::new(width, h, hidden_init, rng));
+            width = h;
+        }
+        layers.push(Dense::new(width, n_actions, head_init, rng));
+        Self { layers, input_norm }
+    }
+
+    /// Number of hidden layers.
+    pub fn n_hidden(&self) -> usize {
+        self.layers.len() - 1
+    }
+
+    /// Number of actions.
+    pub fn n_actions(&self) -> usize {
+        self.layers[self.n_hidden()].out_dim()
+    }
+
+    /// Width of the input.
+    pub fn obs_dim(&self) -> usize {
+        self.layers[0].in_dim()
+    }
+
+    /// Widths of the hidden layers.
+    pub fn hidden_dims(&self) -> Vec<usize> {
+        self.layers[..self.n_hidden()]
+            .iter()
+            .map(Dense::out_dim)
+            .collect()
+    }
+
+    /// The layer settings a hidden forward pass uses (only the normalisation matters there).
+    pub fn hidden_config(&self) -> FfLayerConfig {
+        FfLayerConfig {
+            input_norm: self.input_norm,
+            ..FfLayerConfig::default()
+        }
+    }
+
+    /// Parameters in total.
+    pub fn param_count(&self) -> usize {
+        self.layers.iter().map(Dense::param_count).sum()
+    }
+
+    /// Q-values of a batch `x` (`obs_dim × batch`) into `ws.q`.
+    pub fn q_values(&self, x: MatRef<'_, f32>, ws: &mut Workspace) -> Result<()> {
+        let cfg = self.hidden_config();
+        let n = self.n_hidden();
+        for l in 0..n {
+            // Layer l reads what layer l − 1 wrote into one buffer and writes the other.
+            let (lo, hi) = ws.bufs.split_at_mut(1);
+            let (prev, out) = if l % 2 == 0 {
+                (&hi[0], &mut lo[0])
+            } else {
+                (&lo[0], &mut hi[0])
+            };
+            let input = if l == 0 { x } else { prev.mat() };
+            self.layers[l].ff_forward(&cfg, input, &mut ws.scratch, out)?;
+        }
+        let features = ws.bufs[(n + 1) % 2].mat();
+        self.layers[n].forward(features, &mut ws.q)?;
+        Ok(())
+    }
+
+    /// The greedy action for one observation (the first of equal maxima, like `argmax`).
+    pub fn greedy_action(&self, obs: &[f32], ws: &mut Workspace) -> Result<usize> {
+        self.q_values(MatRef::new(obs, obs.len(), 1)?, ws)?;
+        Ok(argmax(ws.q.as_slice()))
+    }
+
+    /// Copies every parameter of `other` (same architecture) without allocating.
+    pub fn copy_from(&mut self, other: &QNetwork) -> Result<()> {
+        for (a, b) in self.layers.iter_mut().zip(&other.layers) {
+            a.copy_from(b)?;
+        }
+        Ok(())
+    }
+
+    /// The first non-finite parameter, as `(layer, value)`, if any.
+    pub fn first_non_finite(&self) -> Option<(usize, f32)> {
+        self.layers.iter().enumerate().find_map(|(l, d)| {
+            d.w.iter()
+                .chain(d.b.iter())
+                .find(|v| !v.is_finite())
+                .map(|&v| (l, v))
+        })
+    }
+}
+
+/// Index of the first maximum.
+pub fn argmax(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best
+}

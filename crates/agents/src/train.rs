@@ -1,0 +1,295 @@
+//! The one training loop both agents run, and greedy evaluation.
+
+use crate::agent::Agent;
+use crate::config::Config;
+use crate::ff::FfEpochStats;
+use crate::network::{QNetwork, Workspace};
+use crate::rng::{Stream, stream};
+use crate::{Error, Result};
+use env_cartpole::CartPole;
+use env_cartpole::consts::{N_ACTIONS, OBS_DIM};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use replay::{Batch, ReplayBuffer};
+use serde::Serialize;
+use std::time::Instant;
+
+/// What one epoch measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpochMetrics {
+    /// 1-based epoch number.
+    pub epoch: u32,
+    /// Environment steps since the start of the run.
+    pub env_steps: u64,
+    /// Updates since the start of the run.
+    pub updates: u64,
+    /// ε at the end of the epoch.
+    pub epsilon: f64,
+    /// Mean return of the epoch's training (ε-greedy) episodes: the paper's Figure 1.
+    pub train_return_mean: f64,
+    /// Lowest training return of the epoch.
+    pub train_return_min: f64,
+    /// Highest training return of the epoch.
+    pub train_return_max: f64,
+    /// Mean return of the greedy evaluation after the epoch.
+    pub eval_return_mean: f64,
+    /// Standard deviation of those returns.
+    pub eval_return_std: f64,
+    /// Mean TD loss of the epoch's updates (NaN before learning starts).
+    pub td_loss: f64,
+    /// Seconds since the start of the run.
+    pub wall_seconds: f64,
+    /// FF statistics (empty for BP).
+    pub ff: FfEpochStats,
+}
+
+/// A finished run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunResult {
+    /// Per epoch.
+    pub epochs: Vec<EpochMetrics>,
+    /// Returns of the final greedy evaluation.
+    pub final_eval: Vec<f32>,
+    /// Environment steps taken.
+    pub env_steps: u64,
+    /// Updates made.
+    pub updates: u64,
+    /// Wall time of the whole run.
+    pub wall_seconds: f64,
+}
+
+/// Mean and population standard deviation.
+pub fn mean_std(xs: &[f32]) -> (f64, f64) {
+    if xs.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let n = xs.len() as f64;
+    let mean = xs.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
+    let var = xs
+        .iter()
+        .map(|&x| (f64::from(x) - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    (mean, var.sqrt())
+}
+
+/// Greedy returns of `net` over `episodes` episodes whose starts are drawn from `rng`.
+pub fn evaluate(
+    net: &QNetwork,
+    max_episode_steps: u32,
+    episodes: u32,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<f32>> {
+    let mut env = CartPole::new(max_episode_steps)?;
+    let mut ws = Workspace::default();
+    let mut returns = Vec::with_capacity(episodes as usize);
+    for _ in 0..episodes {
+        let mut obs = env.reset(rng);
+        let mut ret = 0.0;
+        loop {
+            let step = env.step(net.greedy_action(&obs, &mut ws)?)?;
+            ret += step.reward;
+            obs = step.obs;
+            if step.terminated || step.truncated {
+                break;
+            }
+        }
+        returns.push(ret);
+    }
+    Ok(returns)
+}
+
+/// Where a run stands: everything the loop needs to go on. Kept in one struct so that a
+/// checkpoint can hold it.
+#[derive(Debug, Clone)]
+pub struct LoopState {
+    /// The training environment.
+    pub env: CartPole,
+    /// The replay buffer.
+    pub buffer: ReplayBuffer,
+    /// Generator of the training environment's resets.
+    pub env_rng: ChaCha8Rng,
+    /// Generator of exploration.
+    pub explore_rng: ChaCha8Rng,
+    /// Generator of minibatches.
+    pub replay_rng: ChaCha8Rng,
+    /// Generator of per-update draws.
+    pub update_rng: ChaCha8Rng,
+    /// Environment steps so far.
+    pub env_steps: u64,
+    /// Updates so far.
+    pub updates: u64,
+    /// Epochs finished.
+    pub epochs_done: u32,
+    /// Metrics of the finished epochs.
+    pub history: Vec<EpochMetrics>,
+    /// Seconds spent in earlier sessions of this run.
+    pub prior_seconds: f64,
+}
+
+impl LoopState {
+    /// The state at the start of a run seeded with `seed`.
+    pub fn new(cfg: &Config, seed: u64) -> Result<Self> {
+        Ok(Self {
+            env: CartPole::new(cfg.max_episode_steps)?,
+            buffer: ReplayBuffer::new(cfg.train.buffer_size, OBS_DIM)?,
+            env_rng: stream(seed, Stream::TrainEnv),
+            explore_rng: stream(seed, Stream::Explore),
+            replay_rng: stream(seed, Stream::Replay),
+            update_rng: stream(seed, Stream::Update),
+            env_steps: 0,
+            updates: 0,
+            epochs_done: 0,
+            history: Vec::new(),
+            prior_seconds: 0.0,
+        })
+    }
+}
+
+/// Numeric faults inside an update become `Diverged`, naming the step.
+fn diverged(step: u64, e: Error) -> Error {
+    let numeric = matches!(
+        &e,
+        Error::Core(ff_core::Error::NonFinite { .. })
+            | Error::Head(dqn_head::Error::NonFinite { .. })
+    );
+    match e {
+        Error::Diverged { where_, cause, .. } => Error::Diverged {
+            step,
+            where_,
+            cause,
+        },
+        e if numeric => Error::Diverged {
+            step,
+            where_: "update".into(),
+            cause: e.to_string(),
+        },
+        e => e,
+    }
+}
+
+/// Runs one epoch: its training episodes, then a greedy evaluation.
+pub fn run_epoch(
+    agent: &mut dyn Agent,
+    cfg: &Config,
+    seed: u64,
+    st: &mut LoopState,
+    batch: &mut Batch,
+    started: Instant,
+) -> Result<EpochMetrics> {
+    let t = &cfg.train;
+    let mut returns = Vec::with_capacity(t.episodes_per_epoch as usize);
+    let (mut loss_sum, mut loss_n) = (0.0f64, 0u64);
+    for _ in 0..t.episodes_per_epoch {
+        let mut obs = st.env.reset(&mut st.env_rng);
+        let mut ret = 0.0f32;
+        loop {
+            let eps = t.epsilon(st.env_steps);
+            let action = if st.explore_rng.gen_bool(eps) {
+                st.explore_rng.gen_range(0..N_ACTIONS)
+            } else {
+                agent.act(&obs)?
+            };
+            let step = st.env.step(action)?;
+            st.buffer
+                .push(&obs, action as u32, step.reward, &step.obs, step.terminated)?;
+            st.env_steps += 1;
+            ret += step.reward;
+            if st.buffer.len() >= t.learning_starts
+                && st.env_steps.is_multiple_of(t.train_frequency)
+            {
+                st.buffer
+                    .sample_into(&mut st.replay_rng, t.batch_size, t.sampling, batch)?;
+                let loss = agent
+                    .update(batch, &mut st.update_rng)
+                    .map_err(|e| diverged(st.env_steps, e))?;
+                st.updates += 1;
+                loss_sum += loss;
+                loss_n += 1;
+                if let dqn_head::TargetSync::Polyak { .. } = t.target_sync {
+                    agent.sync_target(t.target_sync)?;
+                }
+            }
+            if t.target_sync.hard_copy_due(st.env_steps) {
+                agent.sync_target(t.target_sync)?;
+            }
+            obs = step.obs;
+            if step.terminated || step.truncated {
+                break;
+            }
+        }
+        returns.push(ret);
+    }
+    if let Some((layer, value)) = agent.online().first_non_finite() {
+        return Err(Error::Diverged {
+            step: st.env_steps,
+            where_: format!("parameters of layer {layer}"),
+            cause: format!("a parameter is {value}"),
+        });
+    }
+    let mut eval_rng = stream(seed, Stream::EpochEval);
+    let eval = evaluate(
+        agent.online(),
+        cfg.max_episode_steps,
+        t.eval_episodes,
+        &mut eval_rng,
+    )?;
+    let (train_mean, _) = mean_std(&returns);
+    let (eval_mean, eval_std) = mean_std(&eval);
+    st.epochs_done += 1;
+    let metrics = EpochMetrics {
+        epoch: st.epochs_done,
+        env_steps: st.env_steps,
+        updates: st.updates,
+        epsilon: t.epsilon(st.env_steps),
+        train_return_mean: train_mean,
+        train_return_min: returns.iter().copied().fold(f32::INFINITY, f32::min).into(),
+        train_return_max: returns
+            .iter()
+            .copied()
+            .fold(f32::NEG_INFINITY, f32::max)
+            .into(),
+        eval_return_mean: eval_mean,
+        eval_return_std: eval_std,
+        td_loss: if loss_n == 0 {
+            f64::NAN
+        } else {
+            loss_sum / loss_n as f64
+        },
+        wall_seconds: st.prior_seconds + started.elapsed().as_secs_f64(),
+        ff: agent.take_epoch_stats(),
+    };
+    st.history.push(metrics.clone());
+    Ok(metrics)
+}
+
+/// Trains `agent` for the configured epochs from `st`, calling `on_epoch` after each, then
+/// runs the final greedy evaluation.
+pub fn train(
+    agent: &mut dyn Agent,
+    cfg: &Config,
+    seed: u64,
+    st: &mut LoopState,
+    on_epoch: &mut dyn FnMut(&EpochMetrics, &LoopState, &dyn Agent) -> Result<()>,
+) -> Result<RunResult> {
+    let started = Instant::now();
+    let mut batch = Batch::default();
+    while st.epochs_done < cfg.train.epochs {
+        let m = run_epoch(agent, cfg, seed, st, &mut batch, started)?;
+        on_epoch(&m, st, agent)?;
+    }
+    let mut rng = stream(seed, Stream::FinalEval);
+    let final_eval = evaluate(
+        agent.online(),
+        cfg.max_episode_steps,
+        cfg.train.final_eval_episodes,
+        &mut rng,
+    )?;
+    Ok(RunResult {
+        epochs: st.history.clone(),
+        final_eval,
+        env_steps: st.env_steps,
+        updates: st.updates,
+        wall_seconds: st.prior_seconds + started.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,263 @@
+//! The value-learning half of DQN, shared by the backprop and Forward-Forward agents.
+//!
+//! * [`td_targets`]: `y_j = r_j + γ (1 − terminated_j) max_a Q_target(s'_j, a)`. Only
+//!   termination stops bootstrapping: a transition cut by the step limit still bootstraps.
+//! * [`td_loss`]: the mean squared TD error `(1/B) Σ_j (Q(s_j, a_j) − y_j)²` of the paper, or
+//!   PyTorch's `smooth_l1_loss` (Huber) as an option, with `∂L/∂Q` for every Q-value.
+//! * [`QHead`]: the last dense layer (features → one Q-value per action).
+//! * [`TargetSync`]: hard copy every N environment steps, or Polyak averaging.
+//!
+//! Q-values are `n_actions × batch` column-major matrices, one column per sample, as everywhere
+//! in the workspace.
+
+use ff_core::{Buf, Dense, DenseGrads, Init, MatRef};
+use rand::Rng;
+
+/// What can go wrong computing targets and losses.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// Inputs of disagreeing lengths.
+    #[error("{what}: expected {expected} entries (one per sample), got {got}")]
+    LengthMismatch {
+        /// Which input.
+        what: &'static str,
+        /// Batch size.
+        expected: usize,
+        /// Length given.
+        got: usize,
+    },
+    /// An action index at or above the number of actions.
+    #[error("action {action} at sample {sample} is out of range: there are {n_actions} actions")]
+    ActionOutOfRange {
+        /// Sample index.
+        sample: usize,
+        /// The action.
+        action: u32,
+        /// Number of actions.
+        n_actions: usize,
+    },
+    /// A NaN or infinity in a target or Q-value.
+    #[error("{what} at sample {sample} is {value}: the values have diverged")]
+    NonFinite {
+        /// Which quantity.
+        what: &'static str,
+        /// Sample index.
+        sample: usize,
+        /// The value.
+        value: f64,
+    },
+    /// An error from the layer math.
+    #[error(transparent)]
+    Core(#[from] ff_core::Error),
+}
+
+/// Result of this crate's operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn check_len(what: &'static str, expected: usize, got: usize) -> Result<()> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch {
+            what,
+            expected,
+            got,
+        })
+    }
+}
+
+/// Writes the TD targets of a batch into `out`, given the target network's Q-values of the
+/// next states `q_next` (`n_actions × batch`).
+pub fn td_targets(
+    q_next: MatRef<'_, f32>,
+    rewards: &[f32],
+    terminated: &[bool],
+    gamma: f32,
+    out: &mut [f32],
+) -> Result<()> {
+    let batch = q_next.cols();
+    check_len("rewards", batch, rewards.len())?;
+    check_len("terminated", batch, terminated.len())?;
+    check_len("targets", batch, out.len())?;
+    for j in 0..batch {
+        let column = q_next.column(j);
+        // `f32::max` ignores NaN, so a diverged target network must be caught explicitly.
+        if let Some(&bad) = column.iter().find(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "target Q-value",
+                sample: j,
+                value: f64::from(bad),
+            });
+        }
+        let max_next = column.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let bootstrap = if terminated[j] { 0.0 } else { gamma * max_next };
+        let y = rewards[j] + bootstrap;
+        if !y.is_finite() {
+            return Err(Error::NonFinite {
+                what: "TD target",
+                sample: j,
+                value: f64::from(y),
+            });
+        }
+        out[j] = y;
+    }
+    Ok(())
+}
+
+/// The TD loss.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum TdLoss {
+    /// Mean squared error (the paper's `(y − Q(s, a))²`, averaged over the batch).
+    #[default]
+    Mse,
+    /// PyTorch's `smooth_l1_loss` with threshold `beta`: quadratic inside, linear outside.
+    Huber {
+        /// Where the loss turns linear.
+        beta: f32,
+    },
+}
+
+/// The TD loss of `q` (`n_actions × batch`) at the taken `actions` against `targets`; writes
+/// `∂L/∂Q` into `dq` (zero for actions not taken) and returns the loss.
+pub fn td_loss(
+    q: MatRef<'_, f32>,
+    actions: &[u32],
+    targets: &[f32],
+    loss: TdLoss,
+    dq: &mut Buf<f32>,
+) -> Result<f64> {
+    let (n_actions, batch) = q.shape();
+    check_len("actions", batch, actions.len())?;
+    check_len("targets", batch, targets.len())?;
+    dq.shape_to(n_actions, batch);
+    let grad = dq.as_mut_slice();
+    grad.fill(0.0);
+    let inv_b = 1.0 / batch as f32;
+    let mut total = 0.0f64;
+    for j in 0..batch {
+        let a = actions[j] as usize;
+        if a >= n_actions {
+            return Err(Error::ActionOutOfRange {
+                sample: j,
+                action: actions[j],
+                n_actions,
+            });
+        }
+        let qa = q.column(j)[a];
+        if !qa.is_finite() {
+            return Err(Error::NonFinite {
+                what: "Q-value",
+                sample: j,
+                value: f64::from(qa),
+            });
+        }
+        let d = qa - targets[j];
+        let (value, slope) = match loss {
+            TdLoss::Mse => (d * d, 2.0 * d),
+            TdLoss::Huber { beta } if d.abs() < beta => (0.5 * d * d / beta, d / beta),
+            TdLoss::Huber { beta } => (d.abs() - 0.5 * beta, d.signum()),
+        };
+        total += f64::from(value);
+        grad[j * n_actions + a] = slope * inv_b;
+    }
+    Ok(total / batch as f64)
+}
+
+/// How the target network follows the online network.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TargetSync {
+    /// Copy every parameter every `every` environment steps (the paper's DQN).
+    Hard {
+        /// Environment steps between copies.
+        every: u64,
+    },
+    /// `target ← τ online + (1 − τ) target` after every update.
+    Polyak {
+        /// Blend factor in (0, 1].
+        tau: f32,
+    },
+}
+
+impl TargetSync {
+    /// Whether a hard copy is due after environment step `env_step` (1-based).
+    pub fn hard_copy_due(&self, env_step: u64) -> bool {
+        matches!(*self, TargetSync::Hard { every } if env_step.is_multiple_of(every))
+    }
+
+    /// Brings `target` towards `online` after an update, as this rule says (a no-op for hard
+    /// copies, which happen on environment steps: see [`TargetSync::hard_copy_due`]).
+    pub fn after_update(&self, online: &[Dense<f32>], target: &mut [Dense<f32>]) -> Result<()> {
+        if let TargetSync::Polyak { tau } = *self {
+            for (t, o) in target.iter_mut().zip(online) {
+                t.blend_from(o, tau)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Copies every layer of `online` into `target`.
+pub fn hard_copy(online: &[Dense<f32>], target: &mut [Dense<f32>]) -> Result<()> {
+    check_len("target layers", online.len(), target.len())?;
+    for (t, o) in target.iter_mut().zip(online) {
+        t.copy_from(o)?;
+    }
+    Ok(())
+}
+
+/// The Q-head: a dense layer from features to one value per action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QHead {
+    /// The layer.
+    pub layer: Dense<f32>,
+}
+
+/// What one head update measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TdStats {
+    /// The TD loss before the update.
+    pub loss: f64,
+    /// Mean Q-value of the taken actions.
+    pub mean_q: f64,
+}
+
+impl QHead {
+    /// A head from `n_features` to `n_actions`.
+    pub fn new(n_features: usize, n_actions: usize, init: Init, rng: &mut impl Rng) -> Self {
+        Self {
+            layer: Dense::new(n_features, n_actions, init, rng),
+        }
+    }
+
+    /// Q-values of a batch of features into `q`.
+    pub fn q_values(&self, features: MatRef<'_, f32>, q: &mut Buf<f32>) -> Result<()> {
+        Ok(self.layer.forward(features, q)?)
+    }
+
+    /// Forward, TD loss and the head's parameter gradients (and the features' gradient when
+    /// `d_features` is given, for backprop); the features are treated as constants otherwise.
+    #[allow(clippy::too_many_arguments)]
+    pub fn td_gradients(
+        &self,
+        features: MatRef<'_, f32>,
+        actions: &[u32],
+        targets: &[f32],
+        loss: TdLoss,
+        q: &mut Buf<f32>,
+        dq: &mut Buf<f32>,
+        grads: &mut DenseGrads<f32>,
+        d_features: Option<&mut Buf<f32>>,
+    ) -> Result<TdStats> {
+        self.layer.forward(features, q)?;
+        let l = td_loss(q.mat(), actions, targets, loss, dq)?;
+        let n_actions = self.layer.out_dim();
+        let mean_q = actions
+            .iter()
+            .enumerate()
+            .map(|(j, &a)| f64::from(q.as_slice()[j * n_actions + a as usize]))
+            .sum::<f64>()
+            / actions.len().max(1) as f64;
+        self.layer.backward(features, dq.mat(), grads, d_features)?;
+        Ok(TdStats { loss: l, mean_q })
+    }
+}

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config file {file}: {source}")]
+    #[error("cannot read config file {file}")]
     Io {
         /// The file.
         file: PathBuf,

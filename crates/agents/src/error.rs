@@ -31,7 +31,7 @@ pub enum Error {
         cause: String,
     },
     /// Reading or writing a file.
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}")]
     Io {
         /// What was being done.
         action: &'static str,

@@ -1,0 +1,406 @@
+//! The subcommands.
+
+use agents::io::{load_weights, save_weights, write_atomic};
+use agents::output::{Summary, epochs_csv};
+use agents::rng::{Stream, stream};
+use agents::train::mean_std;
+use agents::{AgentKind, Config, EpochMetrics, LoopState, build, evaluate, train};
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Forward-Forward and backprop Deep Q-Networks on CartPole-v1.
+#[derive(Debug, Parser)]
+#[command(name = "ffdqn", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train an agent from a config file; writes metrics.csv, summary.json, weights.json and
+    /// config.toml into the output directory.
+    Train(TrainArgs),
+    /// Evaluate saved weights greedily and print the mean and standard deviation of the return.
+    Eval(EvalArgs),
+    /// Watch saved weights play one episode, drawn as text frame by frame.
+    Play(PlayArgs),
+    /// Measure whole-loop training speed of both agents on a config.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum AgentArg {
+    /// Forward-Forward DQN.
+    Ff,
+    /// Backprop DQN.
+    Bp,
+}
+
+impl From<AgentArg> for AgentKind {
+    fn from(a: AgentArg) -> Self {
+        match a {
+            AgentArg::Ff => AgentKind::Ff,
+            AgentArg::Bp => AgentKind::Bp,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct TrainArgs {
+    /// TOML config (e.g. configs/paper.toml).
+    #[arg(long)]
+    config: PathBuf,
+    /// Which agent to train.
+    #[arg(long, value_enum)]
+    agent: AgentArg,
+    /// The run's seed: it fixes every random draw.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output directory (created; must not already hold files unless --force).
+    #[arg(long)]
+    out: PathBuf,
+    /// Overwrite the files of an existing run in --out.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct EvalArgs {
+    /// A weights.json written by `ffdqn train`.
+    #[arg(long)]
+    weights: PathBuf,
+    /// Greedy episodes to run.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    episodes: u32,
+    /// Seed of the evaluation episodes' initial states.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Episode step limit.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    max_episode_steps: u32,
+}
+
+#[derive(Debug, clap::Args)]
+struct PlayArgs {
+    /// A weights.json written by `ffdqn train`.
+    #[arg(long)]
+    weights: PathBuf,
+    /// Seed of the episode's initial state.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Episode step limit.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    max_episode_steps: u32,
+    /// Milliseconds between frames (0: as fast as possible).
+    #[arg(long, default_value_t = 40)]
+    delay_ms: u64,
+}
+
+#[derive(Debug, clap::Args)]
+struct BenchArgs {
+    /// TOML config whose network and protocol are timed.
+    #[arg(long, default_value = "configs/paper.toml")]
+    config: PathBuf,
+    /// Epochs of training to time per agent.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    epochs: u32,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// Marks an error as the user's input being wrong (exit code 2).
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// 2 for bad input (config, files given, output directory), 1 for anything else.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if cause.is::<BadInput>() {
+            return 2;
+        }
+        if let Some(ae) = cause.downcast_ref::<agents::Error>() {
+            return match ae {
+                agents::Error::Config(_) | agents::Error::BadFile { .. } => 2,
+                agents::Error::Io {
+                    action: "cannot read",
+                    ..
+                } => 2,
+                _ => 1,
+            };
+        }
+        if cause.is::<agents::ConfigError>() {
+            return 2;
+        }
+    }
+    1
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train(a) => train_cmd(a),
+        Command::Eval(a) => eval_cmd(a),
+        Command::Play(a) => play_cmd(a),
+        Command::Bench(a) => bench_cmd(a),
+    }
+}
+
+/// Refuses an output directory that already holds files (unless forced) or cannot be made.
+fn prepare_out(out: &Path, force: bool) -> Result<()> {
+    if out.exists() {
+        if !out.is_dir() {
+            return Err(BadInput(format!(
+                "--out {} exists and is not a directory",
+                out.display()
+            ))
+            .into());
+        }
+        let occupied = std::fs::read_dir(out)
+            .with_context(|| format!("cannot list --out {}", out.display()))?
+            .next()
+            .is_some();
+        if occupied && !force {
+            return Err(BadInput(format!(
+                "--out {} already holds files: choose another directory, or pass --force to overwrite that run",
+                out.display()
+            ))
+            .into());
+        }
+    }
+    std::fs::create_dir_all(out)
+        .map_err(|e| BadInput(format!("cannot create --out {}: {e}", out.display())))?;
+    // Probe writability now rather than after the first epoch.
+    write_atomic(&out.join(".write-test"), b"")
+        .map_err(|e| BadInput(format!("cannot write into --out {}: {e}", out.display())))?;
+    let _ = std::fs::remove_file(out.join(".write-test"));
+    Ok(())
+}
+
+fn epoch_line(m: &EpochMetrics, epochs: u32) -> String {
+    let rate = m.env_steps as f64 / m.wall_seconds.max(1e-9);
+    format!(
+        "epoch {:>3}/{epochs}  steps {:>7}  train {:>6.1}  eval {:>6.1}  td {:>8.4}  {:>6.0} steps/s",
+        m.epoch, m.env_steps, m.train_return_mean, m.eval_return_mean, m.td_loss, rate
+    )
+}
+
+fn train_cmd(a: TrainArgs) -> Result<()> {
+    let cfg = Config::load(&a.config)?;
+    let kind = AgentKind::from(a.agent);
+    prepare_out(&a.out, a.force)?;
+    write_atomic(&a.out.join("config.toml"), cfg.to_toml().as_bytes())?;
+    let mut agent = build(kind, &cfg, &mut stream(a.seed, Stream::Init))?;
+    let mut st = LoopState::new(&cfg, a.seed)?;
+    let epochs = cfg.train.epochs;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(u64::from(epochs));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] epoch {pos}/{len} {msg} ({elapsed}, eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{kind} seed {}", a.seed));
+        bar
+    });
+    let out = a.out.clone();
+    let n_hidden = cfg.hidden.len();
+    let result = train(agent.as_mut(), &cfg, a.seed, &mut st, &mut |m, st, _| {
+        write_atomic(
+            &out.join("metrics.csv"),
+            epochs_csv(&st.history, n_hidden).as_bytes(),
+        )?;
+        match &bar {
+            Some(bar) => {
+                bar.set_position(u64::from(m.epoch));
+                bar.set_message(format!(
+                    "· {:.0} steps/s · eval {:.1}",
+                    m.env_steps as f64 / m.wall_seconds.max(1e-9),
+                    m.eval_return_mean
+                ));
+            }
+            None => eprintln!("{}", epoch_line(m, epochs)),
+        }
+        Ok(())
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let run = result.with_context(|| {
+        format!(
+            "training {kind} with seed {} stopped; finished epochs are in {}",
+            a.seed,
+            out.display()
+        )
+    })?;
+    save_weights(&out.join("weights.json"), kind, agent.online())?;
+    let summary = Summary::new(kind, a.seed, &cfg.source, &run);
+    let json = serde_json::to_string_pretty(&summary).context("serialising the summary")?;
+    write_atomic(&out.join("summary.json"), json.as_bytes())?;
+    println!(
+        "{kind} seed {}: final greedy return {:.1} ± {:.1} over {} episodes; {} env steps in {:.1} s; results in {}",
+        a.seed,
+        summary.final_eval.mean,
+        summary.final_eval.std,
+        summary.final_eval.episodes,
+        run.env_steps,
+        run.wall_seconds,
+        out.display()
+    );
+    Ok(())
+}
+
+fn load_cartpole_weights(path: &Path) -> Result<(AgentKind, agents::QNetwork)> {
+    let (kind, net) = load_weights(path)?;
+    use env_cartpole::consts::{N_ACTIONS, OBS_DIM};
+    if net.obs_dim() != OBS_DIM || net.n_actions() != N_ACTIONS {
+        bail!(BadInput(format!(
+            "{}: the network maps {} inputs to {} actions, but CartPole has {OBS_DIM} and {N_ACTIONS}",
+            path.display(),
+            net.obs_dim(),
+            net.n_actions()
+        )));
+    }
+    Ok((kind, net))
+}
+
+fn eval_cmd(a: EvalArgs) -> Result<()> {
+    let (kind, net) = load_cartpole_weights(&a.weights)?;
+    let mut rng = stream(a.seed, Stream::FinalEval);
+    let returns = evaluate(&net, a.max_episode_steps, a.episodes, &mut rng)?;
+    let (mean, std) = mean_std(&returns);
+    let min = returns.iter().copied().fold(f32::INFINITY, f32::min);
+    let max = returns.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    println!(
+        "{kind} weights {}: mean return {mean:.2} ± {std:.2} (std) over {} greedy episodes, min {min}, max {max}",
+        a.weights.display(),
+        returns.len()
+    );
+    Ok(())
+}
+
+/// One frame: the track with the cart, and the pole drawn above it at its angle.
+fn draw(obs: &[f32; 4], step: u32, ret: f32) -> String {
+    const WIDTH: usize = 61;
+    const POLE_ROWS: usize = 8;
+    let x = f64::from(obs[0]);
+    let theta = f64::from(obs[2]);
+    let limit = env_cartpole::consts::X_THRESHOLD;
+    let col = (((x + limit) / (2.0 * limit)) * (WIDTH - 1) as f64)
+        .round()
+        .clamp(0.0, (WIDTH - 1) as f64) as usize;
+    let mut rows = vec![vec![' '; WIDTH]; POLE_ROWS];
+    for r in 1..=POLE_ROWS {
+        // Rows count up from the cart; characters are about twice as tall as wide.
+        let dx = (theta.sin() * r as f64 * 2.0).round() as isize;
+        let c = col as isize + dx;
+        if (0..WIDTH as isize).contains(&c) {
+            let ch = if theta.abs() < 0.03 {
+                '|'
+            } else if theta > 0.0 {
+                '/'
+            } else {
+                '\\'
+            };
+            rows[POLE_ROWS - r][c as usize] = ch;
+        }
+    }
+    let mut frame = String::new();
+    for row in rows {
+        frame.push_str(row.iter().collect::<String>().trim_end());
+        frame.push('\n');
+    }
+    let mut cart = vec![' '; WIDTH];
+    for (k, c) in (col.saturating_sub(2)..(col + 3).min(WIDTH)).enumerate() {
+        cart[c] = if k == 2 { 'O' } else { '#' };
+    }
+    frame.push_str(cart.iter().collect::<String>().trim_end());
+    frame.push('\n');
+    frame.push('|');
+    frame.push_str(&"=".repeat(WIDTH - 2));
+    frame.push_str("|\n");
+    frame.push_str(&format!(
+        "step {step:>3}  return {ret:>5.0}  x {:+.3}  θ {:+.2}°\n",
+        obs[0],
+        theta.to_degrees()
+    ));
+    frame
+}
+
+fn play_cmd(a: PlayArgs) -> Result<()> {
+    let (kind, net) = load_cartpole_weights(&a.weights)?;
+    let mut env = env_cartpole::CartPole::new(a.max_episode_steps)?;
+    let mut rng = stream(a.seed, Stream::FinalEval);
+    let mut ws = agents::network::Workspace::default();
+    let mut obs = env.reset(&mut rng);
+    let tty = std::io::stdout().is_terminal();
+    let (mut step, mut ret) = (0u32, 0.0f32);
+    loop {
+        let frame = draw(&obs, step, ret);
+        if tty {
+            print!("\x1b[2J\x1b[H{kind} agent\n{frame}");
+        } else {
+            println!("{frame}");
+        }
+        let s = env.step(net.greedy_action(&obs, &mut ws)?)?;
+        step += 1;
+        ret += s.reward;
+        obs = s.obs;
+        if a.delay_ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(a.delay_ms));
+        }
+        if s.terminated || s.truncated {
+            let why = if s.terminated {
+                "the pole fell or the cart left the track"
+            } else {
+                "step limit reached"
+            };
+            println!(
+                "{}episode over after {step} steps, return {ret}: {why}",
+                draw(&obs, step, ret)
+            );
+            return Ok(());
+        }
+    }
+}
+
+fn bench_cmd(a: BenchArgs) -> Result<()> {
+    let mut cfg = Config::load(&a.config)?;
+    cfg.train.epochs = a.epochs;
+    cfg.train.final_eval_episodes = 1;
+    println!(
+        "whole training loop on {} ({} epochs, seed {}), one thread:",
+        a.config.display(),
+        a.epochs,
+        a.seed
+    );
+    for kind in [AgentKind::Bp, AgentKind::Ff] {
+        let mut agent = build(kind, &cfg, &mut stream(a.seed, Stream::Init))?;
+        let mut st = LoopState::new(&cfg, a.seed)?;
+        let t0 = Instant::now();
+        let run = train(agent.as_mut(), &cfg, a.seed, &mut st, &mut |_, _, _| Ok(()))?;
+        let secs = t0.elapsed().as_secs_f64();
+        println!(
+            "  {kind}: {} env steps, {} updates in {secs:.2} s: {:.0} env steps/s, {:.1} µs per step",
+            run.env_steps,
+            run.updates,
+            run.env_steps as f64 / secs,
+            secs * 1e6 / run.env_steps as f64
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! `ffdqn`: train, evaluate, watch and benchmark the FF-DQN and BP-DQN agents.
+//!
+//! The binary is thin: it parses arguments, calls into `agents`, and reports. Errors print
+//! with their whole context chain; bad input (flags, configs, files, output directories)
+//! exits with code 2, other failures with 1.
+
+mod commands;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = <commands::Cli as clap::Parser>::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(commands::exit_code(&e))
+        }
+    }
+}

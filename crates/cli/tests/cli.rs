@@ -1,0 +1,223 @@
+//! End-to-end tests of the `ffdqn` binary: real processes, real files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ffdqn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ffdqn"))
+        .args(args)
+        .output()
+        .expect("ffdqn runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ffdqn-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+const TINY: &str = "[train]\nepochs = 3\nepisodes-per-epoch = 6\nlearning-starts = 128\nbuffer-size = 2000\neval-episodes = 2\nfinal-eval-episodes = 4\n";
+
+fn write(dir: &Path, name: &str, body: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, body).expect("write");
+    p.display().to_string()
+}
+
+#[test]
+fn train_eval_play_round_trip() {
+    let dir = temp_dir("roundtrip");
+    let cfg = write(&dir, "tiny.toml", TINY);
+    for agent in ["bp", "ff"] {
+        let out = dir.join(format!("run-{agent}"));
+        let o = ffdqn(&[
+            "train",
+            "--config",
+            &cfg,
+            "--agent",
+            agent,
+            "--seed",
+            "5",
+            "--out",
+            out.to_str().expect("utf8"),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(
+            text(&o).contains("epoch   3/3"),
+            "plain progress lines when not a terminal: {}",
+            text(&o)
+        );
+        let csv = std::fs::read_to_string(out.join("metrics.csv")).expect("metrics.csv");
+        assert_eq!(csv.lines().count(), 4, "header + 3 epochs:\n{csv}");
+        let summary: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("summary.json")).expect("summary"),
+        )
+        .expect("json");
+        assert_eq!(summary["agent"], agent);
+        assert_eq!(summary["seed"], 5);
+        assert_eq!(summary["final_eval"]["episodes"], 4);
+        let config_copy = std::fs::read_to_string(out.join("config.toml")).expect("config copy");
+        assert!(config_copy.contains("epochs = 3"));
+        let weights = out.join("weights.json");
+        let o = ffdqn(&[
+            "eval",
+            "--weights",
+            weights.to_str().expect("utf8"),
+            "--episodes",
+            "3",
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains("over 3 greedy episodes"), "{}", text(&o));
+        let o = ffdqn(&[
+            "play",
+            "--weights",
+            weights.to_str().expect("utf8"),
+            "--delay-ms",
+            "0",
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        let shown = text(&o);
+        assert!(
+            shown.contains("##O##") && shown.contains("episode over after"),
+            "{shown}"
+        );
+    }
+    // One seed, one result: a second run of the same config and seed gives the same weights.
+    let again = dir.join("run-ff-again");
+    let o = ffdqn(&[
+        "train",
+        "--config",
+        &cfg,
+        "--agent",
+        "ff",
+        "--seed",
+        "5",
+        "--out",
+        again.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let a = std::fs::read(dir.join("run-ff/weights.json")).expect("weights");
+    let b = std::fs::read(again.join("weights.json")).expect("weights");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn never_overwrites_a_run_unless_forced() {
+    let dir = temp_dir("overwrite");
+    let cfg = write(&dir, "tiny.toml", TINY);
+    let out = dir.join("run");
+    let args = [
+        "train",
+        "--config",
+        &cfg,
+        "--agent",
+        "bp",
+        "--out",
+        out.to_str().expect("utf8"),
+    ];
+    assert!(ffdqn(&args).status.success());
+    let weights = std::fs::read(out.join("weights.json")).expect("weights");
+    std::fs::write(out.join("summary.json"), b"marker").expect("write");
+    let o = ffdqn(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--force"), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(out.join("summary.json")).expect("kept"),
+        b"marker"
+    );
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    assert!(ffdqn(&forced).status.success());
+    assert_ne!(
+        std::fs::read(out.join("summary.json")).expect("summary"),
+        b"marker"
+    );
+    assert_eq!(
+        std::fs::read(out.join("weights.json")).expect("weights"),
+        weights
+    );
+}
+
+#[test]
+fn bad_input_exits_2_with_a_clear_message() {
+    let dir = temp_dir("bad");
+    let out = dir.join("out");
+    let out_s = out.to_str().expect("utf8");
+    let bad_batch = write(&dir, "bad.toml", "[train]\nbatch-size = 0\n");
+    let unknown = write(&dir, "unknown.toml", "[train]\nbatchsize = 3\n");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "train", "--config", &bad_batch, "--agent", "ff", "--out", out_s,
+            ],
+            "train.batch-size",
+        ),
+        (
+            vec![
+                "train", "--config", &unknown, "--agent", "ff", "--out", out_s,
+            ],
+            "unknown field `batchsize`",
+        ),
+        (
+            vec![
+                "train",
+                "--config",
+                "/nonexistent.toml",
+                "--agent",
+                "ff",
+                "--out",
+                out_s,
+            ],
+            "cannot read config file",
+        ),
+        (
+            vec![
+                "train", "--config", &bad_batch, "--agent", "xx", "--out", out_s,
+            ],
+            "invalid value 'xx'",
+        ),
+        (vec!["train", "--bogus"], "unexpected argument"),
+        (
+            vec!["eval", "--weights", &bad_batch],
+            "not a valid ffdqn weights file",
+        ),
+        (
+            vec!["eval", "--weights", "/nonexistent.json"],
+            "cannot read",
+        ),
+        (
+            vec!["eval", "--weights", &bad_batch, "--episodes", "0"],
+            "--episodes",
+        ),
+    ];
+    for (args, needle) in cases {
+        let o = ffdqn(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(
+            text(&o).contains(needle),
+            "{args:?}: expected {needle:?} in {}",
+            text(&o)
+        );
+    }
+    assert!(!out.exists(), "nothing is written for bad input");
+}
+
+#[test]
+fn help_describes_every_command() {
+    let o = ffdqn(&["--help"]);
+    let h = text(&o);
+    for cmd in ["train", "eval", "play", "bench"] {
+        assert!(h.contains(cmd), "{h}");
+    }
+    let o = ffdqn(&["train", "--help"]);
+    assert!(text(&o).contains("--force") && text(&o).contains("seed"));
+}

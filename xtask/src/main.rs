@@ -3,7 +3,12 @@
 //! One module per task. Cargo is always invoked through `$CARGO`, so the same toolchain that
 //! runs xtask builds everything else.
 
+mod alloc_count;
 mod ci;
+mod experiment;
+
+#[global_allocator]
+static ALLOCATOR: alloc_count::Counting = alloc_count::Counting;
 
 use anyhow::{Result, bail};
 use std::path::PathBuf;
@@ -13,6 +18,8 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [options]
 
 tasks:
+  experiment    the paper reproduction: BP-DQN and FF-DQN on many seeds, the ablations,
+                the memory study, figures and REPORT.md (--quick for a smoke run)
   ci            cargo fmt --check, clippy -D warnings, RUSTDOCFLAGS=-D warnings cargo doc,
                 and the test suite (cargo test --workspace): exactly what CI runs
 ";
@@ -33,6 +40,7 @@ fn run() -> Result<()> {
     let rest: Vec<String> = args.collect();
     match task.as_deref() {
         Some("ci") => ci::run(&rest),
+        Some("experiment") => experiment::run(&rest),
         Some("-h" | "--help") | None => {
             print!("{USAGE}");
             Ok(())

@@ -1,0 +1,84 @@
+//! The memory study: peak heap bytes of one training update, FF vs BP, as depth grows.
+//!
+//! Measured with the counting allocator of this binary, single-threaded, nothing else running:
+//! * parameters + optimizer state: bytes that building the agent adds (online and target
+//!   networks, optimizer moments);
+//! * working memory: the peak above that during the first update (activations, gradients,
+//!   scratch, target-network forward, gemm packing), and what stays held between updates.
+
+use crate::alloc_count;
+use agents::rng::{Stream, stream};
+use agents::{AgentKind, Config, build};
+use anyhow::Result;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use replay::{Batch, ReplayBuffer, Sampling};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MemRow {
+    pub agent: AgentKind,
+    pub depth: usize,
+    pub width: usize,
+    pub batch: usize,
+    /// Parameters of the online network, bytes.
+    pub param_bytes: usize,
+    /// Optimizer state, bytes.
+    pub optimizer_bytes: usize,
+    /// Measured: what building the agent added (both networks, optimizer state, buffers).
+    pub params_and_state_bytes: usize,
+    /// Measured: peak above that during the first update.
+    pub working_peak_bytes: usize,
+    /// Measured: working buffers still held after the update.
+    pub working_held_bytes: usize,
+}
+
+pub fn study(
+    base: &Config,
+    depths: &[usize],
+    width: usize,
+    batch_size: usize,
+) -> Result<Vec<MemRow>> {
+    let mut rows = Vec::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut buffer = ReplayBuffer::new(4 * batch_size, 4)?;
+    for _ in 0..4 * batch_size {
+        let s: [f32; 4] = std::array::from_fn(|_| rng.gen_range(-0.2..0.2));
+        buffer.push(&s, rng.gen_range(0..2), 1.0, &s, rng.gen_bool(0.05))?;
+    }
+    let mut batch = Batch::default();
+    buffer.sample_into(
+        &mut rng,
+        batch_size,
+        Sampling::WithoutReplacement,
+        &mut batch,
+    )?;
+    for &depth in depths {
+        for kind in [AgentKind::Bp, AgentKind::Ff] {
+            let mut cfg = base.clone();
+            cfg.hidden = vec![width; depth];
+            cfg.train.batch_size = batch_size;
+            cfg.ff.update_prob = 1.0; // every update includes the FF step
+            cfg.ff.bp_warmstart_steps = None;
+            let mut update_rng = stream(0, Stream::Update);
+            let before = alloc_count::live();
+            let mut agent = build(kind, &cfg, &mut stream(0, Stream::Init))?;
+            let built = alloc_count::reset_peak();
+            agent.update(&batch, &mut update_rng)?;
+            let peak = alloc_count::peak();
+            let after = alloc_count::live();
+            rows.push(MemRow {
+                agent: kind,
+                depth,
+                width,
+                batch: batch_size,
+                param_bytes: agent.online().param_count() * 4,
+                optimizer_bytes: agent.optimizer_state_len() * 4,
+                params_and_state_bytes: built - before,
+                working_peak_bytes: peak - built,
+                working_held_bytes: after - built,
+            });
+        }
+    }
+    Ok(rows)
+}

@@ -55,6 +55,28 @@ pub trait Agent {
     fn take_epoch_stats(&mut self) -> FfEpochStats;
     /// Elements of optimizer state held.
     fn optimizer_state_len(&self) -> usize;
+    /// Everything the agent needs to go on exactly where it is (for checkpoints, and to undo
+    /// an update that diverged).
+    fn snapshot(&self) -> AgentSnapshot;
+    /// Returns to a snapshot taken from an agent of the same config.
+    fn restore(&mut self, snapshot: AgentSnapshot) -> Result<()>;
+}
+
+/// The learning state of an agent: both networks, every optimizer, schedules.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentSnapshot {
+    /// Which agent.
+    pub kind: AgentKind,
+    /// Online network layers.
+    pub online: Vec<ff_core::Dense<f32>>,
+    /// Target network layers.
+    pub target: Vec<ff_core::Dense<f32>>,
+    /// Optimizers (BP: its groups; FF: one per hidden layer, then the head).
+    pub optimizers: Vec<ff_core::Optimizer<f32>>,
+    /// FF-DQN's BP warm start, while it runs: its optimizers and the updates left.
+    pub warmstart: Option<(Vec<ff_core::Optimizer<f32>>, u64)>,
+    /// FF-DQN's greedy schedule.
+    pub greedy: Option<crate::ff::Greedy>,
 }
 
 /// The parts both agents share: networks, acting workspace, targets.
@@ -90,6 +112,27 @@ impl Core {
             self.gamma,
             &mut self.targets,
         )?;
+        Ok(())
+    }
+
+    fn set_networks(
+        &mut self,
+        online: Vec<ff_core::Dense<f32>>,
+        target: Vec<ff_core::Dense<f32>>,
+    ) -> Result<()> {
+        let shapes =
+            |layers: &[ff_core::Dense<f32>]| layers.iter().map(|l| l.w.shape()).collect::<Vec<_>>();
+        let mine = shapes(&self.online.layers);
+        for (what, layers) in [("online", &online), ("target", &target)] {
+            if shapes(layers) != mine {
+                return Err(Error::Mismatch(format!(
+                    "{what} network has layers {:?} (out × in), this config builds {mine:?}",
+                    shapes(layers)
+                )));
+            }
+        }
+        self.online.layers = online;
+        self.target.layers = target;
         Ok(())
     }
 
@@ -163,6 +206,26 @@ impl Agent for BpAgent {
     }
     fn optimizer_state_len(&self) -> usize {
         self.learner.optimizer_state_len()
+    }
+    fn snapshot(&self) -> AgentSnapshot {
+        AgentSnapshot {
+            kind: AgentKind::Bp,
+            online: self.core.online.layers.clone(),
+            target: self.core.target.layers.clone(),
+            optimizers: self.learner.optimizers(),
+            warmstart: None,
+            greedy: None,
+        }
+    }
+    fn restore(&mut self, s: AgentSnapshot) -> Result<()> {
+        if s.kind != AgentKind::Bp || s.warmstart.is_some() || s.greedy.is_some() {
+            return Err(Error::Mismatch(format!(
+                "a saved {} agent cannot become a bp agent",
+                s.kind
+            )));
+        }
+        self.learner.restore(s.optimizers)?;
+        self.core.set_networks(s.online, s.target)
     }
 }
 
@@ -251,6 +314,43 @@ impl Agent for FfAgent {
                 .warmstart
                 .as_ref()
                 .map_or(0, |(bp, _)| bp.optimizer_state_len())
+    }
+    fn snapshot(&self) -> AgentSnapshot {
+        AgentSnapshot {
+            kind: AgentKind::Ff,
+            online: self.core.online.layers.clone(),
+            target: self.core.target.layers.clone(),
+            optimizers: self.learner.optimizers(),
+            warmstart: self
+                .warmstart
+                .as_ref()
+                .map(|(bp, left)| (bp.optimizers(), *left)),
+            greedy: self.learner.greedy_state(),
+        }
+    }
+    fn restore(&mut self, s: AgentSnapshot) -> Result<()> {
+        if s.kind != AgentKind::Ff {
+            return Err(Error::Mismatch(format!(
+                "a saved {} agent cannot become an ff agent",
+                s.kind
+            )));
+        }
+        match (&mut self.warmstart, s.warmstart) {
+            (Some((bp, left)), Some((opts, n))) => {
+                bp.restore(opts)?;
+                *left = n;
+            }
+            // The warm start had ended when the snapshot was taken.
+            (Some(_), None) => self.warmstart = None,
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(Error::Mismatch(
+                    "the saved agent has a BP warm start, this config has none".into(),
+                ));
+            }
+        }
+        self.learner.restore(s.optimizers, s.greedy)?;
+        self.core.set_networks(s.online, s.target)
     }
 }
 

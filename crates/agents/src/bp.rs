@@ -3,6 +3,7 @@
 use crate::config::BpConfig;
 use crate::network::QNetwork;
 use crate::{Error, Result};
+
 use dqn_head::{TdLoss, td_loss};
 use ff_core::{
     Buf, DenseGrads, InputNorm, MatRef, Optimizer, l2_normalize_backward, l2_normalize_columns,
@@ -91,6 +92,7 @@ impl BpLearner {
             self.td_loss,
             &mut self.dq,
         )?;
+        crate::ff::check_loss(loss)?;
         // Backward, from the head down.
         net.layers[n].backward(
             self.outs[n - 1].mat(),
@@ -117,6 +119,26 @@ impl BpLearner {
                 }
             }
         }
+        // Name the first layer whose gradient is not finite, before any optimizer moves.
+        for (l, g) in self.grads.iter().enumerate() {
+            if let Some((i, v)) =
+                g.w.as_slice()
+                    .iter()
+                    .chain(g.b.as_slice())
+                    .enumerate()
+                    .find(|(_, v)| !v.is_finite())
+            {
+                return Err(crate::ff::in_layer(
+                    l,
+                    ff_core::Error::NonFinite {
+                        op: "backprop",
+                        what: "gradient",
+                        index: i,
+                        value: f64::from(*v),
+                    },
+                ));
+            }
+        }
         match self.head_group {
             None => {
                 self.opts[0].step_layers(&mut net.layers, &self.grads)?;
@@ -135,6 +157,24 @@ impl BpLearner {
             });
         }
         Ok(loss)
+    }
+
+    /// Every optimizer group (for checkpoints).
+    pub fn optimizers(&self) -> Vec<Optimizer<f32>> {
+        self.opts.clone()
+    }
+
+    /// Restores optimizers saved by [`BpLearner::optimizers`].
+    pub fn restore(&mut self, opts: Vec<Optimizer<f32>>) -> Result<()> {
+        let expected: Vec<&[usize]> = self.opts.iter().map(Optimizer::sizes).collect();
+        let got: Vec<&[usize]> = opts.iter().map(Optimizer::sizes).collect();
+        if expected != got {
+            return Err(Error::Mismatch(format!(
+                "BP optimizer layout {got:?}, this agent has {expected:?}"
+            )));
+        }
+        self.opts = opts;
+        Ok(())
     }
 
     /// The gradients of the last update, one per layer (for tests).

@@ -40,6 +40,9 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// A saved state that does not fit this agent (another architecture or optimizer layout).
+    #[error("saved state does not fit this agent: {0}")]
+    Mismatch(String),
     /// A weights or checkpoint file that cannot be used.
     #[error("{path}: {problem}")]
     BadFile {

@@ -1,8 +1,8 @@
 //! Forward-Forward learning of the hidden layers with a TD-trained head (SPEC section 1).
 
-use crate::Result;
 use crate::config::{FfConfig, Schedule};
 use crate::network::QNetwork;
+use crate::{Error, Result};
 use dqn_head::{TdLoss, td_loss};
 use ff_core::{Buf, DenseGrads, FfScratch, LossStats, MatRef, Optimizer};
 use rand::Rng;
@@ -20,7 +20,7 @@ pub struct LayerAccum {
 }
 
 /// One layer's FF statistics averaged over an epoch's FF steps (NaN when it took none).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FfLayerEpoch {
     /// FF steps taken.
     pub steps: u64,
@@ -57,7 +57,7 @@ impl LayerAccum {
 }
 
 /// FF statistics of an epoch.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FfEpochStats {
     /// Per hidden layer.
     pub layers: Vec<FfLayerEpoch>,
@@ -69,8 +69,9 @@ pub struct FfEpochStats {
     pub greedy_active_layer: Option<usize>,
 }
 
-#[derive(Debug, Clone)]
-struct Greedy {
+/// Where the greedy schedule stands (saved in checkpoints).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Greedy {
     active: usize,
     steps_on_layer: u64,
     recent: std::collections::VecDeque<f64>,
@@ -186,17 +187,21 @@ impl FfLearner {
             let learns = do_ff && self.greedy.as_ref().is_none_or(|g| g.active == l);
             if learns {
                 let layer = &mut net.layers[l];
-                let stats = layer.ff_step(
-                    &cfg,
-                    input,
-                    &self.is_pos,
-                    &mut self.scratch,
-                    &mut self.grads,
-                )?;
-                self.layer_opts[l].step_layers(
-                    std::slice::from_mut(layer),
-                    std::slice::from_ref(&self.grads),
-                )?;
+                let stats = layer
+                    .ff_step(
+                        &cfg,
+                        input,
+                        &self.is_pos,
+                        &mut self.scratch,
+                        &mut self.grads,
+                    )
+                    .map_err(|e| in_layer(l, e))?;
+                self.layer_opts[l]
+                    .step_layers(
+                        std::slice::from_mut(layer),
+                        std::slice::from_ref(&self.grads),
+                    )
+                    .map_err(|e| in_layer(l, e))?;
                 self.accum[l].add(&stats);
                 if let Some(g) = &mut self.greedy {
                     Self::advance_greedy(g, &self.cfg.schedule, stats.accuracy, n);
@@ -215,12 +220,15 @@ impl FfLearner {
             self.td_loss,
             &mut self.dq,
         )?;
+        check_loss(loss)?;
         // The features are constants for the head: no input gradient is asked for.
         head.backward(features, self.dq.mat(), &mut self.head_grads, None)?;
-        self.head_opt.step_layers(
-            std::slice::from_mut(head),
-            std::slice::from_ref(&self.head_grads),
-        )?;
+        self.head_opt
+            .step_layers(
+                std::slice::from_mut(head),
+                std::slice::from_ref(&self.head_grads),
+            )
+            .map_err(|e| in_layer(n, e))?;
         Ok(loss)
     }
 
@@ -263,8 +271,77 @@ impl FfLearner {
         stats
     }
 
+    /// Every optimizer, hidden layers first, then the head (for checkpoints).
+    pub fn optimizers(&self) -> Vec<Optimizer<f32>> {
+        self.layer_opts
+            .iter()
+            .chain(std::iter::once(&self.head_opt))
+            .cloned()
+            .collect()
+    }
+
+    /// Restores optimizers saved by [`FfLearner::optimizers`] and the greedy schedule.
+    pub fn restore(&mut self, mut opts: Vec<Optimizer<f32>>, greedy: Option<Greedy>) -> Result<()> {
+        let expected: Vec<&[usize]> = self.optimizers_sizes();
+        let got: Vec<&[usize]> = opts.iter().map(Optimizer::sizes).collect();
+        if expected != got || greedy.is_some() != self.greedy.is_some() {
+            return Err(Error::Mismatch(format!(
+                "FF optimizer layout {got:?}, this agent has {expected:?}"
+            )));
+        }
+        self.head_opt = opts
+            .pop()
+            .ok_or_else(|| Error::Mismatch("no head optimizer".into()))?;
+        self.layer_opts = opts;
+        self.greedy = greedy;
+        Ok(())
+    }
+
+    fn optimizers_sizes(&self) -> Vec<&[usize]> {
+        self.layer_opts
+            .iter()
+            .chain(std::iter::once(&self.head_opt))
+            .map(Optimizer::sizes)
+            .collect()
+    }
+
+    /// The greedy schedule's state, if that schedule is used.
+    pub fn greedy_state(&self) -> Option<Greedy> {
+        self.greedy.clone()
+    }
+
     /// The split of the last FF minibatch (for tests).
     pub fn last_split(&self) -> &[bool] {
         &self.is_pos
+    }
+}
+
+/// Names the layer (1-based; the head is the last) in a numeric fault.
+pub(crate) fn in_layer(layer: usize, e: ff_core::Error) -> Error {
+    match e {
+        ff_core::Error::NonFinite {
+            op,
+            what,
+            index,
+            value,
+        } => Error::Diverged {
+            step: 0,
+            where_: format!("layer {} ({op})", layer + 1),
+            cause: format!("{what} has {value} at index {index}"),
+        },
+        other => other.into(),
+    }
+}
+
+/// A non-finite TD loss is a divergence, caught before any parameter moves.
+pub(crate) fn check_loss(loss: f64) -> Result<()> {
+    if loss.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::Diverged {
+            step: 0,
+            where_: "TD loss".into(),
+            cause: format!("the loss is {loss}"),
+        })
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod agent;
 pub mod bp;
+pub mod checkpoint;
 pub mod config;
 mod error;
 pub mod ff;
@@ -21,8 +22,8 @@ pub mod output;
 pub mod rng;
 pub mod train;
 
-pub use agent::{Agent, AgentKind, BpAgent, FfAgent, build};
+pub use agent::{Agent, AgentKind, AgentSnapshot, BpAgent, FfAgent, build};
 pub use config::{Config, ConfigError};
 pub use error::{Error, Result};
 pub use network::QNetwork;
-pub use train::{EpochMetrics, LoopState, RunResult, evaluate, train};
+pub use train::{EpochMetrics, LoopState, OnDivergence, RunResult, evaluate, train};

@@ -116,6 +116,8 @@ pub struct Summary {
     pub eval_returns: Vec<f64>,
     /// FF minibatches skipped because S+ was empty, over the run.
     pub ff_skipped_empty_positive: u64,
+    /// Minibatches whose update diverged and was undone (`--on-divergence skip-batch`).
+    pub diverged_batches_skipped: u64,
     /// Version of the code.
     pub ffdqn_version: String,
 }
@@ -157,6 +159,7 @@ impl Summary {
             train_returns: run.epochs.iter().map(|m| m.train_return_mean).collect(),
             eval_returns: run.epochs.iter().map(|m| m.eval_return_mean).collect(),
             ff_skipped_empty_positive: run.epochs.iter().map(|m| m.ff.skipped_empty_positive).sum(),
+            diverged_batches_skipped: run.skipped_batches,
             ffdqn_version: env!("CARGO_PKG_VERSION").into(),
         }
     }

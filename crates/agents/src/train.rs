@@ -15,7 +15,7 @@ use serde::Serialize;
 use std::time::Instant;
 
 /// What one epoch measured.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct EpochMetrics {
     /// 1-based epoch number.
     pub epoch: u32,
@@ -56,6 +56,8 @@ pub struct RunResult {
     pub updates: u64,
     /// Wall time of the whole run.
     pub wall_seconds: f64,
+    /// Minibatches whose diverging update was undone.
+    pub skipped_batches: u64,
 }
 
 /// Mean and population standard deviation.
@@ -125,6 +127,21 @@ pub struct LoopState {
     pub history: Vec<EpochMetrics>,
     /// Seconds spent in earlier sessions of this run.
     pub prior_seconds: f64,
+    /// Minibatches whose update diverged and was undone (with [`OnDivergence::SkipBatch`]).
+    pub skipped_batches: u64,
+    /// What a diverging update does.
+    pub on_divergence: OnDivergence,
+}
+
+/// What happens when an update produces a NaN or infinity (in a loss, a target, a gradient
+/// or a weight).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnDivergence {
+    /// Stop the run with an error naming the step, the layer and the value.
+    #[default]
+    Stop,
+    /// Undo that update, count it, and go on with the next minibatch.
+    SkipBatch,
 }
 
 impl LoopState {
@@ -142,27 +159,80 @@ impl LoopState {
             epochs_done: 0,
             history: Vec::new(),
             prior_seconds: 0.0,
+            skipped_batches: 0,
+            on_divergence: OnDivergence::Stop,
         })
     }
 }
 
-/// Numeric faults inside an update become `Diverged`, naming the step.
-fn diverged(step: u64, e: Error) -> Error {
-    let numeric = matches!(
-        &e,
-        Error::Core(ff_core::Error::NonFinite { .. })
+/// One update under the divergence policy: parameters are checked after it, and with
+/// `SkipBatch` a diverging update is undone.
+fn guarded_update(agent: &mut dyn Agent, batch: &Batch, st: &mut LoopState) -> Result<Option<f64>> {
+    let undo = (st.on_divergence == OnDivergence::SkipBatch).then(|| agent.snapshot());
+    let result = agent.update(batch, &mut st.update_rng).and_then(|loss| {
+        match agent.online().first_non_finite() {
+            None => Ok(loss),
+            Some((layer, value)) => Err(Error::Diverged {
+                step: 0,
+                where_: format!("weights of layer {}", layer + 1),
+                cause: format!("a weight is {value}"),
+            }),
+        }
+    });
+    match (result, undo) {
+        (Ok(loss), _) => Ok(Some(loss)),
+        (Err(e), Some(snapshot)) if is_divergence(&e) => {
+            agent.restore(snapshot)?;
+            st.skipped_batches += 1;
+            Ok(None)
+        }
+        (Err(e), _) => Err(diverged(st.env_steps, e)),
+    }
+}
+
+fn is_divergence(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Diverged { .. }
+            | Error::Core(ff_core::Error::NonFinite { .. })
             | Error::Head(dqn_head::Error::NonFinite { .. })
-    );
+    )
+}
+
+/// Numeric faults inside an update become `Diverged`, naming the step and where the value
+/// appeared.
+fn diverged(step: u64, e: Error) -> Error {
     match e {
         Error::Diverged { where_, cause, .. } => Error::Diverged {
             step,
             where_,
             cause,
         },
-        e if numeric => Error::Diverged {
+        Error::Head(dqn_head::Error::NonFinite {
+            what,
+            sample,
+            value,
+        }) => {
+            let where_ = match what {
+                "Q-value" => "the Q-head's output (online network)",
+                "target Q-value" => "the Q-head's output (target network)",
+                other => other,
+            };
+            Error::Diverged {
+                step,
+                where_: where_.into(),
+                cause: format!("{what} of sample {sample} is {value}"),
+            }
+        }
+        Error::Core(ff_core::Error::NonFinite {
+            op,
+            what,
+            index,
+            value,
+        }) => Error::Diverged {
             step,
-            where_: "update".into(),
-            cause: e.to_string(),
+            where_: op.into(),
+            cause: format!("{what} has {value} at index {index}"),
         },
         e => e,
     }
@@ -200,12 +270,11 @@ pub fn run_epoch(
             {
                 st.buffer
                     .sample_into(&mut st.replay_rng, t.batch_size, t.sampling, batch)?;
-                let loss = agent
-                    .update(batch, &mut st.update_rng)
-                    .map_err(|e| diverged(st.env_steps, e))?;
-                st.updates += 1;
-                loss_sum += loss;
-                loss_n += 1;
+                if let Some(loss) = guarded_update(agent, batch, st)? {
+                    st.updates += 1;
+                    loss_sum += loss;
+                    loss_n += 1;
+                }
                 if let dqn_head::TargetSync::Polyak { .. } = t.target_sync {
                     agent.sync_target(t.target_sync)?;
                 }
@@ -219,13 +288,6 @@ pub fn run_epoch(
             }
         }
         returns.push(ret);
-    }
-    if let Some((layer, value)) = agent.online().first_non_finite() {
-        return Err(Error::Diverged {
-            step: st.env_steps,
-            where_: format!("parameters of layer {layer}"),
-            cause: format!("a parameter is {value}"),
-        });
     }
     let mut eval_rng = stream(seed, Stream::EpochEval);
     let eval = evaluate(
@@ -291,5 +353,6 @@ pub fn train(
         env_steps: st.env_steps,
         updates: st.updates,
         wall_seconds: st.prior_seconds + started.elapsed().as_secs_f64(),
+        skipped_batches: st.skipped_batches,
     })
 }

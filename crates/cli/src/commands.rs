@@ -1,10 +1,11 @@
 //! The subcommands.
 
+use agents::checkpoint;
 use agents::io::{load_weights, save_weights, write_atomic};
 use agents::output::{Summary, epochs_csv};
 use agents::rng::{Stream, stream};
 use agents::train::mean_std;
-use agents::{AgentKind, Config, EpochMetrics, LoopState, build, evaluate, train};
+use agents::{AgentKind, Config, EpochMetrics, LoopState, OnDivergence, build, evaluate, train};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -53,20 +54,48 @@ impl From<AgentArg> for AgentKind {
 #[derive(Debug, clap::Args)]
 struct TrainArgs {
     /// TOML config (e.g. configs/paper.toml).
-    #[arg(long)]
-    config: PathBuf,
+    #[arg(long, required_unless_present = "resume")]
+    config: Option<PathBuf>,
     /// Which agent to train.
-    #[arg(long, value_enum)]
-    agent: AgentArg,
+    #[arg(long, value_enum, required_unless_present = "resume")]
+    agent: Option<AgentArg>,
     /// The run's seed: it fixes every random draw.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, conflicts_with = "resume")]
     seed: u64,
     /// Output directory (created; must not already hold files unless --force).
-    #[arg(long)]
-    out: PathBuf,
+    #[arg(long, required_unless_present = "resume")]
+    out: Option<PathBuf>,
     /// Overwrite the files of an existing run in --out.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     force: bool,
+    /// Save a checkpoint (checkpoint.bin) every K epochs, so --resume can continue the run.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    checkpoint_every: Option<u32>,
+    /// Continue the run in DIR from its last checkpoint (or from the start if it has none);
+    /// the result is bit-identical to the run never interrupted.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "agent", "out"])]
+    resume: Option<PathBuf>,
+    /// What an update that produces a NaN or infinity does: stop the run (keeping the last
+    /// checkpoint), or undo that update and skip its minibatch.
+    #[arg(long, value_enum, default_value_t = DivergenceArg::Stop)]
+    on_divergence: DivergenceArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DivergenceArg {
+    /// Stop with an error naming the step, the layer and the value.
+    Stop,
+    /// Undo the diverging update and go on with the next minibatch.
+    SkipBatch,
+}
+
+/// `run.json`: what `--resume` needs that the config does not say.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunFile {
+    agent: AgentKind,
+    seed: u64,
+    checkpoint_every: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -134,7 +163,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         }
         if let Some(ae) = cause.downcast_ref::<agents::Error>() {
             return match ae {
-                agents::Error::Config(_) | agents::Error::BadFile { .. } => 2,
+                agents::Error::Config(_)
+                | agents::Error::BadFile { .. }
+                | agents::Error::Mismatch(_) => 2,
                 agents::Error::Io {
                     action: "cannot read",
                     ..
@@ -197,13 +228,106 @@ fn epoch_line(m: &EpochMetrics, epochs: u32) -> String {
     )
 }
 
+fn read_run_file(dir: &Path) -> Result<RunFile> {
+    let path = dir.join("run.json");
+    let bytes = std::fs::read(&path).map_err(|e| {
+        BadInput(format!(
+            "--resume {}: cannot read {} ({e}): is it a directory written by `ffdqn train`?",
+            dir.display(),
+            path.display()
+        ))
+    })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| BadInput(format!("{}: not a valid run file: {e}", path.display())).into())
+}
+
 fn train_cmd(a: TrainArgs) -> Result<()> {
-    let cfg = Config::load(&a.config)?;
-    let kind = AgentKind::from(a.agent);
-    prepare_out(&a.out, a.force)?;
-    write_atomic(&a.out.join("config.toml"), cfg.to_toml().as_bytes())?;
-    let mut agent = build(kind, &cfg, &mut stream(a.seed, Stream::Init))?;
-    let mut st = LoopState::new(&cfg, a.seed)?;
+    let on_divergence = match a.on_divergence {
+        DivergenceArg::Stop => OnDivergence::Stop,
+        DivergenceArg::SkipBatch => OnDivergence::SkipBatch,
+    };
+    let (cfg, kind, seed, out, checkpoint_every, resumed) = match &a.resume {
+        Some(dir) => {
+            let run = read_run_file(dir)?;
+            if dir.join("summary.json").exists() {
+                println!(
+                    "the run in {} has already finished (summary.json exists): nothing to resume",
+                    dir.display()
+                );
+                return Ok(());
+            }
+            let cfg = Config::load(&dir.join("config.toml"))?;
+            let ckpt = dir.join("checkpoint.bin");
+            let resumed = if ckpt.exists() {
+                Some(checkpoint::load(&ckpt, &cfg)?)
+            } else {
+                None
+            };
+            (
+                cfg,
+                run.agent,
+                run.seed,
+                dir.clone(),
+                a.checkpoint_every.or(run.checkpoint_every),
+                resumed,
+            )
+        }
+        None => {
+            let (Some(config), Some(agent), Some(out)) = (&a.config, a.agent, &a.out) else {
+                bail!(BadInput(
+                    "--config, --agent and --out are required unless --resume is given".into()
+                ));
+            };
+            let cfg = Config::load(config)?;
+            prepare_out(out, a.force)?;
+            let _ = std::fs::remove_file(out.join("checkpoint.bin"));
+            let _ = std::fs::remove_file(out.join("summary.json"));
+            write_atomic(&out.join("config.toml"), cfg.to_toml().as_bytes())?;
+            let run = RunFile {
+                agent: agent.into(),
+                seed: a.seed,
+                checkpoint_every: a.checkpoint_every,
+            };
+            write_atomic(
+                &out.join("run.json"),
+                serde_json::to_string_pretty(&run)?.as_bytes(),
+            )?;
+            (
+                cfg,
+                agent.into(),
+                a.seed,
+                out.clone(),
+                a.checkpoint_every,
+                None,
+            )
+        }
+    };
+    let mut agent = build(kind, &cfg, &mut stream(seed, Stream::Init))?;
+    let mut st = LoopState::new(&cfg, seed)?;
+    if let Some(r) = resumed {
+        if r.kind != kind || r.seed != seed {
+            bail!(BadInput(format!(
+                "{}: the checkpoint is of {} seed {}, but run.json says {kind} seed {seed}",
+                out.join("checkpoint.bin").display(),
+                r.kind,
+                r.seed
+            )));
+        }
+        agent
+            .restore(r.agent)
+            .with_context(|| format!("restoring {}", out.join("checkpoint.bin").display()))?;
+        st = r.state;
+        eprintln!(
+            "resuming {kind} seed {seed} from epoch {} ({} env steps)",
+            st.epochs_done, st.env_steps
+        );
+    } else if a.resume.is_some() {
+        eprintln!(
+            "no checkpoint in {} yet: starting {kind} seed {seed} from the beginning",
+            out.display()
+        );
+    }
+    st.on_divergence = on_divergence;
     let epochs = cfg.train.epochs;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(u64::from(epochs));
@@ -214,16 +338,28 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
         );
-        bar.set_prefix(format!("{kind} seed {}", a.seed));
+        bar.set_prefix(format!("{kind} seed {seed}"));
+        bar.set_position(u64::from(st.epochs_done));
         bar
     });
-    let out = a.out.clone();
     let n_hidden = cfg.hidden.len();
-    let result = train(agent.as_mut(), &cfg, a.seed, &mut st, &mut |m, st, _| {
+    let mut last_checkpoint: Option<u32> = None;
+    let result = train(agent.as_mut(), &cfg, seed, &mut st, &mut |m, st, agent| {
         write_atomic(
             &out.join("metrics.csv"),
             epochs_csv(&st.history, n_hidden).as_bytes(),
         )?;
+        if checkpoint_every.is_some_and(|k| m.epoch % k == 0) && m.epoch < epochs {
+            checkpoint::save(
+                &out.join("checkpoint.bin"),
+                &cfg,
+                seed,
+                agent.snapshot(),
+                st,
+                m.wall_seconds,
+            )?;
+            last_checkpoint = Some(m.epoch);
+        }
         match &bar {
             Some(bar) => {
                 bar.set_position(u64::from(m.epoch));
@@ -241,24 +377,38 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         bar.finish_and_clear();
     }
     let run = result.with_context(|| {
+        let kept = match last_checkpoint {
+            Some(e) => format!(
+                "the checkpoint of epoch {e} is kept: continue with `ffdqn train --resume {}`",
+                out.display()
+            ),
+            None if checkpoint_every.is_some() || a.resume.is_some() => {
+                format!("the last checkpoint in {} is kept", out.display())
+            }
+            None => "no checkpoint was written (use --checkpoint-every K)".into(),
+        };
         format!(
-            "training {kind} with seed {} stopped; finished epochs are in {}",
-            a.seed,
-            out.display()
+            "training {kind} with seed {seed} stopped; finished epochs are in {}; {kept}",
+            out.join("metrics.csv").display()
         )
     })?;
     save_weights(&out.join("weights.json"), kind, agent.online())?;
-    let summary = Summary::new(kind, a.seed, &cfg.source, &run);
+    let summary = Summary::new(kind, seed, &cfg.source, &run);
     let json = serde_json::to_string_pretty(&summary).context("serialising the summary")?;
     write_atomic(&out.join("summary.json"), json.as_bytes())?;
+    let _ = std::fs::remove_file(out.join("checkpoint.bin"));
     println!(
-        "{kind} seed {}: final greedy return {:.1} ± {:.1} over {} episodes; {} env steps in {:.1} s; results in {}",
-        a.seed,
+        "{kind} seed {seed}: final greedy return {:.1} ± {:.1} over {} episodes; {} env steps in {:.1} s{}; results in {}",
         summary.final_eval.mean,
         summary.final_eval.std,
         summary.final_eval.episodes,
         run.env_steps,
         run.wall_seconds,
+        if run.skipped_batches > 0 {
+            format!("; {} diverging minibatches skipped", run.skipped_batches)
+        } else {
+            String::new()
+        },
         out.display()
     );
     Ok(())

@@ -159,6 +159,11 @@ impl<T: Real> Optimizer<T> {
         &self.config
     }
 
+    /// Parameter count of each layer this optimizer was built for.
+    pub fn sizes(&self) -> &[usize] {
+        &self.sizes
+    }
+
     /// Steps taken so far.
     pub fn steps(&self) -> u64 {
         self.steps

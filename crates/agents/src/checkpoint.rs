@@ -1,0 +1,215 @@
+//! Checkpoints: everything a run needs to go on, so that a resumed run is bit-identical to one
+//! never interrupted.
+//!
+//! Layout (little-endian):
+//!
+//! ```text
+//! magic "FFDQNCKP" | format version u32 | config hash u64 | payload length u64 |
+//! payload checksum u64 (FNV-1a) | payload (postcard)
+//! ```
+//!
+//! The payload holds the seed, the agent's [`AgentSnapshot`] (both networks, every optimizer's
+//! moments and step count, schedules) and the loop's state (replay buffer, every random
+//! generator's position, step/update/epoch counters, metrics so far). Checkpoints are taken
+//! between epochs, where the environment is between episodes, so it is rebuilt rather than
+//! saved. The header is checked before anything is decoded: a file of another format version,
+//! written under another config, truncated or corrupted gets a clear error and is never
+//! half-read.
+
+use crate::agent::{AgentKind, AgentSnapshot};
+use crate::config::Config;
+use crate::io::write_atomic;
+use crate::train::{EpochMetrics, LoopState};
+use crate::{Error, Result};
+use env_cartpole::CartPole;
+use rand_chacha::ChaCha8Rng;
+use replay::ReplayBuffer;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+const MAGIC: &[u8; 8] = b"FFDQNCKP";
+/// The checkpoint format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+const HEADER_LEN: usize = 8 + 4 + 8 + 8 + 8;
+
+/// FNV-1a, 64 bits: a stable hash (unlike `std`'s) for configs and payloads.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The hash that ties a checkpoint to the config it was written under.
+pub fn config_hash(cfg: &Config) -> u64 {
+    fnv1a(cfg.to_toml().as_bytes())
+}
+
+#[derive(Serialize, Deserialize)]
+struct LoopSnapshot {
+    buffer: ReplayBuffer,
+    env_rng: ChaCha8Rng,
+    explore_rng: ChaCha8Rng,
+    replay_rng: ChaCha8Rng,
+    update_rng: ChaCha8Rng,
+    env_steps: u64,
+    updates: u64,
+    epochs_done: u32,
+    history: Vec<EpochMetrics>,
+    prior_seconds: f64,
+    skipped_batches: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    seed: u64,
+    agent: AgentSnapshot,
+    state: LoopSnapshot,
+}
+
+/// A checkpoint read back.
+pub struct Resumed {
+    /// The run's seed.
+    pub seed: u64,
+    /// Which agent.
+    pub kind: AgentKind,
+    /// The agent's state, for [`crate::Agent::restore`].
+    pub agent: AgentSnapshot,
+    /// The loop's state.
+    pub state: LoopState,
+}
+
+/// Writes a checkpoint atomically. `wall_seconds` is the run's time so far.
+pub fn save(
+    path: &Path,
+    cfg: &Config,
+    seed: u64,
+    agent: AgentSnapshot,
+    st: &LoopState,
+    wall_seconds: f64,
+) -> Result<()> {
+    let payload = Payload {
+        seed,
+        agent,
+        state: LoopSnapshot {
+            buffer: st.buffer.clone(),
+            env_rng: st.env_rng.clone(),
+            explore_rng: st.explore_rng.clone(),
+            replay_rng: st.replay_rng.clone(),
+            update_rng: st.update_rng.clone(),
+            env_steps: st.env_steps,
+            updates: st.updates,
+            epochs_done: st.epochs_done,
+            history: st.history.clone(),
+            prior_seconds: wall_seconds,
+            skipped_batches: st.skipped_batches,
+        },
+    };
+    let body = postcard::to_allocvec(&payload).map_err(|e| Error::BadFile {
+        path: path.into(),
+        problem: format!("cannot encode the checkpoint: {e}"),
+    })?;
+    let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&config_hash(cfg).to_le_bytes());
+    bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&fnv1a(&body).to_le_bytes());
+    bytes.extend_from_slice(&body);
+    write_atomic(path, &bytes)
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(a)
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// Decodes checkpoint bytes written under `cfg`; `path` names the file in errors.
+pub fn decode(bytes: &[u8], cfg: &Config, path: &Path) -> Result<Resumed> {
+    let bad = |problem: String| Error::BadFile {
+        path: path.into(),
+        problem,
+    };
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(bad("not an ffdqn checkpoint (wrong magic bytes)".into()));
+    }
+    if bytes.len() < HEADER_LEN {
+        return Err(bad(format!(
+            "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
+            bytes.len()
+        )));
+    }
+    let version = u32_at(bytes, 8);
+    if version != FORMAT_VERSION {
+        return Err(bad(format!(
+            "checkpoint format version {version}; this build reads version {FORMAT_VERSION}: resume it with the ffdqn that wrote it"
+        )));
+    }
+    let (hash, expected_hash) = (u64_at(bytes, 12), config_hash(cfg));
+    if hash != expected_hash {
+        return Err(bad(format!(
+            "written under another config (hash {hash:016x}, this config {expected_hash:016x}): resume with the config.toml the run started with"
+        )));
+    }
+    let len = u64_at(bytes, 20);
+    let body = &bytes[HEADER_LEN..];
+    if body.len() as u64 != len {
+        return Err(bad(format!(
+            "truncated or padded: the header announces {len} payload bytes, the file holds {}",
+            body.len()
+        )));
+    }
+    if fnv1a(body) != u64_at(bytes, 28) {
+        return Err(bad("corrupted: the payload checksum does not match".into()));
+    }
+    let p: Payload =
+        postcard::from_bytes(body).map_err(|e| bad(format!("corrupted payload: {e}")))?;
+    let s = p.state;
+    if s.buffer.capacity() != cfg.train.buffer_size
+        || s.buffer.obs_dim() != env_cartpole::consts::OBS_DIM
+    {
+        return Err(bad(format!(
+            "replay buffer holds {} × {} but the config asks for {} × {}",
+            s.buffer.capacity(),
+            s.buffer.obs_dim(),
+            cfg.train.buffer_size,
+            env_cartpole::consts::OBS_DIM
+        )));
+    }
+    Ok(Resumed {
+        seed: p.seed,
+        kind: p.agent.kind,
+        agent: p.agent,
+        state: LoopState {
+            env: CartPole::new(cfg.max_episode_steps)?,
+            buffer: s.buffer,
+            env_rng: s.env_rng,
+            explore_rng: s.explore_rng,
+            replay_rng: s.replay_rng,
+            update_rng: s.update_rng,
+            env_steps: s.env_steps,
+            updates: s.updates,
+            epochs_done: s.epochs_done,
+            history: s.history,
+            prior_seconds: s.prior_seconds,
+            skipped_batches: s.skipped_batches,
+            on_divergence: crate::train::OnDivergence::default(),
+        },
+    })
+}
+
+/// Reads a checkpoint written under `cfg`.
+pub fn load(path: &Path, cfg: &Config) -> Result<Resumed> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        action: "cannot read",
+        path: path.into(),
+        source,
+    })?;
+    decode(&bytes, cfg, path)
+}

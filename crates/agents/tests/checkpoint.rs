@@ -1,0 +1,198 @@
+//! Checkpoints resume bit-identically; damaged files and arbitrary bytes give errors, never
+//! panics; so does arbitrary config text.
+
+use agents::checkpoint::{self, FORMAT_VERSION};
+use agents::rng::{Stream, stream};
+use agents::{AgentKind, Config, Error, LoopState, build, train};
+use proptest::prelude::*;
+
+fn cfg(extra: &str) -> Config {
+    Config::from_toml(
+        &format!(
+            "[train]\nepochs = 6\nepisodes-per-epoch = 8\nlearning-starts = 200\nbuffer-size = 5000\neval-episodes = 2\nfinal-eval-episodes = 3\n{extra}"
+        ),
+        "test.toml",
+    )
+    .expect("valid")
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("ffdqn-ckpt-{name}-{}.bin", std::process::id()))
+}
+
+/// Runs `cfg` to the end, either straight or stopping after `split` epochs, saving a
+/// checkpoint, and resuming a fresh agent from the file. Returns the final agent state and the
+/// metrics without wall times.
+fn run(
+    kind: AgentKind,
+    cfg: &Config,
+    seed: u64,
+    split: Option<u32>,
+    file: &std::path::Path,
+) -> (agents::AgentSnapshot, String) {
+    let mut agent = build(kind, cfg, &mut stream(seed, Stream::Init)).expect("valid");
+    let mut st = LoopState::new(cfg, seed).expect("valid");
+    if let Some(split) = split {
+        let mut first = cfg.clone();
+        first.train.epochs = split;
+        let mut save = |_: &agents::EpochMetrics,
+                        st: &LoopState,
+                        a: &dyn agents::Agent|
+         -> agents::Result<()> {
+            if st.epochs_done == split {
+                checkpoint::save(file, cfg, seed, a.snapshot(), st, 1.0)?;
+            }
+            Ok(())
+        };
+        train(agent.as_mut(), &first, seed, &mut st, &mut save).expect("first half");
+        // A new process: a fresh agent and state, restored from the file alone.
+        let resumed = checkpoint::load(file, cfg).expect("loads");
+        assert_eq!((resumed.kind, resumed.seed), (kind, seed));
+        agent = build(kind, cfg, &mut stream(seed, Stream::Init)).expect("valid");
+        agent.restore(resumed.agent).expect("fits");
+        st = resumed.state;
+        assert_eq!(st.epochs_done, split);
+    }
+    let r = train(agent.as_mut(), cfg, seed, &mut st, &mut |_, _, _| Ok(())).expect("trains");
+    let metrics: Vec<String> = r
+        .epochs
+        .iter()
+        .map(|m| {
+            let mut m = m.clone();
+            m.wall_seconds = 0.0;
+            format!("{m:?}")
+        })
+        .collect();
+    (agent.snapshot(), format!("{metrics:?} {:?}", r.final_eval))
+}
+
+#[test]
+fn resume_is_bit_identical() {
+    for (kind, extra) in [
+        (AgentKind::Bp, ""),
+        (AgentKind::Ff, "[ff]\nupdate-prob = 0.5"),
+        (
+            AgentKind::Ff,
+            "[ff]\ninit = \"bp-warmstart\"\nbp-warmstart-steps = 300\nupdate-prob = 1.0",
+        ),
+        (
+            AgentKind::Ff,
+            "[ff]\nupdate-prob = 1.0\nschedule = { kind = \"greedy\", target-accuracy = 0.6, window = 20, max-steps-per-layer = 150 }",
+        ),
+    ] {
+        let c = cfg(extra);
+        let file = tmp("resume");
+        let straight = run(kind, &c, 9, None, &file);
+        let resumed = run(kind, &c, 9, Some(3), &file);
+        assert_eq!(
+            straight.0, resumed.0,
+            "{kind} {extra:?}: weights or optimizer state differ"
+        );
+        assert_eq!(straight.1, resumed.1, "{kind} {extra:?}: metrics differ");
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+fn valid_checkpoint(c: &Config) -> Vec<u8> {
+    let file = tmp("valid");
+    let mut agent = build(AgentKind::Ff, c, &mut stream(1, Stream::Init)).expect("valid");
+    let mut st = LoopState::new(c, 1).expect("valid");
+    let mut first = c.clone();
+    first.train.epochs = 2;
+    train(agent.as_mut(), &first, 1, &mut st, &mut |_, _, _| Ok(())).expect("trains");
+    checkpoint::save(&file, c, 1, agent.snapshot(), &st, 0.5).expect("saves");
+    let bytes = std::fs::read(&file).expect("read");
+    let _ = std::fs::remove_file(file);
+    bytes
+}
+
+#[test]
+fn damaged_checkpoints_are_refused_with_a_reason() {
+    let c = cfg("");
+    let good = valid_checkpoint(&c);
+    let path = std::path::Path::new("ckpt.bin");
+    assert!(checkpoint::decode(&good, &c, path).is_ok());
+    let expect = |bytes: &[u8], cfg: &Config, needle: &str| {
+        let err = checkpoint::decode(bytes, cfg, path)
+            .err()
+            .unwrap_or_else(|| panic!("accepted ({needle})"));
+        assert!(matches!(err, Error::BadFile { .. }), "{err}");
+        assert!(
+            err.to_string().contains(needle),
+            "expected {needle:?} in: {err}"
+        );
+    };
+    expect(&good[..good.len() / 2], &c, "truncated");
+    expect(&good[..20], &c, "truncated");
+    expect(
+        b"PK\x03\x04 definitely a zip file",
+        &c,
+        "not an ffdqn checkpoint",
+    );
+    let mut flipped = good.clone();
+    let last = flipped.len() - 10;
+    flipped[last] ^= 0x40;
+    expect(&flipped, &c, "corrupted");
+    let mut other_version = good.clone();
+    other_version[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    expect(&other_version, &c, "format version");
+    expect(&good, &cfg("[ff]\nmargin = 3.0"), "another config");
+    // Another architecture is another config too, and is refused before decoding.
+    let mut wide = cfg("");
+    wide.raw.network.hidden = vec![32];
+    expect(
+        &good,
+        &Config::from_raw(wide.raw.clone(), "wide.toml").expect("valid"),
+        "another config",
+    );
+    // An FF snapshot does not fit a BP agent.
+    let resumed = checkpoint::decode(&good, &c, path).expect("valid");
+    let mut bp = build(AgentKind::Bp, &c, &mut stream(1, Stream::Init)).expect("valid");
+    assert!(matches!(bp.restore(resumed.agent), Err(Error::Mismatch(_))));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600), with_magic in any::<bool>()) {
+        let c = cfg("");
+        let mut data = if with_magic { b"FFDQNCKP\x01\x00\x00\x00".to_vec() } else { Vec::new() };
+        data.extend_from_slice(&bytes);
+        prop_assert!(checkpoint::decode(&data, &c, std::path::Path::new("x")).is_err());
+    }
+
+    #[test]
+    fn arbitrary_config_text_never_panics(text in "\\PC{0,200}") {
+        let _ = Config::from_toml(&text, "fuzz.toml");
+    }
+
+    #[test]
+    fn config_like_text_never_panics(
+        section in prop_oneof![Just("train"), Just("ff"), Just("bp"), Just("network"), Just("env")],
+        key in "[a-z-]{1,20}",
+        value in prop_oneof![
+            Just("0".to_string()), Just("-1".to_string()), Just("nan".to_string()), Just("inf".to_string()),
+            Just("1e308".to_string()), Just("[]".to_string()), Just("\"x\"".to_string()), Just("{}".to_string()),
+            any::<i64>().prop_map(|v| v.to_string()), any::<f64>().prop_map(|v| format!("{v:?}")),
+        ],
+    ) {
+        let _ = Config::from_toml(&format!("[{section}]\n{key} = {value}\n"), "fuzz.toml");
+    }
+}
+
+/// Flipping any single byte of a real checkpoint is detected (header checks or checksum).
+#[test]
+fn every_single_byte_corruption_is_detected() {
+    let c = cfg("");
+    let good = valid_checkpoint(&c);
+    let step = (good.len() / 500).max(1);
+    for i in (0..good.len()).step_by(step) {
+        let mut bad = good.clone();
+        bad[i] ^= 0xff;
+        assert!(
+            checkpoint::decode(&bad, &c, std::path::Path::new("x")).is_err(),
+            "byte {i} flipped was accepted"
+        );
+    }
+}

@@ -1,0 +1,425 @@
+//! Reliability of the `ffdqn` binary: a run killed with SIGKILL at random moments and resumed
+//! each time ends exactly like the run never interrupted; divergence stops with a named fault
+//! or skips; every kind of bad input gets exit code 2, a clear message, and writes nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ffdqn"))
+}
+
+fn ffdqn(args: &[&str]) -> Output {
+    bin().args(args).output().expect("ffdqn runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ffdqn-rel-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, body).expect("write");
+    p.display().to_string()
+}
+
+/// Metrics without the wall-time column, which legitimately differs.
+fn metrics_without_time(dir: &Path) -> String {
+    let csv = std::fs::read_to_string(dir.join("metrics.csv")).expect("metrics");
+    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+    let t = header
+        .iter()
+        .position(|h| *h == "wall_seconds")
+        .expect("column");
+    csv.lines()
+        .map(|l| {
+            l.split(',')
+                .enumerate()
+                .filter(|(i, _)| *i != t)
+                .map(|(_, v)| v)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+const RUN: &str = "[train]\nepochs = 10\nepisodes-per-epoch = 10\nlearning-starts = 200\nbuffer-size = 5000\neval-episodes = 3\nfinal-eval-episodes = 5\n[ff]\nupdate-prob = 0.5\n";
+
+#[cfg(unix)]
+#[test]
+fn sigkill_at_random_moments_then_resume_matches_the_uninterrupted_run() {
+    let dir = temp_dir("kill");
+    let cfg = write(&dir, "run.toml", RUN);
+    for agent in ["bp", "ff"] {
+        let straight = dir.join(format!("straight-{agent}"));
+        let o = ffdqn(&[
+            "train",
+            "--config",
+            &cfg,
+            "--agent",
+            agent,
+            "--seed",
+            "3",
+            "--out",
+            straight.to_str().expect("utf8"),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+
+        let run = dir.join(format!("killed-{agent}"));
+        let run_s = run.to_str().expect("utf8");
+        // A seeded linear congruential generator picks the kill times: random, but the same
+        // on every run of the test.
+        let mut lcg: u64 = 0x2545_f491_4f6c_dd1d;
+        let (mut kills, mut attempts) = (0, 0);
+        loop {
+            attempts += 1;
+            assert!(
+                attempts < 80,
+                "{agent}: the run did not finish after {attempts} attempts"
+            );
+            let mut cmd = bin();
+            if run.join("run.json").exists() {
+                cmd.args(["train", "--resume", run_s]);
+            } else {
+                cmd.args([
+                    "train",
+                    "--config",
+                    &cfg,
+                    "--agent",
+                    agent,
+                    "--seed",
+                    "3",
+                    "--out",
+                    run_s,
+                    "--force",
+                    "--checkpoint-every",
+                    "1",
+                ]);
+            }
+            let mut child = cmd
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawns");
+            if attempts <= 25 {
+                lcg = lcg
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let ms = 5 + (lcg >> 33) % 60 + 4 * attempts as u64;
+                std::thread::sleep(Duration::from_millis(ms));
+                if child.try_wait().expect("wait").is_none() {
+                    child.kill().expect("SIGKILL");
+                    kills += 1;
+                }
+            }
+            let status = child.wait().expect("wait");
+            if status.success() && run.join("summary.json").exists() {
+                break;
+            }
+        }
+        assert!(kills >= 3, "{agent}: only {kills} kills landed mid-run");
+        assert_eq!(
+            std::fs::read(straight.join("weights.json")).expect("weights"),
+            std::fs::read(run.join("weights.json")).expect("weights"),
+            "{agent}: weights differ after {kills} kills"
+        );
+        assert_eq!(
+            metrics_without_time(&straight),
+            metrics_without_time(&run),
+            "{agent}: metrics differ"
+        );
+        // No temporary file is left behind in a finished run.
+        let leftovers: Vec<_> = std::fs::read_dir(&run)
+            .expect("dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty() || kills > 0, "{leftovers:?}");
+    }
+}
+
+#[test]
+fn divergence_stops_with_step_layer_and_value_or_skips() {
+    let dir = temp_dir("diverge");
+    let cfg = write(
+        &dir,
+        "huge-lr.toml",
+        "[bp]\noptimizer = { kind = \"adam\", lr = 1e12 }\n[train]\nepochs = 3\nepisodes-per-epoch = 10\nlearning-starts = 128\nbuffer-size = 2000\neval-episodes = 2\nfinal-eval-episodes = 3\n",
+    );
+    let out = dir.join("stop");
+    let o = ffdqn(&[
+        "train",
+        "--config",
+        &cfg,
+        "--agent",
+        "bp",
+        "--out",
+        out.to_str().expect("utf8"),
+        "--checkpoint-every",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let msg = text(&o);
+    assert!(msg.contains("diverged at env step"), "{msg}");
+    assert!(
+        msg.contains("Q-head") && msg.contains("inf"),
+        "names the layer and the value: {msg}"
+    );
+    assert!(msg.contains("checkpoint of epoch 1 is kept"), "{msg}");
+    assert!(out.join("checkpoint.bin").exists() && !out.join("summary.json").exists());
+
+    let out = dir.join("skip");
+    let o = ffdqn(&[
+        "train",
+        "--config",
+        &cfg,
+        "--agent",
+        "bp",
+        "--out",
+        out.to_str().expect("utf8"),
+        "--on-divergence",
+        "skip-batch",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary"))
+            .expect("json");
+    assert!(summary["diverged_batches_skipped"].as_u64().expect("count") > 0);
+}
+
+#[test]
+fn every_kind_of_bad_input_exits_2_and_writes_nothing() {
+    let dir = temp_dir("bad");
+    let ok_cfg = write(&dir, "ok.toml", RUN);
+    // A finished run to take weights and a checkpoint from.
+    let good = dir.join("good");
+    let o = ffdqn(&[
+        "train",
+        "--config",
+        &ok_cfg,
+        "--agent",
+        "ff",
+        "--out",
+        good.to_str().expect("utf8"),
+        "--checkpoint-every",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let weights = std::fs::read(good.join("weights.json")).expect("weights");
+    let truncated_weights = write(
+        &dir,
+        "truncated.json",
+        &String::from_utf8_lossy(&weights[..weights.len() / 2]),
+    );
+    let mut corrupted = weights.clone();
+    if let Some(i) = corrupted.iter().position(|&b| b == b'[') {
+        corrupted[i] = b'{';
+    }
+    let corrupted_weights = write(&dir, "corrupted.json", &String::from_utf8_lossy(&corrupted));
+    let text_w = String::from_utf8_lossy(&weights).to_string();
+    let other_shape = write(
+        &dir,
+        "other-shape.json",
+        &text_w.replacen("\"in_dim\":4", "\"in_dim\":5", 1),
+    );
+    // A run directory with a damaged checkpoint.
+    let resume_bad = dir.join("resume-bad");
+    std::fs::create_dir_all(&resume_bad).expect("dir");
+    for f in ["config.toml", "run.json"] {
+        std::fs::copy(good.join(f), resume_bad.join(f)).expect("copy");
+    }
+    std::fs::write(
+        resume_bad.join("checkpoint.bin"),
+        b"FFDQNCKP\x01\x00\x00\x00 truncated",
+    )
+    .expect("write");
+    let resume_s = resume_bad.to_str().expect("utf8").to_string();
+    let occupied = dir.join("occupied");
+    std::fs::create_dir_all(&occupied).expect("dir");
+    std::fs::write(occupied.join("keep.txt"), b"precious").expect("write");
+    let a_file = write(&dir, "a-file", "not a directory");
+
+    let cfgs: Vec<(&str, &str, &str)> = vec![
+        ("malformed TOML", "[train\nepochs = 3", "TOML parse error"),
+        (
+            "unknown key",
+            "[train]\nepochz = 3",
+            "unknown field `epochz`",
+        ),
+        ("wrong type", "[train]\nepochs = \"ten\"", "invalid type"),
+        ("batch 0", "[train]\nbatch-size = 0", "train.batch-size"),
+        (
+            "negative learning rate",
+            "[bp]\noptimizer = { kind = \"adam\", lr = -0.001 }",
+            "bp.optimizer.lr",
+        ),
+        (
+            "NaN learning rate",
+            "[ff]\nhead-optimizer = { kind = \"adam\", lr = nan }",
+            "ff.head-optimizer.lr",
+        ),
+        (
+            "empty hidden dims",
+            "[network]\nhidden = []",
+            "network.hidden",
+        ),
+        ("gamma above 1", "[train]\ngamma = 1.01", "train.gamma"),
+        ("gamma below 0", "[train]\ngamma = -0.1", "train.gamma"),
+        (
+            "buffer smaller than batch",
+            "[train]\nbuffer-size = 100\nbatch-size = 128",
+            "train.buffer-size",
+        ),
+    ];
+    let fresh = dir.join("fresh");
+    let fresh_s = fresh.to_str().expect("utf8");
+    let mut cases: Vec<(String, Vec<String>, String)> = Vec::new();
+    for (name, body, needle) in cfgs {
+        let path = write(&dir, &format!("{}.toml", name.replace(' ', "-")), body);
+        cases.push((
+            name.into(),
+            vec![
+                "train".into(),
+                "--config".into(),
+                path,
+                "--agent".into(),
+                "ff".into(),
+                "--out".into(),
+                fresh_s.into(),
+            ],
+            needle.into(),
+        ));
+    }
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    cases.extend([
+        (
+            "missing config file".into(),
+            s(&[
+                "train",
+                "--config",
+                "/nonexistent/paper.toml",
+                "--agent",
+                "bp",
+                "--out",
+                fresh_s,
+            ]),
+            "cannot read config file".into(),
+        ),
+        (
+            "output directory holds files".into(),
+            s(&[
+                "train",
+                "--config",
+                &ok_cfg,
+                "--agent",
+                "bp",
+                "--out",
+                occupied.to_str().expect("utf8"),
+            ]),
+            "already holds files".into(),
+        ),
+        (
+            "output directory cannot be created".into(),
+            s(&[
+                "train",
+                "--config",
+                &ok_cfg,
+                "--agent",
+                "bp",
+                "--out",
+                &format!("{a_file}/sub"),
+            ]),
+            "cannot create --out".into(),
+        ),
+        (
+            "truncated weights".into(),
+            s(&["eval", "--weights", &truncated_weights]),
+            "not a valid ffdqn weights file".into(),
+        ),
+        (
+            "corrupted weights".into(),
+            s(&["eval", "--weights", &corrupted_weights]),
+            "not a valid ffdqn weights file".into(),
+        ),
+        (
+            "weights of another shape".into(),
+            s(&["eval", "--weights", &other_shape]),
+            "layer 0".into(),
+        ),
+        (
+            "damaged checkpoint".into(),
+            s(&["train", "--resume", &resume_s]),
+            "checkpoint".into(),
+        ),
+        (
+            "resume a directory that is not a run".into(),
+            s(&[
+                "train",
+                "--resume",
+                dir.join("occupied").to_str().expect("utf8"),
+            ]),
+            "is it a directory written by".into(),
+        ),
+        (
+            "bad flag value".into(),
+            s(&[
+                "train",
+                "--config",
+                &ok_cfg,
+                "--agent",
+                "bp",
+                "--out",
+                fresh_s,
+                "--checkpoint-every",
+                "0",
+            ]),
+            "--checkpoint-every".into(),
+        ),
+    ]);
+    let rows: Vec<String> = cases
+        .iter()
+        .map(|(name, args, needle)| {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let o = ffdqn(&args);
+            assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
+            let msg = text(&o);
+            assert!(
+                msg.contains(needle.as_str()),
+                "{name}: expected {needle:?} in {msg}"
+            );
+            assert!(!fresh.exists(), "{name}: wrote {}", fresh.display());
+            format!(
+                "{name}: {}",
+                msg.lines()
+                    .find(|l| l.starts_with("error"))
+                    .unwrap_or("")
+                    .trim()
+            )
+        })
+        .collect();
+    assert_eq!(
+        std::fs::read(occupied.join("keep.txt")).expect("kept"),
+        b"precious"
+    );
+    assert_eq!(
+        std::fs::read_dir(&occupied).expect("dir").count(),
+        1,
+        "nothing added to an occupied --out"
+    );
+    assert!(!resume_bad.join("summary.json").exists());
+    eprintln!("{}", rows.join("\n"));
+}

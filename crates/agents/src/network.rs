@@ -116,6 +116,14 @@ impl QNetwork {
 
     /// The first non-finite parameter, as `(layer, value)`, if any.
     pub fn first_non_finite(&self) -> Option<(usize, f32)> {
+        // Checked after every update, so the common case (all finite) is one vectorised pass.
+        if self
+            .layers
+            .iter()
+            .all(|d| all_finite(d.w.as_slice()) && all_finite(d.b.as_slice()))
+        {
+            return None;
+        }
         self.layers.iter().enumerate().find_map(|(l, d)| {
             d.w.iter()
                 .chain(d.b.iter())
@@ -134,4 +142,18 @@ pub fn argmax(values: &[f32]) -> usize {
         }
     }
     best
+}
+
+/// Whether every value is finite: `x · 0` is 0 for a finite `x` and NaN otherwise, and a sum
+/// over eight lanes vectorises where a per-element test does not.
+fn all_finite(xs: &[f32]) -> bool {
+    let mut acc = [0.0f32; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..8 {
+            acc[l] += c[l] * 0.0;
+        }
+    }
+    acc.iter().chain(rest).all(|v| (v * 0.0) == 0.0)
 }

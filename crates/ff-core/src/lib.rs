@@ -86,11 +86,11 @@ pub use ff::{
     FfLayerConfig, FfScratch, FfStats, InputNorm, l2_normalize_backward, l2_normalize_columns,
 };
 pub use loss::{Goodness, LossForm, LossStats, ff_loss, goodness, sigmoid, softplus};
-pub use mat::MatRef;
+pub use mat::{GemmScalar, MatRef};
 pub use optim::{Optimizer, OptimizerConfig, OptimizerKind, StepInfo, grad_sq_norm};
 
 /// The float types the crate computes in: `f32` for training, `f64` for gradient checks.
-pub trait Real: nalgebra::RealField + Copy {
+pub trait Real: nalgebra::RealField + Copy + mat::GemmScalar {
     /// Converts an `f64` constant.
     fn of(x: f64) -> Self {
         nalgebra::convert(x)
@@ -101,7 +101,7 @@ pub trait Real: nalgebra::RealField + Copy {
     }
 }
 
-impl<T: nalgebra::RealField + Copy> Real for T {}
+impl<T: nalgebra::RealField + Copy + mat::GemmScalar> Real for T {}
 
 /// Result of the crate's fallible operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

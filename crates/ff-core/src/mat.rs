@@ -104,18 +104,6 @@ pub(crate) struct Op<'a, T> {
     cs: usize,
 }
 
-impl<'a, T: Real> Op<'a, T> {
-    fn view(&self) -> StridedView<'a, T> {
-        StridedView::from_slice_with_strides_generic(
-            self.data,
-            Dyn(self.rows),
-            Dyn(self.cols),
-            Dyn(self.rs),
-            Dyn(self.cs),
-        )
-    }
-}
-
 impl<'a, T: Real> MatRef<'a, T> {
     /// As a gemm operand.
     pub(crate) fn op(&self) -> Op<'a, T> {
@@ -140,71 +128,102 @@ impl<'a, T: Real> MatRef<'a, T> {
     }
 }
 
-/// `c ← α a b + β c`, with `c` a contiguous column-major `a.rows × b.cols` buffer.
-///
-/// Large products go to nalgebra's gemm, which hands them to matrixmultiply with the operands'
-/// strides (so transposed operands cost nothing). nalgebra's own fallback for products with a
-/// dimension of 5 or less walks strided operands past their end (it iterates over the
-/// underlying slice rather than the vector), so small products (the 4-input first layer, the
-/// 2-output head) take the loops below, written over contiguous slices so that they vectorise.
-/// With `β = 0`, `c` is never read: stale NaNs in a reused buffer cannot leak through.
-pub(crate) fn gemm<T: Real>(c: &mut [T], alpha: T, a: Op<'_, T>, b: Op<'_, T>, beta: T) {
-    let (m, k_dim, n) = (a.rows, a.cols, b.cols);
-    debug_assert_eq!(b.rows, k_dim);
-    debug_assert_eq!(c.len(), m * n);
-    const SMALL_DIM: usize = 5;
-    if m > SMALL_DIM && n > SMALL_DIM && k_dim > SMALL_DIM {
-        let mut cv = nalgebra::DMatrixViewMut::from_slice(c, m, n);
-        cv.gemm(alpha, &a.view(), &b.view(), beta);
-        return;
-    }
-    for j in 0..n {
-        let col = &mut c[j * m..(j + 1) * m];
-        if beta == T::zero() {
-            col.fill(T::zero());
-        } else if beta != T::one() {
-            col.iter_mut().for_each(|v| *v *= beta);
-        }
-        if a.rs == 1 {
-            // Columns of `a` are contiguous: c[:, j] += a[:, k] · b[k, j].
-            for k in 0..k_dim {
-                let bkj = alpha * b.data[k * b.rs + j * b.cs];
-                let a_col = &a.data[k * a.cs..k * a.cs + m];
-                for (v, &x) in col.iter_mut().zip(a_col) {
-                    *v += x * bkj;
-                }
-            }
-        } else {
-            // Rows of `a` are contiguous (a transposed operand): c[i, j] += a[i, :] · b[:, j].
-            for (i, v) in col.iter_mut().enumerate() {
-                let a_row = &a.data[i * a.rs..i * a.rs + (k_dim - 1) * a.cs + 1];
-                let dot = if b.rs == 1 && a.cs == 1 {
-                    dot(a_row, &b.data[j * b.cs..j * b.cs + k_dim])
-                } else {
-                    (0..k_dim).fold(T::zero(), |acc, k| {
-                        acc + a.data[i * a.rs + k * a.cs] * b.data[k * b.rs + j * b.cs]
-                    })
-                };
-                *v += alpha * dot;
-            }
+impl<T> Op<'_, T> {
+    /// Checks that every element the strides reach lies inside the slice.
+    fn assert_in_bounds(&self, what: &str) {
+        if self.rows > 0 && self.cols > 0 {
+            let last = (self.rows - 1) * self.rs + (self.cols - 1) * self.cs;
+            assert!(
+                last < self.data.len(),
+                "gemm: operand {what} reaches index {last} of {}",
+                self.data.len()
+            );
         }
     }
 }
 
-/// A dot product with eight independent accumulators, so the compiler can vectorise it
-/// (a single running sum fixes the order of additions and blocks SIMD).
-fn dot<T: Real>(x: &[T], y: &[T]) -> T {
-    let mut acc = [T::zero(); 8];
-    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
-    let (xr, yr) = (xc.remainder(), yc.remainder());
-    for (a, b) in xc.zip(yc) {
-        for l in 0..8 {
-            acc[l] += a[l] * b[l];
+/// The two float types matrixmultiply multiplies.
+pub trait GemmScalar: Copy + 'static {
+    /// `c ← α a b + β c` on strided operands; see [`gemm`].
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_strided(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: (&[Self], usize, usize),
+        b: (&[Self], usize, usize),
+        beta: Self,
+        c: &mut [Self],
+    );
+}
+
+macro_rules! gemm_scalar {
+    ($t:ty, $f:path) => {
+        impl GemmScalar for $t {
+            #[allow(unsafe_code)]
+            fn gemm_strided(
+                m: usize,
+                k: usize,
+                n: usize,
+                alpha: $t,
+                a: (&[$t], usize, usize),
+                b: (&[$t], usize, usize),
+                beta: $t,
+                c: &mut [$t],
+            ) {
+                // SAFETY: `gemm` has asserted that every element reached through the strides
+                // lies inside its slice (a: m × k, b: k × n, c: m × n contiguous column-major),
+                // and `c` is borrowed mutably, so it aliases neither `a` nor `b`.
+                unsafe {
+                    $f(
+                        m,
+                        k,
+                        n,
+                        alpha,
+                        a.0.as_ptr(),
+                        a.1 as isize,
+                        a.2 as isize,
+                        b.0.as_ptr(),
+                        b.1 as isize,
+                        b.2 as isize,
+                        beta,
+                        c.as_mut_ptr(),
+                        1,
+                        m as isize,
+                    )
+                }
+            }
         }
-    }
-    let mut sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (&a, &b) in xr.iter().zip(yr) {
-        sum += a * b;
-    }
-    sum
+    };
+}
+
+gemm_scalar!(f32, matrixmultiply::sgemm);
+gemm_scalar!(f64, matrixmultiply::dgemm);
+
+/// `c ← α a b + β c`, with `c` a contiguous column-major `a.rows × b.cols` buffer.
+///
+/// Every product goes straight to matrixmultiply (nalgebra's own gemm backend), which picks
+/// an AVX-512, AVX2/FMA or SSE kernel at run time and takes the operands' strides, so a
+/// transposed operand costs nothing. Calling it directly, rather than through nalgebra's
+/// `gemm`, matters for this workload's thin products (the 4-input first layer, the 2-action
+/// head): nalgebra sends any product with a dimension of 5 or less to a gemv fallback that is
+/// slower and, with strided operands, reads past their end. With `β = 0`, `c` is never read,
+/// so stale values in a reused buffer cannot leak through.
+pub(crate) fn gemm<T: Real>(c: &mut [T], alpha: T, a: Op<'_, T>, b: Op<'_, T>, beta: T) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "gemm: inner dimensions disagree");
+    assert_eq!(c.len(), m * n, "gemm: output is not m × n");
+    a.assert_in_bounds("a");
+    b.assert_in_bounds("b");
+    T::gemm_strided(
+        m,
+        k,
+        n,
+        alpha,
+        (a.data, a.rs, a.cs),
+        (b.data, b.rs, b.cs),
+        beta,
+        c,
+    );
 }

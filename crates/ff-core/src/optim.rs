@@ -250,10 +250,14 @@ impl<T: Real> Optimizer<T> {
                 let bias1 = 1.0 - c.beta1.powi(t);
                 let bias2_sqrt = (1.0 - c.beta2.powi(t)).sqrt();
                 let step_size = T::of(c.lr / bias1);
-                let bias2_sqrt = T::of(bias2_sqrt);
+                // A multiplication by the reciprocal instead of PyTorch's division: one divide
+                // per element fewer, a difference in the last bit of the denominator.
+                let inv_bias2_sqrt = T::of(1.0 / bias2_sqrt);
                 let (b1w, b2, b2c) = (T::of(1.0 - c.beta1), T::of(c.beta2), T::of(1.0 - c.beta2));
                 let eps = T::of(c.eps);
                 let decay = T::one() - lr * wd;
+                // The smallest normal f32 (also used for f64, where it is far above subnormals).
+                let tiny = T::of(f64::from(f32::MIN_POSITIVE));
                 let n = params.len();
                 let m = &mut self.m[k][offset..offset + n];
                 let v = &mut self.v[k][offset..offset + n];
@@ -266,7 +270,18 @@ impl<T: Real> Optimizer<T> {
                     }
                     *m += (g - *m) * b1w; // exp_avg.lerp_(grad, 1 - beta1)
                     *v = *v * b2 + g * g * b2c;
-                    let denom = v.sqrt() / bias2_sqrt + eps;
+                    // Moments of a parameter whose gradient is zero (a dead ReLU unit) decay
+                    // into the subnormal range and, rounding to nearest, never leave it: every
+                    // later step then pays a microcode assist per element (measured: a third
+                    // of a BP-DQN update). Flushing them to zero changes an update by less
+                    // than lr · 1e-30.
+                    if m.abs() < tiny {
+                        *m = T::zero();
+                    }
+                    if *v < tiny {
+                        *v = T::zero();
+                    }
+                    let denom = v.sqrt() * inv_bias2_sqrt + eps;
                     *p -= step_size * (*m / denom);
                 }
             }

@@ -1,10 +1,10 @@
 //! Allocation counts of a steady-state FF step, forward and backward pass and optimizer step.
 //!
 //! ff-core's own buffers are reused, so its code allocates nothing once warm. The one
-//! allocation left is inside matrixmultiply (nalgebra's gemm backend): each product larger than
-//! 5 in every dimension packs its operands into a buffer allocated and freed within the call.
-//! This test pins that down exactly: the count per step equals the number of large products,
-//! and nothing stays allocated between steps. A counting global allocator (this test binary
+//! allocation left is inside matrixmultiply (the gemm backend): each product packs its
+//! operands into a buffer allocated and freed within the call. This test pins that down
+//! exactly: the count per step equals the number of matrix products, and nothing stays
+//! allocated between steps. A counting global allocator (this test binary
 //! only) counts calls, not time.
 
 use ff_core::{
@@ -104,14 +104,12 @@ fn steady_state_steps_allocate_nothing() {
         step(&mut scratch, &mut grads);
     }
     let (after, live_after) = (ALLOCS.load(Ordering::Relaxed), LIVE.load(Ordering::Relaxed));
-    // Layer 1 (4 → 128) has a dimension of 4, so all its products take ff-core's own loop.
-    // Layer 2 (128 → 64) has five large products per step: the FF step's forward and weight
-    // gradient, the forward for the next layer, and the backward pass's weight and input
-    // gradients.
-    let large_products_per_step = 5;
+    // Each layer makes five products per step: the FF step's forward and weight gradient,
+    // the forward for the next layer, and the backward pass's weight and input gradients.
+    let products_per_step = 2 * 5;
     assert_eq!(
         after - before,
-        100 * large_products_per_step,
+        100 * products_per_step,
         "allocations beyond gemm packing"
     );
     assert_eq!(

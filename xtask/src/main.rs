@@ -4,6 +4,7 @@
 //! runs xtask builds everything else.
 
 mod alloc_count;
+mod bench;
 mod ci;
 mod experiment;
 
@@ -20,6 +21,8 @@ usage: cargo xtask <task> [options]
 tasks:
   experiment    the paper reproduction: BP-DQN and FF-DQN on many seeds, the ablations,
                 the memory study, figures and REPORT.md (--quick for a smoke run)
+  bench         speed: criterion benches, updates, whole loops, GFLOP/s against gemm, and with
+                --peer the PyTorch peer side by side; writes docs/PERFORMANCE.md
   ci            cargo fmt --check, clippy -D warnings, RUSTDOCFLAGS=-D warnings cargo doc,
                 and the test suite (cargo test --workspace): exactly what CI runs
 ";
@@ -41,6 +44,7 @@ fn run() -> Result<()> {
     match task.as_deref() {
         Some("ci") => ci::run(&rest),
         Some("experiment") => experiment::run(&rest),
+        Some("bench") => bench::run(&rest),
         Some("-h" | "--help") | None => {
             print!("{USAGE}");
             Ok(())

@@ -1,0 +1,591 @@
+//! `cargo xtask bench`: every speed figure of the project, measured side by side in one run,
+//! written to docs/PERFORMANCE.md.
+//!
+//! * criterion benches (environment, replay sampling, FF step vs BP backward per layer);
+//! * one BP update and one FF update (FF step on every minibatch, and at the paper preset's
+//!   probability 0.1), interleaved chunk by chunk so machine noise hits both alike; medians;
+//! * the GFLOP/s of a whole update against a large square gemm in the same run;
+//! * whole training loops on the paper preset and on the PyTorch peer's settings;
+//! * with `--peer`, `shared/peers/dqn_peer.py` run beside ours for the same number of
+//!   environment steps, one thread each, and Gymnasium's own CartPole stepping rate.
+
+use agents::rng::{Stream, stream};
+use agents::train::run_epoch;
+use agents::{Agent, AgentKind, Config, LoopState, build};
+use anyhow::{Context, Result, bail};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use replay::{Batch, ReplayBuffer, Sampling};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+const USAGE: &str = "\
+usage: cargo xtask bench [--peer] [--steps N] [--out FILE]
+
+  --peer      also run the PyTorch peer (shared/peers/dqn_peer.py; needs python3 with torch
+              and gymnasium) and Gymnasium's CartPole, side by side with ours
+  --steps N   environment steps of each whole-loop run (default 20000)
+  --out FILE  where the report goes (default docs/PERFORMANCE.md)
+";
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        0.5 * (xs[n / 2 - 1] + xs[n / 2])
+    }
+}
+
+fn load(name: &str) -> Result<Config> {
+    Ok(Config::load(
+        &crate::project_root().join("configs").join(name),
+    )?)
+}
+
+/// A replay buffer of plausible CartPole transitions to sample update batches from.
+fn filled_buffer(n: usize) -> Result<ReplayBuffer> {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut buffer = ReplayBuffer::new(n, 4)?;
+    for _ in 0..n {
+        let s: [f32; 4] = std::array::from_fn(|_| rng.gen_range(-0.2..0.2));
+        let s2: [f32; 4] = std::array::from_fn(|i| s[i] + rng.gen_range(-0.05..0.05));
+        buffer.push(&s, rng.gen_range(0..2), 1.0, &s2, rng.gen_bool(0.05))?;
+    }
+    Ok(buffer)
+}
+
+/// Median microseconds per update of each agent, measured in interleaved chunks.
+fn time_updates(
+    agents: &mut [(&str, Box<dyn Agent + Send>)],
+    chunks: usize,
+    per_chunk: usize,
+) -> Result<Vec<f64>> {
+    let buffer = filled_buffer(5_000)?;
+    let mut batch = Batch::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut urng = stream(0, Stream::Update);
+    let mut times = vec![Vec::new(); agents.len()];
+    for round in 0..chunks + 2 {
+        for (i, (_, agent)) in agents.iter_mut().enumerate() {
+            let t0 = Instant::now();
+            for _ in 0..per_chunk {
+                buffer.sample_into(&mut rng, 128, Sampling::WithoutReplacement, &mut batch)?;
+                agent.update(&batch, &mut urng)?;
+            }
+            if round >= 2 {
+                times[i].push(t0.elapsed().as_secs_f64() * 1e6 / per_chunk as f64);
+            }
+        }
+    }
+    Ok(times.iter_mut().map(|t| median(t)).collect())
+}
+
+/// GFLOP/s of an `n × n × n` f32 product (matrixmultiply, the backend of every product here).
+fn square_gemm_gflops(n: usize, reps: usize) -> f64 {
+    let a = nalgebra::DMatrix::<f32>::from_fn(n, n, |i, j| ((i * 7 + j) % 13) as f32 * 0.1);
+    let b = a.transpose();
+    let mut c = nalgebra::DMatrix::<f32>::zeros(n, n);
+    let mut t: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t0 = Instant::now();
+            c.gemm(1.0, &a, &b, 0.0);
+            std::hint::black_box(&c);
+            t0.elapsed().as_secs_f64()
+        })
+        .collect();
+    2.0 * (n * n * n) as f64 / median(&mut t) / 1e9
+}
+
+/// Multiply-adds of one update per sample, from the layer shapes.
+fn macs_per_sample(dims: &[usize], ff: bool) -> f64 {
+    let layers: Vec<f64> = dims.windows(2).map(|w| (w[0] * w[1]) as f64).collect();
+    let forward: f64 = layers.iter().sum();
+    let (hidden, head) = layers.split_at(layers.len() - 1);
+    if ff {
+        // Target forward; per hidden layer the FF step's forward, its weight gradient and the
+        // forward with the updated weights; the head's forward and weight gradient.
+        forward + 3.0 * hidden.iter().sum::<f64>() + 2.0 * head[0]
+    } else {
+        // Target forward, online forward, weight gradients, input gradients (not of layer 1).
+        3.0 * forward + (forward - layers[0])
+    }
+}
+
+/// Whole-loop training speed: epochs of `cfg` until at least `steps` environment steps.
+fn whole_loop(kind: AgentKind, cfg: &Config, steps: u64) -> Result<(u64, f64)> {
+    let mut agent = build(kind, cfg, &mut stream(0, Stream::Init))?;
+    let mut st = LoopState::new(cfg, 0)?;
+    let mut batch = Batch::default();
+    let t0 = Instant::now();
+    let mut cfg = cfg.clone();
+    cfg.train.epochs = u32::MAX;
+    while st.env_steps < steps {
+        run_epoch(agent.as_mut(), &cfg, 0, &mut st, &mut batch, t0)?;
+    }
+    Ok((st.env_steps, t0.elapsed().as_secs_f64()))
+}
+
+struct Criterion {
+    /// `(group/id, median ns per iteration)`.
+    rows: Vec<(String, f64)>,
+}
+
+impl Criterion {
+    fn get(&self, id: &str) -> Option<f64> {
+        self.rows.iter().find(|(k, _)| k == id).map(|(_, v)| *v)
+    }
+}
+
+fn run_criterion() -> Result<Criterion> {
+    let root = crate::project_root();
+    let status = Command::new(crate::cargo())
+        .current_dir(&root)
+        .args([
+            "bench",
+            "-p",
+            "env-cartpole",
+            "-p",
+            "replay",
+            "-p",
+            "ff-core",
+            "--",
+            "--warm-up-time",
+            "1",
+            "--measurement-time",
+            "3",
+        ])
+        .status()
+        .context("running cargo bench")?;
+    if !status.success() {
+        bail!("cargo bench failed ({status})");
+    }
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("criterion");
+    let mut rows = Vec::new();
+    collect_estimates(&dir, &dir, &mut rows)?;
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Criterion { rows })
+}
+
+fn collect_estimates(base: &Path, dir: &Path, rows: &mut Vec<(String, f64)>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let est = path.join("new").join("estimates.json");
+        if est.exists() {
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&est)?)?;
+            let ns = v["median"]["point_estimate"]
+                .as_f64()
+                .context("median in estimates.json")?;
+            let id = path
+                .strip_prefix(base)?
+                .to_string_lossy()
+                .replace('\\', "/");
+            rows.push((id, ns));
+        } else if path.file_name().is_some_and(|n| n != "report") {
+            collect_estimates(base, &path, rows)?;
+        }
+    }
+    Ok(())
+}
+
+struct Peer {
+    env_steps_per_s: f64,
+    us_per_update: f64,
+    steps: u64,
+}
+
+fn python() -> Option<String> {
+    ["python3", "python"]
+        .into_iter()
+        .find(|p| {
+            Command::new(p)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .map(String::from)
+}
+
+fn run_peer(py: &str, mode: &str, steps: u64) -> Result<Peer> {
+    let script = crate::project_root().join("../shared/peers/dqn_peer.py");
+    let script = if script.exists() {
+        script
+    } else {
+        crate::project_root().join("shared/peers/dqn_peer.py")
+    };
+    let out = Command::new(py)
+        .arg(&script)
+        .args([
+            "--mode",
+            mode,
+            "--seed",
+            "1",
+            "--threads",
+            "1",
+            "--eps-start",
+            "0.1",
+            "--eps-end",
+            "0.01",
+            "--target-freq",
+            "1000",
+        ])
+        .args(["--total-steps", &steps.to_string(), "--microbench", "2000"])
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} --mode {mode} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+    }
+    let line = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or("")
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&line).context("peer output is not JSON")?;
+    Ok(Peer {
+        env_steps_per_s: v["env_steps_per_s"].as_f64().context("env_steps_per_s")?,
+        us_per_update: v["microbench"]["us_per_update"]
+            .as_f64()
+            .context("microbench")?,
+        steps: v["total_steps"].as_u64().unwrap_or(steps),
+    })
+}
+
+fn gymnasium_steps_per_s(py: &str) -> Option<f64> {
+    let code = "import time,gymnasium as gym,numpy as np\n\
+env=gym.make('CartPole-v1');env.reset(seed=0);rng=np.random.default_rng(0);a=rng.integers(0,2,200000)\n\
+t=time.perf_counter()\n\
+for i in range(200000):\n    _,_,te,tr,_=env.step(int(a[i]))\n    if te or tr: env.reset()\n\
+print(200000/(time.perf_counter()-t))";
+    let out = Command::new(py).args(["-c", code]).output().ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!(
+        "{cpu}, {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    )
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let (mut peer, mut steps, mut out) = (
+        false,
+        20_000u64,
+        crate::project_root().join("docs/PERFORMANCE.md"),
+    );
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--peer" => peer = true,
+            "--steps" => {
+                let v = it.next().context("--steps needs a value")?;
+                steps = v
+                    .parse()
+                    .ok()
+                    .filter(|&n| n >= 2_000)
+                    .with_context(|| format!("--steps {v}: expected an integer >= 2000"))?;
+            }
+            "--out" => out = PathBuf::from(it.next().context("--out needs a value")?),
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(());
+            }
+            other => bail!("unknown option `{other}`\n\n{USAGE}"),
+        }
+    }
+    let started = Instant::now();
+    eprintln!("criterion benches (environment, replay, FF step vs BP backward)…");
+    let crit = run_criterion()?;
+
+    eprintln!("updates, interleaved…");
+    let paper = load("paper.toml")?;
+    let mut ff_every = paper.clone();
+    ff_every.ff.update_prob = 1.0;
+    let mut agents: Vec<(&str, Box<dyn Agent + Send>)> = vec![
+        (
+            "bp",
+            build(AgentKind::Bp, &paper, &mut stream(0, Stream::Init))?,
+        ),
+        (
+            "ff-every",
+            build(AgentKind::Ff, &ff_every, &mut stream(0, Stream::Init))?,
+        ),
+        (
+            "ff-0.1",
+            build(AgentKind::Ff, &paper, &mut stream(0, Stream::Init))?,
+        ),
+    ];
+    let upd = time_updates(&mut agents, 30, 100)?;
+    let (bp_us, ff_us, ff01_us) = (upd[0], upd[1], upd[2]);
+    let dims: Vec<usize> = std::iter::once(4)
+        .chain(paper.hidden.iter().copied())
+        .chain(std::iter::once(2))
+        .collect();
+    let bp_gflops = 2.0 * 128.0 * macs_per_sample(&dims, false) / (bp_us * 1e-6) / 1e9;
+    let ff_gflops = 2.0 * 128.0 * macs_per_sample(&dims, true) / (ff_us * 1e-6) / 1e9;
+    eprintln!("square gemm…");
+    let gemm_big = square_gemm_gflops(1024, 15);
+    let gemm_layer = {
+        let a = nalgebra::DMatrix::<f32>::from_element(64, 128, 0.5);
+        let b = nalgebra::DMatrix::<f32>::from_element(128, 128, 0.25);
+        let mut c = nalgebra::DMatrix::<f32>::zeros(64, 128);
+        let mut t: Vec<f64> = (0..2000)
+            .map(|_| {
+                let t0 = Instant::now();
+                c.gemm(1.0, &a, &b, 0.0);
+                std::hint::black_box(&c);
+                t0.elapsed().as_secs_f64()
+            })
+            .collect();
+        2.0 * 64.0 * 128.0 * 128.0 / median(&mut t) / 1e9
+    };
+
+    eprintln!("whole training loops…");
+    let peer_bp = load("peer-bp.toml")?;
+    let peer_ff = load("peer-ff.toml")?;
+    let loops = [
+        ("BP-DQN, paper.toml", AgentKind::Bp, &paper),
+        (
+            "FF-DQN, paper.toml (FF step on 10% of minibatches)",
+            AgentKind::Ff,
+            &paper,
+        ),
+        (
+            "BP-DQN, peer settings (peer-bp.toml)",
+            AgentKind::Bp,
+            &peer_bp,
+        ),
+        (
+            "FF-DQN, peer settings, FF step every minibatch (peer-ff.toml)",
+            AgentKind::Ff,
+            &peer_ff,
+        ),
+    ];
+    let mut loop_rows = Vec::new();
+    for (label, kind, cfg) in loops {
+        let (n, secs) = whole_loop(kind, cfg, steps)?;
+        eprintln!("  {label}: {:.0} env steps/s", n as f64 / secs);
+        loop_rows.push((label, n, secs));
+    }
+
+    let py = python();
+    let mut peer_rows = Vec::new();
+    let mut gym_rate = None;
+    let mut peer_note = String::new();
+    if peer {
+        match &py {
+            None => peer_note = "python3 was not found: the peer comparison was skipped.".into(),
+            Some(py) => {
+                let ok = Command::new(py)
+                    .args(["-c", "import torch, gymnasium"])
+                    .output()
+                    .is_ok_and(|o| o.status.success());
+                if !ok {
+                    peer_note = "python3 lacks torch or gymnasium (`pip install torch gymnasium`): the peer comparison was skipped.".into();
+                } else {
+                    for (mode, ours) in [("dqn", 2usize), ("ff", 3usize)] {
+                        eprintln!("peer --mode {mode}…");
+                        let p = run_peer(py, mode, loop_rows[ours].1)?;
+                        peer_rows.push((mode, p, ours));
+                    }
+                    gym_rate = gymnasium_steps_per_s(py);
+                }
+            }
+        }
+    } else {
+        peer_note = "Run with `--peer` to measure the PyTorch peer beside ours.".into();
+    }
+
+    // The report.
+    let mut r = String::new();
+    let _ = writeln!(r, "# Performance\n");
+    let _ = writeln!(
+        r,
+        "Measured by `cargo xtask bench{}` on {} in one run ({:.0} s). Every figure is a median; ratios compare figures from the same run. One thread throughout.\n",
+        if peer { " --peer" } else { "" },
+        machine(),
+        started.elapsed().as_secs_f64()
+    );
+    let _ = writeln!(r, "## Summary\n");
+    let _ = writeln!(r, "| quantity | value |\n|---|---|");
+    let env_single = crit
+        .get("cartpole_step/single")
+        .map(|ns| 10_000.0 / (ns * 1e-9));
+    let env_vec = crit
+        .get("cartpole_step/vectorised/64")
+        .map(|ns| 10_000.0 / (ns * 1e-9));
+    let fmt_rate = |x: Option<f64>| x.map_or("–".into(), |v| format!("{:.1} M steps/s", v / 1e6));
+    let _ = writeln!(
+        r,
+        "| CartPole steps, single environment | {} |",
+        fmt_rate(env_single)
+    );
+    let _ = writeln!(
+        r,
+        "| CartPole steps, 64 environments vectorised | {} |",
+        fmt_rate(env_vec)
+    );
+    if let (Some(g), Some(s)) = (gym_rate, env_single) {
+        let _ = writeln!(
+            r,
+            "| Gymnasium's CartPole (same run) | {:.0} k steps/s: ours is {:.0}× faster single, {:.0}× vectorised |",
+            g / 1e3,
+            s / g,
+            env_vec.unwrap_or(s) / g
+        );
+    }
+    if let Some(ns) = crit.get("replay_sample_128/without_replacement") {
+        let _ = writeln!(
+            r,
+            "| replay: sample a batch of 128 from 50 000, without replacement | {:.2} µs |",
+            ns / 1e3
+        );
+    }
+    if let Some(ns) = crit.get("replay_sample_128/with_replacement") {
+        let _ = writeln!(
+            r,
+            "| replay: the same, with replacement | {:.2} µs |",
+            ns / 1e3
+        );
+    }
+    let _ = writeln!(
+        r,
+        "| one BP-DQN update (batch 128, 4→128→64→2, sampling included) | {bp_us:.1} µs |"
+    );
+    let _ = writeln!(
+        r,
+        "| one FF-DQN update, FF step on every minibatch | {ff_us:.1} µs |"
+    );
+    let _ = writeln!(
+        r,
+        "| one FF-DQN update, paper preset (FF step on 10% of minibatches) | {ff01_us:.1} µs |"
+    );
+    let _ = writeln!(
+        r,
+        "| FF update / BP update (FF every minibatch) | {:.2} |",
+        ff_us / bp_us
+    );
+    let _ = writeln!(
+        r,
+        "| whole BP update: GFLOP/s ({:.1} MFLOP per update) | {bp_gflops:.1} |",
+        2.0 * 128.0 * macs_per_sample(&dims, false) / 1e6
+    );
+    let _ = writeln!(
+        r,
+        "| whole FF update: GFLOP/s ({:.1} MFLOP per update) | {ff_gflops:.1} |",
+        2.0 * 128.0 * macs_per_sample(&dims, true) / 1e6
+    );
+    let _ = writeln!(
+        r,
+        "| gemm 1024×1024×1024 f32 (same backend, same run) | {gemm_big:.1} GFLOP/s |"
+    );
+    let _ = writeln!(
+        r,
+        "| gemm 64×128×128 f32 (the hidden layer's product) | {gemm_layer:.1} GFLOP/s |"
+    );
+    let _ = writeln!(
+        r,
+        "| BP update's GFLOP/s as a share of the large gemm's | {:.0}% |",
+        100.0 * bp_gflops / gemm_big
+    );
+    let _ = writeln!(
+        r,
+        "| FF update's GFLOP/s as a share of the large gemm's | {:.0}% |",
+        100.0 * ff_gflops / gemm_big
+    );
+
+    let _ = writeln!(r, "\n## Whole training loop\n");
+    let _ = writeln!(
+        r,
+        "Our real training loop (`agents::train::run_epoch`: acting, stepping, replay, updates, target syncs, the per-epoch greedy evaluation) for at least {steps} environment steps.\n"
+    );
+    let _ = writeln!(
+        r,
+        "| run | env steps | seconds | env steps/s |\n|---|---|---|---|"
+    );
+    for (label, n, secs) in &loop_rows {
+        let _ = writeln!(r, "| {label} | {n} | {secs:.2} | {:.0} |", *n as f64 / secs);
+    }
+    let _ = writeln!(r, "\n## Against the PyTorch peer\n");
+    if peer_rows.is_empty() {
+        let _ = writeln!(r, "{peer_note}");
+    } else {
+        let _ = writeln!(
+            r,
+            "`shared/peers/dqn_peer.py` (PyTorch CPU, `--threads 1 --eps-start 0.1 --eps-end 0.01 --target-freq 1000`) and ours on the same settings (`configs/peer-*.toml`), the same number of environment steps, run one after the other in this invocation.\n"
+        );
+        let _ = writeln!(
+            r,
+            "| mode | peer env steps/s | ours env steps/s | ratio | peer µs per update (microbench) |\n|---|---|---|---|---|"
+        );
+        for (mode, p, ours) in &peer_rows {
+            let (_, n, secs) = loop_rows[*ours];
+            let rate = n as f64 / secs;
+            let _ = writeln!(
+                r,
+                "| {mode} ({} steps) | {:.0} | {:.0} | **{:.1}×** | {:.0} |",
+                p.steps,
+                p.env_steps_per_s,
+                rate,
+                rate / p.env_steps_per_s,
+                p.us_per_update
+            );
+        }
+    }
+    let _ = writeln!(
+        r,
+        "\n## Criterion medians\n\n| benchmark | median |\n|---|---|"
+    );
+    for (id, ns) in &crit.rows {
+        let v = if *ns >= 1e6 {
+            format!("{:.2} ms", ns / 1e6)
+        } else {
+            format!("{:.2} µs", ns / 1e3)
+        };
+        let _ = writeln!(r, "| `{id}` | {v} |");
+    }
+    let layer_ratio = |l: &str| match (
+        crit.get(&format!("{l}/ff_step_paper_code")),
+        crit.get(&format!("{l}/bp_forward_backward")),
+    ) {
+        (Some(f), Some(b)) => format!("{:.2}", f / b),
+        _ => "–".into(),
+    };
+    let _ = writeln!(
+        r,
+        "\nFF step / (BP forward + backward) per layer: {} for 4→128, {} for 128→64.",
+        layer_ratio("layer_4x128_batch128"),
+        layer_ratio("layer_128x64_batch128")
+    );
+    let notes = std::fs::read_to_string(crate::project_root().join("docs/performance-notes.md"))
+        .unwrap_or_default();
+    r.push('\n');
+    r.push_str(&notes);
+    agents::io::write_atomic(&out, r.as_bytes())?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}

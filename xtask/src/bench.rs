@@ -142,26 +142,30 @@ impl Criterion {
 
 fn run_criterion() -> Result<Criterion> {
     let root = crate::project_root();
-    let status = Command::new(crate::cargo())
-        .current_dir(&root)
-        .args([
-            "bench",
-            "-p",
-            "env-cartpole",
-            "-p",
-            "replay",
-            "-p",
-            "ff-core",
-            "--",
-            "--warm-up-time",
-            "1",
-            "--measurement-time",
-            "3",
-        ])
-        .status()
-        .context("running cargo bench")?;
-    if !status.success() {
-        bail!("cargo bench failed ({status})");
+    for (package, bench) in [
+        ("env-cartpole", "step"),
+        ("replay", "sample"),
+        ("ff-core", "ff_vs_bp"),
+    ] {
+        let status = Command::new(crate::cargo())
+            .current_dir(&root)
+            .args([
+                "bench",
+                "-p",
+                package,
+                "--bench",
+                bench,
+                "--",
+                "--warm-up-time",
+                "1",
+                "--measurement-time",
+                "3",
+            ])
+            .status()
+            .with_context(|| format!("running cargo bench -p {package}"))?;
+        if !status.success() {
+            bail!("cargo bench -p {package} --bench {bench} failed ({status})");
+        }
     }
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)

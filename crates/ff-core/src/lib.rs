@@ -36,7 +36,7 @@
 //! [`Optimizer`] (SGD, Adam, AdamW, with PyTorch's update rules and `clip_grad_norm_`).
 //!
 //! Everything is generic over the float type ([`Real`]: `f32` for training, `f64` for the
-//! finite-difference tests). Batches are column-major matrices with one column per sample.
+//! finite-difference tests). Matrix products run on matrixmultiply, nalgebra's own backend. Batches are column-major matrices with one column per sample.
 //! Work buffers live in caller-owned scratch structs ([`FfScratch`], [`DenseGrads`]) that grow
 //! once and are reused, so a steady-state step allocates nothing.
 //!

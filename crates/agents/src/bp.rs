@@ -7,7 +7,7 @@ use crate::{Error, Result};
 use dqn_head::{TdLoss, td_loss};
 use ff_core::{
     Buf, DenseGrads, InputNorm, MatRef, Optimizer, l2_normalize_backward, l2_normalize_columns,
-    relu_backward_in_place, relu_in_place,
+    relu_backward_in_place,
 };
 use replay::Batch;
 
@@ -81,8 +81,7 @@ impl BpLearner {
             } else {
                 raw
             };
-            net.layers[l].forward(input, &mut rest[0])?;
-            relu_in_place(rest[0].as_mut_slice());
+            net.layers[l].forward_relu(input, &mut rest[0])?;
         }
         net.layers[n].forward(self.outs[n - 1].mat(), &mut self.q)?;
         let loss = td_loss(

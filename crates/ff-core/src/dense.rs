@@ -38,12 +38,7 @@ pub struct DenseGrads<T> {
 impl<T: Real> DenseGrads<T> {
     /// Squared Euclidean norm over both tensors.
     pub fn sq_norm(&self) -> f64 {
-        self.w
-            .as_slice()
-            .iter()
-            .chain(self.b.as_slice())
-            .map(|g| g.to_f64() * g.to_f64())
-            .sum()
+        (crate::mat::sum_sq(self.w.as_slice()) + crate::mat::sum_sq(self.b.as_slice())).to_f64()
     }
 }
 
@@ -142,18 +137,30 @@ impl<T: Real> Dense<T> {
     }
 
     pub(crate) fn forward_unchecked(&self, x: MatRef<'_, T>, out: &mut Buf<T>) {
+        self.affine(x, out, false);
+    }
+
+    /// `out ← W x + b`, and the ReLU in the same pass over `out` when `relu` is set.
+    pub(crate) fn affine(&self, x: MatRef<'_, T>, out: &mut Buf<T>, relu: bool) {
         out.shape_to(self.out_dim(), x.cols());
-        for col in out.as_mut_slice().chunks_exact_mut(self.out_dim().max(1)) {
-            col.copy_from_slice(self.b.as_slice());
-        }
         let w = MatRef::from(&self.w).op();
-        gemm(out.as_mut_slice(), T::one(), w, x.op(), T::one());
+        gemm(out.as_mut_slice(), T::one(), w, x.op(), T::zero());
+        // The bias is added after the product, in one vectorised pass (broadcasting it into
+        // `out` first cost a memcpy per column).
+        let bias = self.b.as_slice();
+        for col in out.as_mut_slice().chunks_exact_mut(self.out_dim().max(1)) {
+            for (v, &b) in col.iter_mut().zip(bias) {
+                let z = *v + b;
+                // `z > 0` is false for NaN too, so the ReLU maps NaN to 0 like a mask does.
+                *v = if !relu || z > T::zero() { z } else { T::zero() };
+            }
+        }
     }
 
     /// `out ← relu(W x + b)`.
     pub fn forward_relu(&self, x: MatRef<'_, T>, out: &mut Buf<T>) -> Result<()> {
-        self.forward(x, out)?;
-        relu_in_place(out.as_mut_slice());
+        self.check_input("Dense::forward_relu", &x)?;
+        self.affine(x, out, true);
         Ok(())
     }
 

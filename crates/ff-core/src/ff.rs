@@ -1,6 +1,5 @@
 //! The Forward-Forward step of one layer: forward, goodness, loss and the closed-form gradient.
 
-use crate::dense::relu_in_place;
 use crate::{Buf, Dense, DenseGrads, Error, Goodness, LossForm, LossStats, MatRef, Real, Result};
 use crate::{ff_loss, goodness};
 
@@ -71,7 +70,7 @@ pub fn l2_normalize_columns<T: Real>(x: MatRef<'_, T>, out: &mut Buf<T>) {
         .chunks_exact_mut(rows)
         .zip(x.as_slice().chunks_exact(rows))
     {
-        let norm = src.iter().fold(T::zero(), |acc, &v| acc + v * v).sqrt();
+        let norm = crate::mat::sum_sq(src).sqrt();
         let inv = T::one() / (norm + eps);
         for (d, &s) in dst.iter_mut().zip(src) {
             *d = s * inv;
@@ -102,7 +101,7 @@ pub fn l2_normalize_backward<T: Real>(
         .chunks_exact(rows)
         .zip(d_xhat.as_slice().chunks_exact(rows));
     for (out, (xc, gc)) in dx.as_mut_slice().chunks_exact_mut(rows).zip(cols) {
-        let n = xc.iter().fold(T::zero(), |acc, &v| acc + v * v).sqrt();
+        let n = crate::mat::sum_sq(xc).sqrt();
         let s = n + eps;
         let dot = xc
             .iter()
@@ -138,8 +137,7 @@ impl<T: Real> Dense<T> {
                 scratch.x_norm.mat()
             }
         };
-        self.forward_unchecked(input, out);
-        relu_in_place(out.as_mut_slice());
+        self.affine(input, out, true);
         Ok(())
     }
 
@@ -177,8 +175,7 @@ impl<T: Real> Dense<T> {
                 x_norm.mat()
             }
         };
-        self.forward_unchecked(input, h);
-        relu_in_place(h.as_mut_slice());
+        self.affine(input, h, true);
         g.resize(batch, T::zero());
         dl_dg.resize(batch, T::zero());
         goodness(config.goodness, h.mat(), g)?;

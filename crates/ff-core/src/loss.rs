@@ -55,7 +55,7 @@ pub fn goodness<T: Real>(form: Goodness, h: MatRef<'_, T>, out: &mut [T]) -> Res
         .iter_mut()
         .zip(h.as_slice().chunks_exact(h.rows().max(1)))
     {
-        *g = col.iter().fold(T::zero(), |acc, &v| acc + v * v) * c;
+        *g = crate::mat::sum_sq(col) * c;
     }
     Ok(())
 }

@@ -227,3 +227,22 @@ pub(crate) fn gemm<T: Real>(c: &mut [T], alpha: T, a: Op<'_, T>, b: Op<'_, T>, b
         c,
     );
 }
+
+/// `Σ x²` with eight independent accumulators, so the compiler can vectorise it (a single
+/// running sum fixes the order of additions and blocks SIMD). The order is fixed too, so the
+/// result is deterministic.
+pub(crate) fn sum_sq<T: Real>(xs: &[T]) -> T {
+    let mut acc = [T::zero(); 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..8 {
+            acc[l] += c[l] * c[l];
+        }
+    }
+    let mut sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for &x in rest {
+        sum += x * x;
+    }
+    sum
+}

@@ -30,16 +30,6 @@ usage: cargo xtask bench [--peer] [--steps N] [--out FILE]
   --out FILE  where the report goes (default docs/PERFORMANCE.md)
 ";
 
-fn median(xs: &mut [f64]) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        0.5 * (xs[n / 2 - 1] + xs[n / 2])
-    }
-}
-
 fn load(name: &str) -> Result<Config> {
     Ok(Config::load(
         &crate::project_root().join("configs").join(name),
@@ -81,15 +71,19 @@ fn time_updates(
             }
         }
     }
-    Ok(times.iter_mut().map(|t| median(t)).collect())
+    Ok(times
+        .iter()
+        .map(|t| crate::experiment::stats::median(t))
+        .collect())
 }
 
-/// GFLOP/s of an `n × n × n` f32 product (matrixmultiply, the backend of every product here).
-fn square_gemm_gflops(n: usize, reps: usize) -> f64 {
-    let a = nalgebra::DMatrix::<f32>::from_fn(n, n, |i, j| ((i * 7 + j) % 13) as f32 * 0.1);
-    let b = a.transpose();
-    let mut c = nalgebra::DMatrix::<f32>::zeros(n, n);
-    let mut t: Vec<f64> = (0..reps)
+/// GFLOP/s of an `m × k` by `k × n` f32 product (matrixmultiply, the backend of every
+/// product here), median of `reps` timings.
+fn gemm_gflops(m: usize, k: usize, n: usize, reps: usize) -> f64 {
+    let a = nalgebra::DMatrix::<f32>::from_fn(m, k, |i, j| ((i * 7 + j) % 13) as f32 * 0.1);
+    let b = nalgebra::DMatrix::<f32>::from_fn(k, n, |i, j| ((i + 3 * j) % 11) as f32 * 0.1);
+    let mut c = nalgebra::DMatrix::<f32>::zeros(m, n);
+    let t: Vec<f64> = (0..reps)
         .map(|_| {
             let t0 = Instant::now();
             c.gemm(1.0, &a, &b, 0.0);
@@ -97,7 +91,7 @@ fn square_gemm_gflops(n: usize, reps: usize) -> f64 {
             t0.elapsed().as_secs_f64()
         })
         .collect();
-    2.0 * (n * n * n) as f64 / median(&mut t) / 1e9
+    2.0 * (m * k * n) as f64 / crate::experiment::stats::median(&t) / 1e9
 }
 
 /// Multiply-adds of one update per sample, from the layer shapes.
@@ -280,21 +274,6 @@ print(200000/(time.perf_counter()-t))";
     String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    format!(
-        "{cpu}, {} cores",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    )
-}
-
 pub fn run(args: &[String]) -> Result<()> {
     let (mut peer, mut steps, mut out) = (
         false,
@@ -352,21 +331,8 @@ pub fn run(args: &[String]) -> Result<()> {
     let bp_gflops = 2.0 * 128.0 * macs_per_sample(&dims, false) / (bp_us * 1e-6) / 1e9;
     let ff_gflops = 2.0 * 128.0 * macs_per_sample(&dims, true) / (ff_us * 1e-6) / 1e9;
     eprintln!("square gemm…");
-    let gemm_big = square_gemm_gflops(1024, 15);
-    let gemm_layer = {
-        let a = nalgebra::DMatrix::<f32>::from_element(64, 128, 0.5);
-        let b = nalgebra::DMatrix::<f32>::from_element(128, 128, 0.25);
-        let mut c = nalgebra::DMatrix::<f32>::zeros(64, 128);
-        let mut t: Vec<f64> = (0..2000)
-            .map(|_| {
-                let t0 = Instant::now();
-                c.gemm(1.0, &a, &b, 0.0);
-                std::hint::black_box(&c);
-                t0.elapsed().as_secs_f64()
-            })
-            .collect();
-        2.0 * 64.0 * 128.0 * 128.0 / median(&mut t) / 1e9
-    };
+    let gemm_big = gemm_gflops(1024, 1024, 1024, 15);
+    let gemm_layer = gemm_gflops(64, 128, 128, 2000);
 
     eprintln!("whole training loops…");
     let peer_bp = load("peer-bp.toml")?;
@@ -431,7 +397,7 @@ pub fn run(args: &[String]) -> Result<()> {
         r,
         "Measured by `cargo xtask bench{}` on {} in one run ({:.0} s). Every figure is a median; ratios compare figures from the same run. One thread throughout.\n",
         if peer { " --peer" } else { "" },
-        machine(),
+        crate::machine(),
         started.elapsed().as_secs_f64()
     );
     let _ = writeln!(r, "## Summary\n");

@@ -1,37 +1,9 @@
 //! End-to-end tests of the `ffdqn` binary: real processes, real files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn ffdqn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ffdqn"))
-        .args(args)
-        .output()
-        .expect("ffdqn runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ffdqn-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
+mod common;
+use common::*;
 
 const TINY: &str = "[train]\nepochs = 3\nepisodes-per-epoch = 6\nlearning-starts = 128\nbuffer-size = 2000\neval-episodes = 2\nfinal-eval-episodes = 4\n";
-
-fn write(dir: &Path, name: &str, body: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, body).expect("write");
-    p.display().to_string()
-}
 
 #[test]
 fn train_eval_play_round_trip() {

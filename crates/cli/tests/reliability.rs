@@ -2,38 +2,12 @@
 //! each time ends exactly like the run never interrupted; divergence stops with a named fault
 //! or skips; every kind of bad input gets exit code 2, a clear message, and writes nothing.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+use common::*;
+
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ffdqn"))
-}
-
-fn ffdqn(args: &[&str]) -> Output {
-    bin().args(args).output().expect("ffdqn runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ffdqn-rel-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn write(dir: &Path, name: &str, body: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, body).expect("write");
-    p.display().to_string()
-}
 
 /// Metrics without the wall-time column, which legitimately differs.
 fn metrics_without_time(dir: &Path) -> String {

@@ -460,15 +460,6 @@ fn group_stats(runs: &[RunData], seed: u64) -> GroupStats {
 }
 
 fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let rustc =
         std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
             .arg("--version")
@@ -476,7 +467,7 @@ fn machine() -> String {
             .ok()
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_else(|| "rustc (unknown version)".into());
-    format!("{cpu}, {cores} cores, {rustc}")
+    format!("{}, {rustc}", crate::machine())
 }
 
 fn commit() -> String {

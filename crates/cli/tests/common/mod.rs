@@ -1,0 +1,39 @@
+//! Helpers shared by the CLI's end-to-end tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A command for the `ffdqn` binary under test.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ffdqn"))
+}
+
+/// Runs `ffdqn` with `args` to completion.
+pub fn ffdqn(args: &[&str]) -> Output {
+    bin().args(args).output().expect("ffdqn runs")
+}
+
+/// Everything the process printed.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A fresh, empty temporary directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ffdqn-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Writes `body` to `dir/name` and returns the path as a string.
+pub fn write(dir: &Path, name: &str, body: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, body).expect("write");
+    p.display().to_string()
+}

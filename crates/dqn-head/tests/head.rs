@@ -19,6 +19,19 @@ fn targets_on_hand_made_batch() {
     assert_eq!(y, [1.0 + 0.9 * 3.0, 1.0, 1.0 + 0.9 * 2.0, 0.5 + 0.9 * 4.0]);
 }
 
+/// `f32::max` returns the other operand when one is NaN, so `fold(max)` silently dropped a
+/// diverged target network's NaN Q-value and produced a finite target.
+#[test]
+fn nan_in_target_network_is_not_dropped_by_max() {
+    let q_next = DMatrix::from_column_slice(2, 1, &[f32::NAN, 1.0f32]);
+    let mut y = [0.0f32; 1];
+    let err = td_targets(MatRef::from(&q_next), &[1.0], &[false], 0.99, &mut y);
+    assert!(
+        matches!(err, Err(Error::NonFinite { sample: 0, .. })),
+        "{err:?}"
+    );
+}
+
 #[test]
 fn targets_reject_bad_input() {
     let q_next = DMatrix::from_column_slice(2, 2, &[1.0f32, f32::NAN, 0.0, 0.0]);

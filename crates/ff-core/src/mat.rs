@@ -144,7 +144,7 @@ impl<T> Op<'_, T> {
 
 /// The two float types matrixmultiply multiplies.
 pub trait GemmScalar: Copy + 'static {
-    /// `c ← α a b + β c` on strided operands; see [`gemm`].
+    /// `c ← α a b + β c` on strided operands (a: m × k, b: k × n, c: m × n column-major).
     #[allow(clippy::too_many_arguments)]
     fn gemm_strided(
         m: usize,

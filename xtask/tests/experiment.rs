@@ -115,3 +115,32 @@ fn bad_arguments_are_refused() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+/// Runs spread over threads give exactly the results of running them one at a time.
+#[test]
+fn results_do_not_depend_on_the_job_count() {
+    let base = std::env::temp_dir().join(format!("ffdqn-jobs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let mut tables = Vec::new();
+    for jobs in ["1", "2"] {
+        let out = base.join(format!("jobs-{jobs}"));
+        let o = xtask(&[
+            "experiment",
+            "--quick",
+            "--jobs",
+            jobs,
+            "--out",
+            out.to_str().expect("utf8"),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // Every column but the wall time.
+        let runs = read(&out.join("runs.csv"));
+        let without_time: Vec<String> = runs
+            .lines()
+            .map(|l| l.rsplit_once(',').map_or(l, |(head, _)| head).to_string())
+            .collect();
+        tables.push((without_time, read(&out.join("all_epochs.csv"))));
+    }
+    assert_eq!(tables[0], tables[1]);
+    let _ = std::fs::remove_dir_all(&base);
+}

@@ -670,6 +670,41 @@ pub fn report(
     let _ = writeln!(r, "## Initialisation and preset\n");
     let _ = writeln!(
         r,
+        "FF-DQN from its usual initialisation against the same network after a BP warm start, and the preset taken from the paper's text, on the same seeds. P(X > usual) compares each with FF-DQN on `paper.toml`.\n"
+    );
+    let _ = writeln!(
+        r,
+        "| FF-DQN variant | init | IQM final return [95% CI] | seeds reaching {THRESHOLD} | P(X > usual init) [95% CI] |"
+    );
+    let _ = writeln!(r, "|---|---|---|---|---|");
+    for name in ["ff", "ff-warmstart", "ff-text"] {
+        let Some(i) = idx(name) else { continue };
+        let g = &groups[i];
+        let init = match g.config.ff.bp_warmstart_steps {
+            Some(n) => format!("BP warm start, {n} updates, from {:?}", g.config.ff.init),
+            None => format!("{:?}", g.config.ff.init),
+        };
+        let p = if name == "ff" {
+            "–".to_string()
+        } else {
+            let p = prob_improvement(&st[i].finals, &st[ff].finals);
+            let (lo, hi) = prob_improvement_ci(&st[i].finals, &st[ff].finals, 7);
+            format!("{p:.2} [{lo:.2}, {hi:.2}]")
+        };
+        let _ = writeln!(
+            r,
+            "| `{}` | {init} | {} [{}, {}] | {}/{} | {p} |",
+            g.config_file,
+            f1(st[i].iqm),
+            f1(st[i].ci.0),
+            f1(st[i].ci.1),
+            st[i].reached,
+            st[i].finals.len()
+        );
+    }
+    let _ = writeln!(r);
+    let _ = writeln!(
+        r,
         "![Init study](init.svg)\n\n![Goodness](goodness.svg)\n\nPer-layer goodness of positives and negatives over epochs (mean over the epoch's FF steps and over seeds).\n"
     );
 

@@ -195,8 +195,12 @@ impl Agent for BpAgent {
     }
     fn update(&mut self, batch: &Batch, _rng: &mut ChaCha8Rng) -> Result<f64> {
         self.core.compute_targets(batch)?;
-        self.learner
-            .update(&mut self.core.online, batch, &self.core.targets)
+        self.learner.update(
+            &mut self.core.online,
+            batch,
+            &self.core.targets,
+            &mut self.core.ws,
+        )
     }
     fn sync_target(&mut self, sync: TargetSync) -> Result<()> {
         self.core.sync(sync)
@@ -292,15 +296,25 @@ impl Agent for FfAgent {
     fn update(&mut self, batch: &Batch, rng: &mut ChaCha8Rng) -> Result<f64> {
         self.core.compute_targets(batch)?;
         if let Some((bp, left)) = &mut self.warmstart {
-            let loss = bp.update(&mut self.core.online, batch, &self.core.targets)?;
+            let loss = bp.update(
+                &mut self.core.online,
+                batch,
+                &self.core.targets,
+                &mut self.core.ws,
+            )?;
             *left -= 1;
             if *left == 0 {
                 self.warmstart = None;
             }
             return Ok(loss);
         }
-        self.learner
-            .update(&mut self.core.online, batch, &self.core.targets, rng)
+        self.learner.update(
+            &mut self.core.online,
+            batch,
+            &self.core.targets,
+            rng,
+            &mut self.core.ws,
+        )
     }
     fn sync_target(&mut self, sync: TargetSync) -> Result<()> {
         self.core.sync(sync)

@@ -1,7 +1,7 @@
 //! Backprop learning of the whole Q-network from the TD loss: BP-DQN, and FF-DQN's warm start.
 
 use crate::config::BpConfig;
-use crate::network::QNetwork;
+use crate::network::{QNetwork, Workspace};
 use crate::{Error, Result};
 
 use dqn_head::{TdLoss, td_loss};
@@ -23,10 +23,7 @@ pub struct BpLearner {
     td_loss: TdLoss,
     normed: Vec<Buf<f32>>,
     outs: Vec<Buf<f32>>,
-    q: Buf<f32>,
     dq: Buf<f32>,
-    dh: Buf<f32>,
-    dx: Buf<f32>,
     grads: Vec<DenseGrads<f32>>,
 }
 
@@ -53,10 +50,7 @@ impl BpLearner {
             td_loss,
             normed: vec![Buf::default(); n],
             outs: vec![Buf::default(); n],
-            q: Buf::default(),
             dq: Buf::default(),
-            dh: Buf::default(),
-            dx: Buf::default(),
             grads: vec![DenseGrads::default(); n + 1],
         })
     }
@@ -67,7 +61,15 @@ impl BpLearner {
     }
 
     /// One update of `net` towards `targets`; returns the TD loss before the update.
-    pub fn update(&mut self, net: &mut QNetwork, batch: &Batch, targets: &[f32]) -> Result<f64> {
+    pub fn update(
+        &mut self,
+        net: &mut QNetwork,
+        batch: &Batch,
+        targets: &[f32],
+        ws: &mut Workspace,
+    ) -> Result<f64> {
+        // The target network's forward buffers are free now: they hold dL/dh and dL/dx.
+        let [dh, dx] = &mut ws.bufs;
         let n = net.n_hidden();
         let obs = MatRef::new(&batch.obs, net.obs_dim(), batch.len())?;
         let norm = net.input_norm == InputNorm::L2;
@@ -83,9 +85,9 @@ impl BpLearner {
             };
             net.layers[l].forward_relu(input, &mut rest[0])?;
         }
-        net.layers[n].forward(self.outs[n - 1].mat(), &mut self.q)?;
+        net.layers[n].forward(self.outs[n - 1].mat(), &mut ws.q)?;
         let loss = td_loss(
-            self.q.mat(),
+            ws.q.mat(),
             &batch.actions,
             targets,
             self.td_loss,
@@ -97,24 +99,24 @@ impl BpLearner {
             self.outs[n - 1].mat(),
             self.dq.mat(),
             &mut self.grads[n],
-            Some(&mut self.dh),
+            Some(&mut *dh),
         )?;
         for l in (0..n).rev() {
-            relu_backward_in_place(self.dh.as_mut_slice(), self.outs[l].as_slice());
+            relu_backward_in_place(dh.as_mut_slice(), self.outs[l].as_slice());
             let raw = if l == 0 { obs } else { self.outs[l - 1].mat() };
             let input = if norm { self.normed[l].mat() } else { raw };
             let want_dx = l > 0;
             net.layers[l].backward(
                 input,
-                self.dh.mat(),
+                dh.mat(),
                 &mut self.grads[l],
-                want_dx.then_some(&mut self.dx),
+                want_dx.then_some(&mut *dx),
             )?;
             if want_dx {
                 if norm {
-                    l2_normalize_backward(raw, self.dx.mat(), &mut self.dh)?;
+                    l2_normalize_backward(raw, dx.mat(), dh)?;
                 } else {
-                    std::mem::swap(&mut self.dh, &mut self.dx);
+                    std::mem::swap(dh, dx);
                 }
             }
         }

@@ -1,10 +1,10 @@
 //! Forward-Forward learning of the hidden layers with a TD-trained head (SPEC section 1).
 
 use crate::config::{FfConfig, Schedule};
-use crate::network::QNetwork;
+use crate::network::{QNetwork, Workspace};
 use crate::{Error, Result};
 use dqn_head::{TdLoss, td_loss};
-use ff_core::{Buf, DenseGrads, FfScratch, LossStats, MatRef, Optimizer};
+use ff_core::{Buf, DenseGrads, LossStats, MatRef, Optimizer};
 use rand::Rng;
 use replay::Batch;
 
@@ -85,11 +85,8 @@ pub struct FfLearner {
     td_loss: TdLoss,
     layer_opts: Vec<Optimizer<f32>>,
     head_opt: Optimizer<f32>,
-    scratch: FfScratch<f32>,
     grads: DenseGrads<f32>,
     head_grads: DenseGrads<f32>,
-    bufs: [Buf<f32>; 2],
-    q: Buf<f32>,
     dq: Buf<f32>,
     sorted: Vec<f32>,
     is_pos: Vec<bool>,
@@ -121,11 +118,8 @@ impl FfLearner {
             td_loss,
             layer_opts,
             head_opt: Optimizer::for_layers(cfg.head_optimizer, &net.layers[n..])?,
-            scratch: FfScratch::default(),
             grads: DenseGrads::default(),
             head_grads: DenseGrads::default(),
-            bufs: Default::default(),
-            q: Buf::default(),
             dq: Buf::default(),
             sorted: Vec::new(),
             is_pos: Vec::new(),
@@ -157,6 +151,7 @@ impl FfLearner {
         batch: &Batch,
         targets: &[f32],
         rng: &mut impl Rng,
+        ws: &mut Workspace,
     ) -> Result<f64> {
         let n = net.n_hidden();
         let b = batch.len();
@@ -177,7 +172,7 @@ impl FfLearner {
         let cfg = self.cfg.layer;
         let obs = MatRef::new(&batch.obs, net.obs_dim(), b)?;
         for l in 0..n {
-            let (lo, hi) = self.bufs.split_at_mut(1);
+            let (lo, hi) = ws.bufs.split_at_mut(1);
             let (prev, out) = if l % 2 == 0 {
                 (&hi[0], &mut lo[0])
             } else {
@@ -188,12 +183,13 @@ impl FfLearner {
             if learns {
                 let layer = &mut net.layers[l];
                 let stats = layer
-                    .ff_step(
+                    .ff_step_into(
                         &cfg,
                         input,
                         &self.is_pos,
-                        &mut self.scratch,
+                        &mut ws.scratch,
                         &mut self.grads,
+                        out,
                     )
                     .map_err(|e| in_layer(l, e))?;
                 self.layer_opts[l]
@@ -208,13 +204,13 @@ impl FfLearner {
                 }
             }
             // The next layer sees this layer's output computed with its updated weights.
-            net.layers[l].ff_forward(&cfg, input, &mut self.scratch, out)?;
+            net.layers[l].ff_forward(&cfg, input, &mut ws.scratch, out)?;
         }
-        let features = self.bufs[(n + 1) % 2].mat();
+        let features = ws.bufs[(n + 1) % 2].mat();
         let head = &mut net.layers[n];
-        head.forward(features, &mut self.q)?;
+        head.forward(features, &mut ws.q)?;
         let loss = td_loss(
-            self.q.mat(),
+            ws.q.mat(),
             &batch.actions,
             targets,
             self.td_loss,

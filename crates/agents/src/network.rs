@@ -14,11 +14,13 @@ pub struct QNetwork {
     pub input_norm: InputNorm,
 }
 
-/// Reusable buffers for forward passes without a backward pass (acting, target values, FF).
+/// Reusable buffers for forward passes without a backward pass (acting, target values). Once
+/// an update's TD targets are computed they are free, and the learners use them as their own
+/// working buffers: an update holds one set, not two.
 #[derive(Debug, Clone, Default)]
 pub struct Workspace {
-    bufs: [Buf<f32>; 2],
-    scratch: FfScratch<f32>,
+    pub(crate) bufs: [Buf<f32>; 2],
+    pub(crate) scratch: FfScratch<f32>,
     /// Q-values of the last forward pass, `n_actions × batch`.
     pub q: Buf<f32>,
 }

@@ -294,7 +294,9 @@ fn bp_gradient_matches_finite_differences() {
             .collect();
         let obs = DMatrix::from_column_slice(4, 32, &b.obs).map(f64::from);
         let mut learner = BpLearner::new(&cfg.bp, &net, TdLoss::Mse).expect("valid");
-        let loss = learner.update(&mut net, &b, &y).expect("finite");
+        let loss = learner
+            .update(&mut net, &b, &y, &mut agents::network::Workspace::default())
+            .expect("finite");
         assert!((loss - loss_f64(&theta, norm, &obs, &b.actions, &y)).abs() < 1e-5 * loss.max(1.0));
         let h = 1e-5;
         let mut worst = 0.0f64;

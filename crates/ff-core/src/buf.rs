@@ -13,6 +13,17 @@ pub struct Buf<T> {
     cols: usize,
 }
 
+impl<T> Buf<T> {
+    /// An empty buffer; it allocates on first use.
+    pub const fn new() -> Self {
+        Self {
+            data: Vec::new(),
+            rows: 0,
+            cols: 0,
+        }
+    }
+}
+
 impl<T: Real> Buf<T> {
     /// Sets the shape, growing the storage if needed. Contents are unspecified afterwards.
     pub fn shape_to(&mut self, rows: usize, cols: usize) {

@@ -153,6 +153,25 @@ impl<T: Real> Dense<T> {
         scratch: &mut FfScratch<T>,
         grads: &mut DenseGrads<T>,
     ) -> Result<FfStats> {
+        let mut h = std::mem::replace(&mut scratch.h, Buf::new());
+        let result = self.ff_step_into(config, x, is_pos, scratch, grads, &mut h);
+        scratch.h = h;
+        result
+    }
+
+    /// [`Dense::ff_step`] with the layer's activations (then `∂L/∂z`) kept in `h`, a buffer
+    /// the caller owns. A network passes the buffer the layer's output goes to next: it is
+    /// overwritten by the forward pass with the updated weights anyway, so the step needs no
+    /// activation buffer of its own.
+    pub fn ff_step_into(
+        &self,
+        config: &FfLayerConfig,
+        x: MatRef<'_, T>,
+        is_pos: &[bool],
+        scratch: &mut FfScratch<T>,
+        grads: &mut DenseGrads<T>,
+        h: &mut Buf<T>,
+    ) -> Result<FfStats> {
         self.check_input("Dense::ff_step", &x)?;
         let batch = x.cols();
         if is_pos.len() != batch {
@@ -163,10 +182,7 @@ impl<T: Real> Dense<T> {
             });
         }
         let FfScratch {
-            x_norm,
-            h,
-            g,
-            dl_dg,
+            x_norm, g, dl_dg, ..
         } = scratch;
         let input = match config.input_norm {
             InputNorm::None => x,

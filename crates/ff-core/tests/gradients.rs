@@ -161,29 +161,13 @@ fn ff_gradient_check(goodness: Goodness, loss: LossForm, input_norm: InputNorm) 
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let mut probe = case.layer.clone();
         let mut probe_grads = DenseGrads::default();
-        let mut loss_at = |layer: &Dense<f64>| {
+        let loss_at = |layer: &Dense<f64>| {
             layer
                 .ff_step(&config, x, &case.is_pos, &mut scratch, &mut probe_grads)
                 .expect("ok")
                 .loss
         };
-        let mut worst = 0.0f64;
-        let n_w = case.layer.w.len();
-        for k in 0..case.layer.param_count() {
-            let analytic = if k < n_w {
-                grads.w.as_slice()[k]
-            } else {
-                grads.b.as_slice()[k - n_w]
-            };
-            let orig = param_at(&mut probe, k, n_w);
-            set(&mut probe, k, n_w, orig + H);
-            let lp = loss_at(&probe);
-            set(&mut probe, k, n_w, orig - H);
-            let lm = loss_at(&probe);
-            set(&mut probe, k, n_w, orig);
-            worst = worst.max(rel_err(analytic, (lp - lm) / (2.0 * H)));
-        }
-        Ok(worst)
+        Ok(worst_param_error(&mut probe, &grads, loss_at))
     });
 }
 
@@ -193,6 +177,32 @@ fn param_at(p: &mut Dense<f64>, k: usize, n_w: usize) -> f64 {
     } else {
         p.b.as_slice()[k - n_w]
     }
+}
+
+/// The largest relative error between `grads` and central differences of `loss` over every
+/// weight and bias of `probe` (restored afterwards).
+fn worst_param_error(
+    probe: &mut Dense<f64>,
+    grads: &DenseGrads<f64>,
+    mut loss: impl FnMut(&Dense<f64>) -> f64,
+) -> f64 {
+    let n_w = probe.w.len();
+    let mut worst = 0.0f64;
+    for k in 0..probe.param_count() {
+        let analytic = if k < n_w {
+            grads.w.as_slice()[k]
+        } else {
+            grads.b.as_slice()[k - n_w]
+        };
+        let orig = param_at(probe, k, n_w);
+        set(probe, k, n_w, orig + H);
+        let lp = loss(probe);
+        set(probe, k, n_w, orig - H);
+        let lm = loss(probe);
+        set(probe, k, n_w, orig);
+        worst = worst.max(rel_err(analytic, (lp - lm) / (2.0 * H)));
+    }
+    worst
 }
 
 fn set(p: &mut Dense<f64>, k: usize, n_w: usize, v: f64) {
@@ -272,23 +282,8 @@ fn dense_backward() {
                 Some(&mut dx),
             )
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let mut worst = 0.0f64;
         let mut probe = case.layer.clone();
-        let n_w = probe.w.len();
-        for k in 0..probe.param_count() {
-            let analytic = if k < n_w {
-                grads.w.as_slice()[k]
-            } else {
-                grads.b.as_slice()[k - n_w]
-            };
-            let orig = param_at(&mut probe, k, n_w);
-            set(&mut probe, k, n_w, orig + H);
-            let lp = loss(&probe, &case.x);
-            set(&mut probe, k, n_w, orig - H);
-            let lm = loss(&probe, &case.x);
-            set(&mut probe, k, n_w, orig);
-            worst = worst.max(rel_err(analytic, (lp - lm) / (2.0 * H)));
-        }
+        let mut worst = worst_param_error(&mut probe, &grads, |p| loss(p, &case.x));
         let mut x = case.x.clone();
         for k in 0..x.len() {
             let orig = x.as_slice()[k];

@@ -375,9 +375,3 @@ pub fn build(kind: AgentKind, cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Box<
         AgentKind::Ff => Box::new(FfAgent::new(cfg, rng)?),
     })
 }
-
-impl From<std::convert::Infallible> for Error {
-    fn from(e: std::convert::Infallible) -> Self {
-        match e {}
-    }
-}

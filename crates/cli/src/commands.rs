@@ -15,7 +15,12 @@ use std::time::Instant;
 
 /// Forward-Forward and backprop Deep Q-Networks on CartPole-v1.
 #[derive(Debug, Parser)]
-#[command(name = "ffdqn", version, about, propagate_version = true)]
+#[command(
+    name = "ffdqn",
+    version,
+    about = "Forward-Forward and backprop Deep Q-Networks on CartPole-v1: train, evaluate, watch, benchmark.",
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -1,13 +1,14 @@
 //! Backprop learning of the whole Q-network from the TD loss: BP-DQN, and FF-DQN's warm start.
 
 use crate::config::BpConfig;
+use crate::error::in_layer;
 use crate::network::{QNetwork, Workspace};
 use crate::{Error, Result};
 
 use dqn_head::{TdLoss, td_loss};
 use ff_core::{
-    Buf, DenseGrads, InputNorm, MatRef, Optimizer, l2_normalize_backward, l2_normalize_columns,
-    relu_backward_in_place,
+    Buf, DenseGrads, InputNorm, MatRef, Optimizer, all_finite, l2_normalize_backward,
+    l2_normalize_columns, relu_backward_in_place,
 };
 use replay::Batch;
 
@@ -93,7 +94,6 @@ impl BpLearner {
             self.td_loss,
             &mut self.dq,
         )?;
-        crate::ff::check_loss(loss)?;
         // Backward, from the head down.
         net.layers[n].backward(
             self.outs[n - 1].mat(),
@@ -120,25 +120,26 @@ impl BpLearner {
                 }
             }
         }
-        // Name the first layer whose gradient is not finite, before any optimizer moves.
-        for (l, g) in self.grads.iter().enumerate() {
-            if let Some((i, v)) =
+        // A non-finite gradient stops the update before any optimizer group moves (with two
+        // groups the optimizer's own check would come after the first has stepped). The scan is
+        // vectorised; the value is located only when there is one.
+        let all_ok = |g: &DenseGrads<f32>| all_finite(g.w.as_slice()) && all_finite(g.b.as_slice());
+        if let Some(l) = self.grads.iter().position(|g| !all_ok(g)) {
+            let g = &self.grads[l];
+            let (index, v) =
                 g.w.as_slice()
                     .iter()
                     .chain(g.b.as_slice())
                     .enumerate()
                     .find(|(_, v)| !v.is_finite())
-            {
-                return Err(crate::ff::in_layer(
-                    l,
-                    ff_core::Error::NonFinite {
-                        op: "backprop",
-                        what: "gradient",
-                        index: i,
-                        value: f64::from(*v),
-                    },
-                ));
-            }
+                    .unwrap_or((0, &f32::NAN));
+            let fault = ff_core::Error::NonFinite {
+                op: "backprop",
+                what: "gradient",
+                index,
+                value: f64::from(*v),
+            };
+            return Err(in_layer(l, fault));
         }
         match self.head_group {
             None => {
@@ -149,13 +150,6 @@ impl BpLearner {
                 self.opts[0].step_layers(hidden, &self.grads[..h])?;
                 self.opts[1].step_layers(head, &self.grads[h..])?;
             }
-        }
-        if !loss.is_finite() {
-            return Err(Error::Diverged {
-                step: 0,
-                where_: "TD loss".into(),
-                cause: format!("loss is {loss}"),
-            });
         }
         Ok(loss)
     }

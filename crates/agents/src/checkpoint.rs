@@ -44,7 +44,9 @@ pub fn config_hash(cfg: &Config) -> u64 {
     fnv1a(cfg.to_toml().as_bytes())
 }
 
-#[derive(Serialize, Deserialize)]
+/// The loop's state as it is read back. [`LoopSnapshotRef`] writes the same fields, in the same
+/// order, by reference: postcard encodes `&T` as `T` and a slice as a `Vec`.
+#[derive(Deserialize)]
 struct LoopSnapshot {
     buffer: ReplayBuffer,
     env_rng: ChaCha8Rng,
@@ -59,11 +61,35 @@ struct LoopSnapshot {
     skipped_batches: u64,
 }
 
-#[derive(Serialize, Deserialize)]
+/// The loop's state as it is written, borrowed: saving copies nothing (the replay buffer alone
+/// is 400 KB at the paper's sizes).
+#[derive(Serialize)]
+struct LoopSnapshotRef<'a> {
+    buffer: &'a ReplayBuffer,
+    env_rng: &'a ChaCha8Rng,
+    explore_rng: &'a ChaCha8Rng,
+    replay_rng: &'a ChaCha8Rng,
+    update_rng: &'a ChaCha8Rng,
+    env_steps: u64,
+    updates: u64,
+    epochs_done: u32,
+    history: &'a [EpochMetrics],
+    prior_seconds: f64,
+    skipped_batches: u64,
+}
+
+#[derive(Deserialize)]
 struct Payload {
     seed: u64,
     agent: AgentSnapshot,
     state: LoopSnapshot,
+}
+
+#[derive(Serialize)]
+struct PayloadRef<'a> {
+    seed: u64,
+    agent: &'a AgentSnapshot,
+    state: LoopSnapshotRef<'a>,
 }
 
 /// A checkpoint read back.
@@ -87,19 +113,19 @@ pub fn save(
     st: &LoopState,
     wall_seconds: f64,
 ) -> Result<()> {
-    let payload = Payload {
+    let payload = PayloadRef {
         seed,
-        agent,
-        state: LoopSnapshot {
-            buffer: st.buffer.clone(),
-            env_rng: st.env_rng.clone(),
-            explore_rng: st.explore_rng.clone(),
-            replay_rng: st.replay_rng.clone(),
-            update_rng: st.update_rng.clone(),
+        agent: &agent,
+        state: LoopSnapshotRef {
+            buffer: &st.buffer,
+            env_rng: &st.env_rng,
+            explore_rng: &st.explore_rng,
+            replay_rng: &st.replay_rng,
+            update_rng: &st.update_rng,
             env_steps: st.env_steps,
             updates: st.updates,
             epochs_done: st.epochs_done,
-            history: st.history.clone(),
+            history: &st.history,
             prior_seconds: wall_seconds,
             skipped_batches: st.skipped_batches,
         },

@@ -55,3 +55,20 @@ pub enum Error {
 
 /// Result of this crate's operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Names the layer (1-based; the head is the last) in a numeric fault.
+pub(crate) fn in_layer(layer: usize, e: ff_core::Error) -> Error {
+    match e {
+        ff_core::Error::NonFinite {
+            op,
+            what,
+            index,
+            value,
+        } => Error::Diverged {
+            step: 0,
+            where_: format!("layer {} ({op})", layer + 1),
+            cause: format!("{what} has {value} at index {index}"),
+        },
+        other => other.into(),
+    }
+}

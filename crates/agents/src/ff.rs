@@ -1,7 +1,8 @@
 //! Forward-Forward learning of the hidden layers with a TD-trained head (SPEC section 1).
 
 use crate::config::{FfConfig, Schedule};
-use crate::network::{QNetwork, Workspace};
+use crate::error::in_layer;
+use crate::network::{QNetwork, Workspace, output_of, ping_pong};
 use crate::{Error, Result};
 use dqn_head::{TdLoss, td_loss};
 use ff_core::{Buf, DenseGrads, LossStats, MatRef, Optimizer};
@@ -172,12 +173,7 @@ impl FfLearner {
         let cfg = self.cfg.layer;
         let obs = MatRef::new(&batch.obs, net.obs_dim(), b)?;
         for l in 0..n {
-            let (lo, hi) = ws.bufs.split_at_mut(1);
-            let (prev, out) = if l % 2 == 0 {
-                (&hi[0], &mut lo[0])
-            } else {
-                (&lo[0], &mut hi[0])
-            };
+            let (prev, out) = ping_pong(&mut ws.bufs, l);
             let input = if l == 0 { obs } else { prev.mat() };
             let learns = do_ff && self.greedy.as_ref().is_none_or(|g| g.active == l);
             if learns {
@@ -206,7 +202,7 @@ impl FfLearner {
             // The next layer sees this layer's output computed with its updated weights.
             net.layers[l].ff_forward(&cfg, input, &mut ws.scratch, out)?;
         }
-        let features = ws.bufs[(n + 1) % 2].mat();
+        let features = output_of(&ws.bufs, n - 1).mat();
         let head = &mut net.layers[n];
         head.forward(features, &mut ws.q)?;
         let loss = td_loss(
@@ -216,7 +212,6 @@ impl FfLearner {
             self.td_loss,
             &mut self.dq,
         )?;
-        check_loss(loss)?;
         // The features are constants for the head: no input gradient is asked for.
         head.backward(features, self.dq.mat(), &mut self.head_grads, None)?;
         self.head_opt
@@ -309,35 +304,5 @@ impl FfLearner {
     /// The split of the last FF minibatch (for tests).
     pub fn last_split(&self) -> &[bool] {
         &self.is_pos
-    }
-}
-
-/// Names the layer (1-based; the head is the last) in a numeric fault.
-pub(crate) fn in_layer(layer: usize, e: ff_core::Error) -> Error {
-    match e {
-        ff_core::Error::NonFinite {
-            op,
-            what,
-            index,
-            value,
-        } => Error::Diverged {
-            step: 0,
-            where_: format!("layer {} ({op})", layer + 1),
-            cause: format!("{what} has {value} at index {index}"),
-        },
-        other => other.into(),
-    }
-}
-
-/// A non-finite TD loss is a divergence, caught before any parameter moves.
-pub(crate) fn check_loss(loss: f64) -> Result<()> {
-    if loss.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::Diverged {
-            step: 0,
-            where_: "TD loss".into(),
-            cause: format!("the loss is {loss}"),
-        })
     }
 }

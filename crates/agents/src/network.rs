@@ -87,17 +87,11 @@ impl QNetwork {
         let cfg = self.hidden_config();
         let n = self.n_hidden();
         for l in 0..n {
-            // Layer l reads what layer l − 1 wrote into one buffer and writes the other.
-            let (lo, hi) = ws.bufs.split_at_mut(1);
-            let (prev, out) = if l % 2 == 0 {
-                (&hi[0], &mut lo[0])
-            } else {
-                (&lo[0], &mut hi[0])
-            };
+            let (prev, out) = ping_pong(&mut ws.bufs, l);
             let input = if l == 0 { x } else { prev.mat() };
             self.layers[l].ff_forward(&cfg, input, &mut ws.scratch, out)?;
         }
-        let features = ws.bufs[(n + 1) % 2].mat();
+        let features = output_of(&ws.bufs, n - 1).mat();
         self.layers[n].forward(features, &mut ws.q)?;
         Ok(())
     }
@@ -122,7 +116,7 @@ impl QNetwork {
         if self
             .layers
             .iter()
-            .all(|d| all_finite(d.w.as_slice()) && all_finite(d.b.as_slice()))
+            .all(|d| ff_core::all_finite(d.w.as_slice()) && ff_core::all_finite(d.b.as_slice()))
         {
             return None;
         }
@@ -146,16 +140,18 @@ pub fn argmax(values: &[f32]) -> usize {
     best
 }
 
-/// Whether every value is finite: `x · 0` is 0 for a finite `x` and NaN otherwise, and a sum
-/// over eight lanes vectorises where a per-element test does not.
-fn all_finite(xs: &[f32]) -> bool {
-    let mut acc = [0.0f32; 8];
-    let chunks = xs.chunks_exact(8);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for l in 0..8 {
-            acc[l] += c[l] * 0.0;
-        }
+/// Layer `l` of a stack whose layers alternate between two buffers: the buffer it reads (what
+/// layer `l − 1` wrote; meaningless for `l = 0`) and the one it writes.
+pub(crate) fn ping_pong(bufs: &mut [Buf<f32>; 2], l: usize) -> (&Buf<f32>, &mut Buf<f32>) {
+    let [even, odd] = bufs;
+    if l.is_multiple_of(2) {
+        (odd, even)
+    } else {
+        (even, odd)
     }
-    acc.iter().chain(rest).all(|v| (v * 0.0) == 0.0)
+}
+
+/// The buffer holding layer `l`'s output after a [`ping_pong`] pass.
+pub(crate) fn output_of(bufs: &[Buf<f32>; 2], l: usize) -> &Buf<f32> {
+    &bufs[l % 2]
 }

@@ -118,7 +118,8 @@ pub enum TdLoss {
 }
 
 /// The TD loss of `q` (`n_actions × batch`) at the taken `actions` against `targets`; writes
-/// `∂L/∂Q` into `dq` (zero for actions not taken) and returns the loss.
+/// `∂L/∂Q` into `dq` (zero for actions not taken) and returns the loss, which is always finite:
+/// a non-finite Q-value or loss term is an error.
 pub fn td_loss(
     q: MatRef<'_, f32>,
     actions: &[u32],
@@ -157,6 +158,15 @@ pub fn td_loss(
             TdLoss::Huber { beta } if d.abs() < beta => (0.5 * d * d / beta, d / beta),
             TdLoss::Huber { beta } => (d.abs() - 0.5 * beta, d.signum()),
         };
+        // Finite Q-values and targets can still overflow the square: that is divergence too,
+        // reported here so that no caller has to check the loss again.
+        if !value.is_finite() {
+            return Err(Error::NonFinite {
+                what: "TD loss",
+                sample: j,
+                value: f64::from(value),
+            });
+        }
         total += f64::from(value);
         grad[j * n_actions + a] = slope * inv_b;
     }

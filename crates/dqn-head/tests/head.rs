@@ -155,3 +155,27 @@ fn slot(p: &mut Dense<f32>, k: usize, n_w: usize) -> &mut f32 {
         &mut p.b.as_mut_slice()[k - n_w]
     }
 }
+
+/// Finite Q-values and targets whose difference overflows the square are divergence too.
+#[test]
+fn overflowing_td_loss_is_an_error() {
+    let q = DMatrix::from_column_slice(2, 1, &[3e20f32, 0.0]);
+    let err = td_loss(
+        MatRef::from(&q),
+        &[0],
+        &[-3e20],
+        TdLoss::Mse,
+        &mut Buf::default(),
+    );
+    assert!(
+        matches!(
+            err,
+            Err(Error::NonFinite {
+                what: "TD loss",
+                sample: 0,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+}

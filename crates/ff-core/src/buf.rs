@@ -1,7 +1,6 @@
 //! A growable work buffer handing out matrix views of any shape.
 
 use crate::{MatRef, Real};
-use nalgebra::{DMatrixView, DMatrixViewMut};
 
 /// Storage for a matrix whose shape changes between uses (a batch of activations of one layer,
 /// then of the next). It grows to the largest shape asked for and never shrinks, so once warm it
@@ -50,20 +49,9 @@ impl<T: Real> Buf<T> {
         &mut self.data[..self.rows * self.cols]
     }
 
-    /// The matrix, read-only.
-    pub fn view(&self) -> DMatrixView<'_, T> {
-        DMatrixView::from_slice(self.as_slice(), self.rows, self.cols)
-    }
-
     /// The matrix as a [`MatRef`], for passing on as a layer input.
     pub fn mat(&self) -> MatRef<'_, T> {
         MatRef::from_parts(self.as_slice(), self.rows, self.cols)
-    }
-
-    /// The matrix, writable.
-    pub fn view_mut(&mut self) -> DMatrixViewMut<'_, T> {
-        let (r, c) = (self.rows, self.cols);
-        DMatrixViewMut::from_slice(self.as_mut_slice(), r, c)
     }
 
     /// Elements reserved (the high-water mark), for memory accounting.

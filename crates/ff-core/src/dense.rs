@@ -228,14 +228,6 @@ impl<T: Real> Dense<T> {
     }
 }
 
-/// `h ← max(h, 0)` element-wise.
-pub fn relu_in_place<T: Real>(h: &mut [T]) {
-    // `max` would keep a NaN; an explicit comparison turns NaN into 0 like a ReLU mask does.
-    for v in h {
-        *v = if *v > T::zero() { *v } else { T::zero() };
-    }
-}
-
 /// Turns `∂L/∂h` into `∂L/∂z` through a ReLU, given its output `h` (`h > 0` exactly where
 /// `z > 0`).
 pub fn relu_backward_in_place<T: Real>(grad: &mut [T], h: &[T]) {

@@ -56,18 +56,7 @@ pub(crate) fn check_finite<T: crate::Real>(
     what: &'static str,
     values: &[T],
 ) -> crate::Result<()> {
-    // Every input of every layer is checked, so the common case must be cheap: `x · 0` is 0
-    // for a finite `x` and NaN otherwise, and an eight-lane sum of it vectorises where a
-    // per-element test does not.
-    let mut acc = [T::zero(); 8];
-    let chunks = values.chunks_exact(8);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for l in 0..8 {
-            acc[l] += c[l] * T::zero();
-        }
-    }
-    if acc.iter().chain(rest).all(|&v| v * T::zero() == T::zero()) {
+    if all_finite(values) {
         return Ok(());
     }
     match values.iter().position(|v| !v.is_finite()) {
@@ -79,4 +68,19 @@ pub(crate) fn check_finite<T: crate::Real>(
             value: values[index].to_f64(),
         }),
     }
+}
+
+/// Whether every value is finite, in one vectorised pass: `x · 0` is 0 for a finite `x` and NaN
+/// otherwise, and an eight-lane sum of it vectorises where a per-element test does not. Every
+/// layer input is checked with it, so the common case must be cheap.
+pub fn all_finite<T: crate::Real>(values: &[T]) -> bool {
+    let mut acc = [T::zero(); 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..8 {
+            acc[l] += c[l] * T::zero();
+        }
+    }
+    acc.iter().chain(rest).all(|&v| v * T::zero() == T::zero())
 }

@@ -80,8 +80,8 @@ mod mat;
 mod optim;
 
 pub use buf::Buf;
-pub use dense::{Dense, DenseGrads, Init, relu_backward_in_place, relu_in_place};
-pub use error::Error;
+pub use dense::{Dense, DenseGrads, Init, relu_backward_in_place};
+pub use error::{Error, all_finite};
 pub use ff::{
     FfLayerConfig, FfScratch, FfStats, InputNorm, l2_normalize_backward, l2_normalize_columns,
 };

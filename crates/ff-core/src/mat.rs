@@ -1,15 +1,12 @@
 //! A borrowed column-major matrix that can also be read transposed without copying.
 
 use crate::{Error, Real, Result};
-use nalgebra::{DMatrix, DMatrixView, Dyn, MatrixView};
-
-/// A view with arbitrary strides, as [`MatRef::t`] returns.
-pub type StridedView<'a, T> = MatrixView<'a, T, Dyn, Dyn, Dyn, Dyn>;
+use nalgebra::{DMatrix, DMatrixView};
 
 /// A read-only column-major matrix over a slice: one sample per column for activations.
 ///
-/// nalgebra's views cannot be transposed without a copy; this type can ([`MatRef::t`] is a
-/// strided view), which is what lets the backward pass call gemm on `Xᵀ` and `Wᵀ` directly.
+/// Unlike nalgebra's views it can be handed to gemm transposed without a copy (by swapping
+/// strides), which is what lets the backward pass multiply by `Xᵀ` and `Wᵀ` directly.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MatRef<'a, T> {
     data: &'a [T],
@@ -63,28 +60,6 @@ impl<'a, T: Real> MatRef<'a, T> {
     /// The matrix as an nalgebra view.
     pub fn view(&self) -> DMatrixView<'a, T> {
         DMatrixView::from_slice(self.data, self.rows, self.cols)
-    }
-
-    /// The matrix as a strided view (the same type [`MatRef::t`] returns).
-    pub fn strided(&self) -> StridedView<'a, T> {
-        StridedView::from_slice_with_strides_generic(
-            self.data,
-            Dyn(self.rows),
-            Dyn(self.cols),
-            Dyn(1),
-            Dyn(self.rows),
-        )
-    }
-
-    /// The transpose as a strided nalgebra view, without copying.
-    pub fn t(&self) -> StridedView<'a, T> {
-        StridedView::from_slice_with_strides_generic(
-            self.data,
-            Dyn(self.cols),
-            Dyn(self.rows),
-            Dyn(self.rows),
-            Dyn(1),
-        )
     }
 }
 

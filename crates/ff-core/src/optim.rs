@@ -233,13 +233,12 @@ impl<T: Real> Optimizer<T> {
         let c = &self.config;
         let lr = T::of(c.lr);
         let wd = T::of(c.weight_decay);
+        // Without clipping the coefficient is exactly 1, and multiplying by it changes nothing.
         let scale = T::of(clip_coef);
-        let clipped = c.max_grad_norm.is_some();
-        let grad = |g: T| if clipped { g * scale } else { g };
         match c.kind {
             OptimizerKind::Sgd => {
                 for (p, &g) in params.iter_mut().zip(grads) {
-                    let g = grad(g) + wd * *p;
+                    let g = g * scale + wd * *p;
                     *p -= lr * g;
                 }
             }
@@ -262,7 +261,6 @@ impl<T: Real> Optimizer<T> {
                 } else {
                     (T::one(), wd)
                 };
-                let scale = if clipped { scale } else { T::one() };
                 // The smallest normal f32 (also used for f64, where it is far above subnormals).
                 let tiny = T::of(f64::from(f32::MIN_POSITIVE));
                 let n = params.len();

@@ -238,6 +238,64 @@ fn diverged(step: u64, e: Error) -> Error {
     }
 }
 
+/// What one training step did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepOutcome {
+    /// The environment's reward.
+    pub reward: f32,
+    /// The episode ended (terminated or truncated); the caller resets the environment.
+    pub episode_over: bool,
+    /// The TD loss of the update, if one was made and kept.
+    pub loss: Option<f64>,
+}
+
+/// One training step from observation `obs`: act ε-greedily, step the environment, store the
+/// transition, and (once learning has started, every `train_frequency` steps) sample a
+/// minibatch and update, then sync the target network when due. `obs` becomes the next
+/// observation. Once the replay buffer, `batch` and the agent's buffers are warm, a step
+/// performs no heap allocation (with the default `OnDivergence::Stop`; `SkipBatch` copies the
+/// parameters before each update so it can undo it).
+pub fn train_step(
+    agent: &mut dyn Agent,
+    cfg: &Config,
+    st: &mut LoopState,
+    batch: &mut Batch,
+    obs: &mut [f32; OBS_DIM],
+) -> Result<StepOutcome> {
+    let t = &cfg.train;
+    let eps = t.epsilon(st.env_steps);
+    let action = if st.explore_rng.gen_bool(eps) {
+        st.explore_rng.gen_range(0..N_ACTIONS)
+    } else {
+        agent.act(obs)?
+    };
+    let step = st.env.step(action)?;
+    st.buffer
+        .push(obs, action as u32, step.reward, &step.obs, step.terminated)?;
+    st.env_steps += 1;
+    let mut loss = None;
+    if st.buffer.len() >= t.learning_starts && st.env_steps.is_multiple_of(t.train_frequency) {
+        st.buffer
+            .sample_into(&mut st.replay_rng, t.batch_size, t.sampling, batch)?;
+        loss = guarded_update(agent, batch, st)?;
+        if loss.is_some() {
+            st.updates += 1;
+        }
+        if let dqn_head::TargetSync::Polyak { .. } = t.target_sync {
+            agent.sync_target(t.target_sync)?;
+        }
+    }
+    if t.target_sync.hard_copy_due(st.env_steps) {
+        agent.sync_target(t.target_sync)?;
+    }
+    *obs = step.obs;
+    Ok(StepOutcome {
+        reward: step.reward,
+        episode_over: step.terminated || step.truncated,
+        loss,
+    })
+}
+
 /// Runs one epoch: its training episodes, then a greedy evaluation.
 pub fn run_epoch(
     agent: &mut dyn Agent,
@@ -254,36 +312,13 @@ pub fn run_epoch(
         let mut obs = st.env.reset(&mut st.env_rng);
         let mut ret = 0.0f32;
         loop {
-            let eps = t.epsilon(st.env_steps);
-            let action = if st.explore_rng.gen_bool(eps) {
-                st.explore_rng.gen_range(0..N_ACTIONS)
-            } else {
-                agent.act(&obs)?
-            };
-            let step = st.env.step(action)?;
-            st.buffer
-                .push(&obs, action as u32, step.reward, &step.obs, step.terminated)?;
-            st.env_steps += 1;
+            let step = train_step(agent, cfg, st, batch, &mut obs)?;
             ret += step.reward;
-            if st.buffer.len() >= t.learning_starts
-                && st.env_steps.is_multiple_of(t.train_frequency)
-            {
-                st.buffer
-                    .sample_into(&mut st.replay_rng, t.batch_size, t.sampling, batch)?;
-                if let Some(loss) = guarded_update(agent, batch, st)? {
-                    st.updates += 1;
-                    loss_sum += loss;
-                    loss_n += 1;
-                }
-                if let dqn_head::TargetSync::Polyak { .. } = t.target_sync {
-                    agent.sync_target(t.target_sync)?;
-                }
+            if let Some(loss) = step.loss {
+                loss_sum += loss;
+                loss_n += 1;
             }
-            if t.target_sync.hard_copy_due(st.env_steps) {
-                agent.sync_target(t.target_sync)?;
-            }
-            obs = step.obs;
-            if step.terminated || step.truncated {
+            if step.episode_over {
                 break;
             }
         }

@@ -144,7 +144,7 @@ impl<T: Real> Dense<T> {
     pub(crate) fn affine(&self, x: MatRef<'_, T>, out: &mut Buf<T>, relu: bool) {
         out.shape_to(self.out_dim(), x.cols());
         let w = MatRef::from(&self.w).op();
-        gemm(out.as_mut_slice(), T::one(), w, x.op(), T::zero());
+        gemm(out.as_mut_slice(), w, x.op());
         // The bias is added after the product, in one vectorised pass (broadcasting it into
         // `out` first cost a memcpy per column).
         let bias = self.b.as_slice();
@@ -187,7 +187,7 @@ impl<T: Real> Dense<T> {
         if let Some(dx) = dx {
             dx.shape_to(self.in_dim(), x.cols());
             let wt = MatRef::from(&self.w).op_t();
-            gemm(dx.as_mut_slice(), T::one(), wt, dz.op(), T::zero());
+            gemm(dx.as_mut_slice(), wt, dz.op());
         }
         Ok(())
     }
@@ -200,13 +200,7 @@ impl<T: Real> Dense<T> {
         grads: &mut DenseGrads<T>,
     ) {
         grads.w.shape_to(self.out_dim(), self.in_dim());
-        gemm(
-            grads.w.as_mut_slice(),
-            T::one(),
-            dz.op(),
-            x.op_t(),
-            T::zero(),
-        );
+        gemm(grads.w.as_mut_slice(), dz.op(), x.op_t());
         grads.b.shape_to(self.out_dim(), 1);
         let gb = grads.b.as_mut_slice();
         gb.fill(T::zero());

@@ -36,7 +36,9 @@
 //! [`Optimizer`] (SGD, Adam, AdamW, with PyTorch's update rules and `clip_grad_norm_`).
 //!
 //! Everything is generic over the float type ([`Real`]: `f32` for training, `f64` for the
-//! finite-difference tests). Matrix products run on matrixmultiply, nalgebra's own backend. Batches are column-major matrices with one column per sample.
+//! finite-difference tests). Matrix products run on the crate's own packed gemm (AVX-512, AVX2 or
+//! portable kernels, picked at run time), whose packing space is reused rather than allocated per
+//! product. Batches are column-major matrices with one column per sample.
 //! Work buffers live in caller-owned scratch structs ([`FfScratch`], [`DenseGrads`]) that grow
 //! once and are reused, so a steady-state step allocates nothing.
 //!
@@ -75,6 +77,7 @@ mod buf;
 mod dense;
 mod error;
 mod ff;
+mod gemm;
 mod loss;
 mod mat;
 mod optim;
@@ -86,7 +89,7 @@ pub use ff::{
     FfLayerConfig, FfScratch, FfStats, InputNorm, l2_normalize_backward, l2_normalize_columns,
 };
 pub use loss::{Goodness, LossForm, LossStats, ff_loss, goodness, sigmoid, softplus};
-pub use mat::{GemmScalar, MatRef};
+pub use mat::{GemmScalar, MatRef, matmul, release_gemm_space};
 pub use optim::{Optimizer, OptimizerConfig, OptimizerKind, StepInfo, grad_sq_norm};
 
 /// The float types the crate computes in: `f32` for training, `f64` for gradient checks.

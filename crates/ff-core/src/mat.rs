@@ -1,6 +1,7 @@
 //! A borrowed column-major matrix that can also be read transposed without copying.
 
-use crate::{Error, Real, Result};
+use crate::gemm::Strided;
+use crate::{Buf, Error, Real, Result};
 use nalgebra::{DMatrix, DMatrixView};
 
 /// A read-only column-major matrix over a slice: one sample per column for activations.
@@ -70,19 +71,12 @@ impl<'a, T: Real> From<&'a DMatrix<T>> for MatRef<'a, T> {
 }
 
 /// A gemm operand: a slice read with row and column strides (so a transpose is free).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Op<'a, T> {
-    data: &'a [T],
-    rows: usize,
-    cols: usize,
-    rs: usize,
-    cs: usize,
-}
+pub(crate) type Op<'a, T> = Strided<'a, T>;
 
 impl<'a, T: Real> MatRef<'a, T> {
     /// As a gemm operand.
     pub(crate) fn op(&self) -> Op<'a, T> {
-        Op {
+        Strided {
             data: self.data,
             rows: self.rows,
             cols: self.cols,
@@ -93,7 +87,7 @@ impl<'a, T: Real> MatRef<'a, T> {
 
     /// Transposed, as a gemm operand.
     pub(crate) fn op_t(&self) -> Op<'a, T> {
-        Op {
+        Strided {
             data: self.data,
             rows: self.cols,
             cols: self.rows,
@@ -103,104 +97,70 @@ impl<'a, T: Real> MatRef<'a, T> {
     }
 }
 
-impl<T> Op<'_, T> {
-    /// Checks that every element the strides reach lies inside the slice.
-    fn assert_in_bounds(&self, what: &str) {
-        if self.rows > 0 && self.cols > 0 {
-            let last = (self.rows - 1) * self.rs + (self.cols - 1) * self.cs;
-            assert!(
-                last < self.data.len(),
-                "gemm: operand {what} reaches index {last} of {}",
-                self.data.len()
-            );
-        }
+/// Checks that every element the strides reach lies inside the slice.
+fn assert_in_bounds<T>(op: &Op<'_, T>, what: &str) {
+    if op.rows > 0 && op.cols > 0 {
+        let last = (op.rows - 1) * op.rs + (op.cols - 1) * op.cs;
+        assert!(
+            last < op.data.len(),
+            "gemm: operand {what} reaches index {last} of {}",
+            op.data.len()
+        );
     }
 }
 
-/// The two float types matrixmultiply multiplies.
-pub trait GemmScalar: Copy + 'static {
-    /// `c ← α a b + β c` on strided operands (a: m × k, b: k × n, c: m × n column-major).
-    #[allow(clippy::too_many_arguments)]
-    fn gemm_strided(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: (&[Self], usize, usize),
-        b: (&[Self], usize, usize),
-        beta: Self,
-        c: &mut [Self],
-    );
-}
+/// The float types the crate's gemm multiplies (`f32` and `f64`); sealed.
+pub trait GemmScalar: crate::gemm::sealed::Scalar {}
 
-macro_rules! gemm_scalar {
-    ($t:ty, $f:path) => {
-        impl GemmScalar for $t {
-            #[allow(unsafe_code)]
-            fn gemm_strided(
-                m: usize,
-                k: usize,
-                n: usize,
-                alpha: $t,
-                a: (&[$t], usize, usize),
-                b: (&[$t], usize, usize),
-                beta: $t,
-                c: &mut [$t],
-            ) {
-                // SAFETY: `gemm` has asserted that every element reached through the strides
-                // lies inside its slice (a: m × k, b: k × n, c: m × n contiguous column-major),
-                // and `c` is borrowed mutably, so it aliases neither `a` nor `b`.
-                unsafe {
-                    $f(
-                        m,
-                        k,
-                        n,
-                        alpha,
-                        a.0.as_ptr(),
-                        a.1 as isize,
-                        a.2 as isize,
-                        b.0.as_ptr(),
-                        b.1 as isize,
-                        b.2 as isize,
-                        beta,
-                        c.as_mut_ptr(),
-                        1,
-                        m as isize,
-                    )
-                }
-            }
-        }
-    };
-}
+impl<T: crate::gemm::sealed::Scalar> GemmScalar for T {}
 
-gemm_scalar!(f32, matrixmultiply::sgemm);
-gemm_scalar!(f64, matrixmultiply::dgemm);
-
-/// `c ← α a b + β c`, with `c` a contiguous column-major `a.rows × b.cols` buffer.
+/// `c ← a b`, with `c` a contiguous column-major `a.rows × b.cols` buffer.
 ///
-/// Every product goes straight to matrixmultiply (nalgebra's own gemm backend), which picks
-/// an AVX-512, AVX2/FMA or SSE kernel at run time and takes the operands' strides, so a
-/// transposed operand costs nothing. Calling it directly, rather than through nalgebra's
-/// `gemm`, matters for this workload's thin products (the 4-input first layer, the 2-action
-/// head): nalgebra sends any product with a dimension of 5 or less to a gemv fallback that is
-/// slower and, with strided operands, reads past their end. With `β = 0`, `c` is never read,
-/// so stale values in a reused buffer cannot leak through.
-pub(crate) fn gemm<T: Real>(c: &mut [T], alpha: T, a: Op<'_, T>, b: Op<'_, T>, beta: T) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert_eq!(b.rows, k, "gemm: inner dimensions disagree");
-    assert_eq!(c.len(), m * n, "gemm: output is not m × n");
-    a.assert_in_bounds("a");
-    b.assert_in_bounds("b");
-    T::gemm_strided(
-        m,
-        k,
-        n,
-        alpha,
-        (a.data, a.rs, a.cs),
-        (b.data, b.rs, b.cs),
-        beta,
-        c,
-    );
+/// Every product runs on the crate's own packed gemm (`gemm.rs`): it takes the operands'
+/// strides, so a transposed operand costs nothing; its packing space is a per-thread buffer
+/// reused from product to product, so a steady-state step allocates nothing; and it handles
+/// this workload's thin products (the 4-input first layer, the 2-action head) without a slow
+/// fallback. `c` is only written, never read, so stale values in a reused buffer cannot leak
+/// through.
+pub(crate) fn gemm<T: Real>(c: &mut [T], a: Op<'_, T>, b: Op<'_, T>) {
+    assert_eq!(b.rows, a.cols, "gemm: inner dimensions disagree");
+    assert_eq!(c.len(), a.rows * b.cols, "gemm: output is not m × n");
+    assert_in_bounds(&a, "a");
+    assert_in_bounds(&b, "b");
+    crate::gemm::gemm(c, a, b);
+}
+
+/// `out ← a b` into a reused buffer (`out` becomes `a.rows × b.cols`), on the crate's gemm.
+///
+/// Once `out` and the calling thread's packing space have grown to the largest product seen,
+/// no call allocates. [`release_gemm_space`] frees the packing space.
+///
+/// ```
+/// use ff_core::{matmul, Buf, MatRef};
+/// let a = [1.0f32, 2.0, 3.0, 4.0]; // [[1, 3], [2, 4]], column-major
+/// let b = [1.0f32, 1.0];
+/// let mut out = Buf::default();
+/// matmul(MatRef::new(&a, 2, 2)?, MatRef::new(&b, 2, 1)?, &mut out)?;
+/// assert_eq!(out.as_slice(), &[4.0, 6.0]);
+/// # Ok::<(), ff_core::Error>(())
+/// ```
+pub fn matmul<T: Real>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut Buf<T>) -> Result<()> {
+    if a.cols() != b.rows() {
+        return Err(Error::ShapeMismatch {
+            op: "matmul (right operand)",
+            expected: (a.cols(), b.cols()),
+            got: b.shape(),
+        });
+    }
+    out.shape_to(a.rows(), b.cols());
+    gemm(out.as_mut_slice(), a.op(), b.op());
+    Ok(())
+}
+
+/// Frees the calling thread's gemm packing space for `T`. The next product allocates it again;
+/// useful before measuring memory, or in a thread that is done multiplying.
+pub fn release_gemm_space<T: Real>() {
+    crate::gemm::release::<T>();
 }
 
 /// `Σ x²` with eight independent accumulators, so the compiler can vectorise it (a single

@@ -4,7 +4,8 @@
 //! * parameters + optimizer state: bytes that building the agent adds (online and target
 //!   networks, optimizer moments);
 //! * working memory: the peak above that during the first update (activations, gradients,
-//!   scratch, target-network forward, gemm packing), and what stays held between updates.
+//!   scratch, target-network forward, gemm packing space), and what stays held between
+//!   updates (all of it: every buffer, the packing space included, is kept for reuse).
 
 use crate::alloc_count;
 use agents::rng::{Stream, stream};
@@ -61,6 +62,9 @@ pub fn study(
             cfg.ff.update_prob = 1.0; // every update includes the FF step
             cfg.ff.bp_warmstart_steps = None;
             let mut update_rng = stream(0, Stream::Update);
+            // The gemm's packing space is per thread and kept between products: free it, so
+            // each measurement includes the packing space its own update needs.
+            ff_core::release_gemm_space::<f32>();
             let before = alloc_count::live();
             let mut agent = build(kind, &cfg, &mut stream(0, Stream::Init))?;
             let built = alloc_count::reset_peak();

@@ -5,7 +5,9 @@ use crate::error::in_layer;
 use crate::network::{QNetwork, Workspace, output_of, ping_pong};
 use crate::{Error, Result};
 use dqn_head::{TdLoss, td_loss};
-use ff_core::{Buf, DenseGrads, LossStats, MatRef, Optimizer};
+use ff_core::{
+    Buf, DenseGrads, FfLayerConfig, InputNorm, LossStats, MatRef, Optimizer, l2_normalize_columns,
+};
 use rand::Rng;
 use replay::Batch;
 
@@ -89,6 +91,8 @@ pub struct FfLearner {
     grads: DenseGrads<f32>,
     head_grads: DenseGrads<f32>,
     dq: Buf<f32>,
+    /// A layer's L2-normalised input, computed once for its FF step and its forward pass.
+    x_norm: Buf<f32>,
     sorted: Vec<f32>,
     is_pos: Vec<bool>,
     accum: Vec<LayerAccum>,
@@ -122,6 +126,7 @@ impl FfLearner {
             grads: DenseGrads::default(),
             head_grads: DenseGrads::default(),
             dq: Buf::default(),
+            x_norm: Buf::default(),
             sorted: Vec::new(),
             is_pos: Vec::new(),
             accum: vec![LayerAccum::default(); n],
@@ -170,11 +175,24 @@ impl FfLearner {
                 self.ff_batches += 1;
             }
         }
-        let cfg = self.cfg.layer;
+        // With L2 input norms, each layer's input is normalised here, once, and the layer then
+        // runs without a norm of its own: the FF step and the forward pass with the updated
+        // weights read the same normalised input (the same arithmetic as normalising in both).
+        let cfg = FfLayerConfig {
+            input_norm: InputNorm::None,
+            ..self.cfg.layer
+        };
+        let normalise = self.cfg.layer.input_norm == InputNorm::L2;
         let obs = MatRef::new(&batch.obs, net.obs_dim(), b)?;
         for l in 0..n {
             let (prev, out) = ping_pong(&mut ws.bufs, l);
-            let input = if l == 0 { obs } else { prev.mat() };
+            let raw = if l == 0 { obs } else { prev.mat() };
+            let input = if normalise {
+                l2_normalize_columns(raw, &mut self.x_norm);
+                self.x_norm.mat()
+            } else {
+                raw
+            };
             let learns = do_ff && self.greedy.as_ref().is_none_or(|g| g.active == l);
             if learns {
                 let layer = &mut net.layers[l];

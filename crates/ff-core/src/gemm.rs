@@ -105,18 +105,22 @@ trait Kernel {
     type E: Scalar;
     const MR: usize;
     const NR: usize;
-    /// `C[tile] ← Σ_k a_k b_kᵀ` (or `+=` when `accumulate`), where `a` holds `k` columns of
-    /// `MR` and `b` holds `k` rows of `NR`; only the top-left `rows × cols` of the tile is
-    /// stored, at `c` with row stride `rsc` and column stride `csc`.
+    /// `C[tile] ← Σ_k a_k b_kᵀ` (or `+=` when `accumulate`), where `a_k` is the `MR` contiguous
+    /// values at `a + k * a_step` and `b_k` the `NR` contiguous values at `b + k * b_step`
+    /// (a packed panel, or the operand itself when its lines are contiguous); only the
+    /// top-left `rows × cols` of the tile is stored, at `c` with strides `rsc` and `csc`.
     ///
     /// # Safety
-    /// `a` and `b` must hold `k * MR` and `k * NR` elements; every stored element of `c` must be
-    /// valid for writes (and reads when `accumulate`); the CPU must have the kernel's features.
+    /// Those `k` runs of `MR` and `NR` values must be readable; every stored element of `c` must
+    /// be valid for writes (and reads when `accumulate`); the CPU must have the kernel's
+    /// features.
     #[allow(clippy::too_many_arguments)]
     unsafe fn run(
         k: usize,
         a: *const Self::E,
+        a_step: usize,
         b: *const Self::E,
+        b_step: usize,
         c: *mut Self::E,
         rsc: usize,
         csc: usize,
@@ -136,7 +140,9 @@ const MAX_TILE: usize = 32 * 12;
 unsafe fn micro<S: Simd, const MV: usize, const NR: usize>(
     k: usize,
     mut a: *const S::E,
+    a_step: usize,
     mut b: *const S::E,
+    b_step: usize,
     c: *mut S::E,
     rsc: usize,
     csc: usize,
@@ -159,8 +165,8 @@ unsafe fn micro<S: Simd, const MV: usize, const NR: usize>(
                     row[v] = S::fma(av[v], bj, row[v]);
                 }
             }
-            a = a.add(mr);
-            b = b.add(NR);
+            a = a.add(a_step);
+            b = b.add(b_step);
         }
         if rsc == 1 && rows == mr && cols == NR {
             for (j, row) in acc.iter().enumerate() {
@@ -227,7 +233,9 @@ impl<T: Scalar> Kernel for Portable<T> {
     unsafe fn run(
         k: usize,
         a: *const T,
+        a_step: usize,
         b: *const T,
+        b_step: usize,
         c: *mut T,
         rsc: usize,
         csc: usize,
@@ -235,7 +243,7 @@ impl<T: Scalar> Kernel for Portable<T> {
         cols: usize,
         accumulate: bool,
     ) {
-        unsafe { micro::<Self, 8, 4>(k, a, b, c, rsc, csc, rows, cols, accumulate) }
+        unsafe { micro::<Self, 8, 4>(k, a, a_step, b, b_step, c, rsc, csc, rows, cols, accumulate) }
     }
 }
 
@@ -337,7 +345,9 @@ mod x86 {
             unsafe fn $inner(
                 k: usize,
                 a: *const <$simd as Simd>::E,
+                a_step: usize,
                 b: *const <$simd as Simd>::E,
+                b_step: usize,
                 c: *mut <$simd as Simd>::E,
                 rsc: usize,
                 csc: usize,
@@ -345,7 +355,11 @@ mod x86 {
                 cols: usize,
                 accumulate: bool,
             ) {
-                unsafe { micro::<$simd, $mv, $nr>(k, a, b, c, rsc, csc, rows, cols, accumulate) }
+                unsafe {
+                    micro::<$simd, $mv, $nr>(
+                        k, a, a_step, b, b_step, c, rsc, csc, rows, cols, accumulate,
+                    )
+                }
             }
             impl Kernel for $simd {
                 type E = <$simd as Simd>::E;
@@ -355,7 +369,9 @@ mod x86 {
                 unsafe fn run(
                     k: usize,
                     a: *const Self::E,
+                    a_step: usize,
                     b: *const Self::E,
+                    b_step: usize,
                     c: *mut Self::E,
                     rsc: usize,
                     csc: usize,
@@ -363,7 +379,7 @@ mod x86 {
                     cols: usize,
                     accumulate: bool,
                 ) {
-                    unsafe { $inner(k, a, b, c, rsc, csc, rows, cols, accumulate) }
+                    unsafe { $inner(k, a, a_step, b, b_step, c, rsc, csc, rows, cols, accumulate) }
                 }
             }
         };
@@ -457,6 +473,20 @@ fn blocked_strided<K: Kernel>(
         (m - 1) * rsc + (n - 1) * csc < c.len(),
         "gemm: output too short"
     );
+    // Every element of A and B the strides reach lies inside its slice; the kernels' in-place
+    // reads below rely on it.
+    assert!(
+        (m - 1) * a.rs + (k - 1) * a.cs < a.data.len(),
+        "gemm: A too short"
+    );
+    assert!(
+        (k - 1) * b.rs + (n - 1) * b.cs < b.data.len(),
+        "gemm: B too short"
+    );
+    // A full panel whose lines are already contiguous (columns of A, rows of B) is read in
+    // place with the operand's stride instead of being copied: packing was a fifth of a
+    // training update.
+    let (a_in_place, b_in_place) = (a.rs == 1, b.cs == 1);
     K::E::with_pack(|pack| {
         let need = a_len + b_len + ALIGN_SLACK;
         if pack.len() < need {
@@ -474,20 +504,33 @@ fn blocked_strided<K: Kernel>(
                     let mcb = mc.min(m - ic);
                     pack_a::<K>(a_pack, a, ic, mcb, pc, kcb);
                     for jr in (0..ncb).step_by(K::NR) {
-                        let bp = &b_pack[jr * kcb..(jr + K::NR) * kcb];
+                        let j = jc + jr;
+                        let (bp, b_step) = if b_in_place && j + K::NR <= n {
+                            (b.data[pc * b.rs + j..].as_ptr(), b.rs)
+                        } else {
+                            (b_pack[jr * kcb..(jr + K::NR) * kcb].as_ptr(), K::NR)
+                        };
                         for ir in (0..mcb).step_by(K::MR) {
-                            let ap = &a_pack[ir * kcb..(ir + K::MR) * kcb];
-                            let (i, j) = (ic + ir, jc + jr);
-                            // SAFETY: `ap` and `bp` hold `kcb` columns of MR and rows of NR;
-                            // the tile's stored part is rows i..i+rows, cols j..j+cols of an
-                            // m × n matrix, inside `c` by the assert above; `c` is borrowed
-                            // mutably, so nothing else aliases it; the dispatcher checked the
-                            // CPU features.
+                            let i = ic + ir;
+                            let (ap, a_step) = if a_in_place && i + K::MR <= m {
+                                (a.data[i + pc * a.cs..].as_ptr(), a.cs)
+                            } else {
+                                (a_pack[ir * kcb..(ir + K::MR) * kcb].as_ptr(), K::MR)
+                            };
+                            // SAFETY: a packed panel holds `kcb` runs of MR (A) or NR (B)
+                            // values; an in-place panel is a full one, rows i..i+MR, cols
+                            // pc..pc+kcb of A (or rows pc..pc+kcb, cols j..j+NR of B), inside
+                            // the slice by the asserts above. The tile's stored part is rows
+                            // i..i+rows, cols j..j+cols of an m × n matrix, inside `c` by the
+                            // assert above; `c` is borrowed mutably, so nothing else aliases
+                            // it; the dispatcher checked the CPU features.
                             unsafe {
                                 K::run(
                                     kcb,
-                                    ap.as_ptr(),
-                                    bp.as_ptr(),
+                                    ap,
+                                    a_step,
+                                    bp,
+                                    b_step,
                                     cp.add(i * rsc + j * csc),
                                     rsc,
                                     csc,
@@ -505,7 +548,8 @@ fn blocked_strided<K: Kernel>(
 }
 
 /// Packs rows `i0..i0+mcb`, columns `p0..p0+kcb` of `a` into panels of `MR` rows, each stored
-/// column by column (`MR` contiguous values per `k`), zero-padding the last panel.
+/// column by column (`MR` contiguous values per `k`), zero-padding the last panel. Full panels
+/// of a column-major `a` are skipped: the kernel reads them in place.
 fn pack_a<K: Kernel>(
     dst: &mut [K::E],
     a: Strided<'_, K::E>,
@@ -521,7 +565,9 @@ fn pack_a<K: Kernel>(
     {
         let rows = K::MR.min(mcb - panel);
         let i = i0 + panel;
-        if a.rs == 1 {
+        if a.rs == 1 && rows == K::MR {
+            // Read in place by the kernel.
+        } else if a.rs == 1 {
             for (p, col) in out.chunks_exact_mut(K::MR).enumerate() {
                 let start = i + (p0 + p) * a.cs;
                 col[..rows].copy_from_slice(&a.data[start..start + rows]);
@@ -546,7 +592,8 @@ fn pack_a<K: Kernel>(
 }
 
 /// Packs rows `p0..p0+kcb`, columns `j0..j0+ncb` of `b` into panels of `NR` columns, each
-/// stored row by row (`NR` contiguous values per `k`), zero-padding the last panel.
+/// stored row by row (`NR` contiguous values per `k`), zero-padding the last panel. Full panels
+/// of a row-major `b` are skipped: the kernel reads them in place.
 fn pack_b<K: Kernel>(
     dst: &mut [K::E],
     b: Strided<'_, K::E>,
@@ -562,7 +609,9 @@ fn pack_b<K: Kernel>(
     {
         let cols = K::NR.min(ncb - panel);
         let j = j0 + panel;
-        if b.cs == 1 {
+        if b.cs == 1 && cols == K::NR {
+            // Read in place by the kernel.
+        } else if b.cs == 1 {
             for (p, row) in out.chunks_exact_mut(K::NR).enumerate() {
                 let start = (p0 + p) * b.rs + j;
                 row[..cols].copy_from_slice(&b.data[start..start + cols]);

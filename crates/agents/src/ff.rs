@@ -2,12 +2,10 @@
 
 use crate::config::{FfConfig, Schedule};
 use crate::error::in_layer;
-use crate::network::{QNetwork, Workspace, output_of, ping_pong};
+use crate::network::{QNetwork, Workspace, normalised, output_of, ping_pong};
 use crate::{Error, Result};
 use dqn_head::{TdLoss, td_loss};
-use ff_core::{
-    Buf, DenseGrads, FfLayerConfig, InputNorm, LossStats, MatRef, Optimizer, l2_normalize_columns,
-};
+use ff_core::{Buf, DenseGrads, FfLayerConfig, InputNorm, LossStats, MatRef, Optimizer};
 use rand::Rng;
 use replay::Batch;
 
@@ -91,8 +89,6 @@ pub struct FfLearner {
     grads: DenseGrads<f32>,
     head_grads: DenseGrads<f32>,
     dq: Buf<f32>,
-    /// A layer's L2-normalised input, computed once for its FF step and its forward pass.
-    x_norm: Buf<f32>,
     sorted: Vec<f32>,
     is_pos: Vec<bool>,
     accum: Vec<LayerAccum>,
@@ -126,7 +122,6 @@ impl FfLearner {
             grads: DenseGrads::default(),
             head_grads: DenseGrads::default(),
             dq: Buf::default(),
-            x_norm: Buf::default(),
             sorted: Vec::new(),
             is_pos: Vec::new(),
             accum: vec![LayerAccum::default(); n],
@@ -182,17 +177,11 @@ impl FfLearner {
             input_norm: InputNorm::None,
             ..self.cfg.layer
         };
-        let normalise = self.cfg.layer.input_norm == InputNorm::L2;
         let obs = MatRef::new(&batch.obs, net.obs_dim(), b)?;
         for l in 0..n {
             let (prev, out) = ping_pong(&mut ws.bufs, l);
             let raw = if l == 0 { obs } else { prev.mat() };
-            let input = if normalise {
-                l2_normalize_columns(raw, &mut self.x_norm);
-                self.x_norm.mat()
-            } else {
-                raw
-            };
+            let input = normalised(raw, self.cfg.layer.input_norm, &mut ws.x_norm);
             let learns = do_ff && self.greedy.as_ref().is_none_or(|g| g.active == l);
             if learns {
                 let layer = &mut net.layers[l];

@@ -20,6 +20,8 @@ pub struct QNetwork {
 #[derive(Debug, Clone, Default)]
 pub struct Workspace {
     pub(crate) bufs: [Buf<f32>; 2],
+    /// A layer's L2-normalised input (with `InputNorm::L2`).
+    pub(crate) x_norm: Buf<f32>,
     pub(crate) scratch: FfScratch<f32>,
     /// Q-values of the last forward pass, `n_actions × batch`.
     pub q: Buf<f32>,
@@ -84,12 +86,12 @@ impl QNetwork {
 
     /// Q-values of a batch `x` (`obs_dim × batch`) into `ws.q`.
     pub fn q_values(&self, x: MatRef<'_, f32>, ws: &mut Workspace) -> Result<()> {
-        let cfg = self.hidden_config();
         let n = self.n_hidden();
         for l in 0..n {
             let (prev, out) = ping_pong(&mut ws.bufs, l);
-            let input = if l == 0 { x } else { prev.mat() };
-            self.layers[l].ff_forward(&cfg, input, &mut ws.scratch, out)?;
+            let raw = if l == 0 { x } else { prev.mat() };
+            let input = normalised(raw, self.input_norm, &mut ws.x_norm);
+            self.layers[l].forward_relu(input, out)?;
         }
         let features = output_of(&ws.bufs, n - 1).mat();
         self.layers[n].forward(features, &mut ws.q)?;
@@ -138,6 +140,22 @@ pub fn argmax(values: &[f32]) -> usize {
         }
     }
     best
+}
+
+/// `raw` itself, or its columns L2-normalised into `buf` (a layer's input normalisation done
+/// outside the layer, so that an FF step and the forward pass after it share it).
+pub(crate) fn normalised<'a>(
+    raw: MatRef<'a, f32>,
+    norm: InputNorm,
+    buf: &'a mut Buf<f32>,
+) -> MatRef<'a, f32> {
+    match norm {
+        InputNorm::None => raw,
+        InputNorm::L2 => {
+            ff_core::l2_normalize_columns(raw, buf);
+            buf.mat()
+        }
+    }
 }
 
 /// Layer `l` of a stack whose layers alternate between two buffers: the buffer it reads (what

@@ -121,6 +121,7 @@ trait Kernel {
         a_step: usize,
         b: *const Self::E,
         b_step: usize,
+        b_ld: usize,
         c: *mut Self::E,
         rsc: usize,
         csc: usize,
@@ -137,12 +138,13 @@ const MAX_TILE: usize = 32 * 12;
 /// `NR` columns of accumulators, one fused multiply-add per accumulator per `k`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn micro<S: Simd, const MV: usize, const NR: usize>(
+unsafe fn micro<S: Simd, const MV: usize, const NR: usize, const UNIT: bool>(
     k: usize,
     mut a: *const S::E,
     a_step: usize,
     mut b: *const S::E,
     b_step: usize,
+    b_ld: usize,
     c: *mut S::E,
     rsc: usize,
     csc: usize,
@@ -160,7 +162,8 @@ unsafe fn micro<S: Simd, const MV: usize, const NR: usize>(
                 *x = S::load(a.add(v * S::LANES));
             }
             for (j, row) in acc.iter_mut().enumerate() {
-                let bj = S::splat(*b.add(j));
+                // `UNIT`: the panel's NR values are adjacent (packed, or a row-major B).
+                let bj = S::splat(*b.add(if UNIT { j } else { j * b_ld }));
                 for v in 0..MV {
                     row[v] = S::fma(av[v], bj, row[v]);
                 }
@@ -236,6 +239,7 @@ impl<T: Scalar> Kernel for Portable<T> {
         a_step: usize,
         b: *const T,
         b_step: usize,
+        b_ld: usize,
         c: *mut T,
         rsc: usize,
         csc: usize,
@@ -243,7 +247,17 @@ impl<T: Scalar> Kernel for Portable<T> {
         cols: usize,
         accumulate: bool,
     ) {
-        unsafe { micro::<Self, 8, 4>(k, a, a_step, b, b_step, c, rsc, csc, rows, cols, accumulate) }
+        unsafe {
+            if b_ld == 1 {
+                micro::<Self, 8, 4, true>(
+                    k, a, a_step, b, b_step, b_ld, c, rsc, csc, rows, cols, accumulate,
+                )
+            } else {
+                micro::<Self, 8, 4, false>(
+                    k, a, a_step, b, b_step, b_ld, c, rsc, csc, rows, cols, accumulate,
+                )
+            }
+        }
     }
 }
 
@@ -342,12 +356,13 @@ mod x86 {
         ($simd:ident, $mv:expr, $nr:expr, $feat:literal, $inner:ident) => {
             #[target_feature(enable = $feat)]
             #[allow(clippy::too_many_arguments)]
-            unsafe fn $inner(
+            unsafe fn $inner<const UNIT: bool>(
                 k: usize,
                 a: *const <$simd as Simd>::E,
                 a_step: usize,
                 b: *const <$simd as Simd>::E,
                 b_step: usize,
+                b_ld: usize,
                 c: *mut <$simd as Simd>::E,
                 rsc: usize,
                 csc: usize,
@@ -356,8 +371,8 @@ mod x86 {
                 accumulate: bool,
             ) {
                 unsafe {
-                    micro::<$simd, $mv, $nr>(
-                        k, a, a_step, b, b_step, c, rsc, csc, rows, cols, accumulate,
+                    micro::<$simd, $mv, $nr, UNIT>(
+                        k, a, a_step, b, b_step, b_ld, c, rsc, csc, rows, cols, accumulate,
                     )
                 }
             }
@@ -372,6 +387,7 @@ mod x86 {
                     a_step: usize,
                     b: *const Self::E,
                     b_step: usize,
+                    b_ld: usize,
                     c: *mut Self::E,
                     rsc: usize,
                     csc: usize,
@@ -379,7 +395,17 @@ mod x86 {
                     cols: usize,
                     accumulate: bool,
                 ) {
-                    unsafe { $inner(k, a, a_step, b, b_step, c, rsc, csc, rows, cols, accumulate) }
+                    unsafe {
+                        if b_ld == 1 {
+                            $inner::<true>(
+                                k, a, a_step, b, b_step, b_ld, c, rsc, csc, rows, cols, accumulate,
+                            )
+                        } else {
+                            $inner::<false>(
+                                k, a, a_step, b, b_step, b_ld, c, rsc, csc, rows, cols, accumulate,
+                            )
+                        }
+                    }
                 }
             }
         };
@@ -486,7 +512,7 @@ fn blocked_strided<K: Kernel>(
     // A full panel whose lines are already contiguous (columns of A, rows of B) is read in
     // place with the operand's stride instead of being copied: packing was a fifth of a
     // training update.
-    let (a_in_place, b_in_place) = (a.rs == 1, b.cs == 1);
+    let a_in_place = a.rs == 1;
     K::E::with_pack(|pack| {
         let need = a_len + b_len + ALIGN_SLACK;
         if pack.len() < need {
@@ -505,10 +531,13 @@ fn blocked_strided<K: Kernel>(
                     pack_a::<K>(a_pack, a, ic, mcb, pc, kcb);
                     for jr in (0..ncb).step_by(K::NR) {
                         let j = jc + jr;
-                        let (bp, b_step) = if b_in_place && j + K::NR <= n {
-                            (b.data[pc * b.rs + j..].as_ptr(), b.rs)
+                        let full = j + K::NR <= n;
+                        let (bp, b_step, b_ld) = if full && b.cs == 1 {
+                            (b.data[pc * b.rs + j..].as_ptr(), b.rs, 1)
+                        } else if full && b.rs == 1 {
+                            (b.data[pc + j * b.cs..].as_ptr(), 1, b.cs)
                         } else {
-                            (b_pack[jr * kcb..(jr + K::NR) * kcb].as_ptr(), K::NR)
+                            (b_pack[jr * kcb..(jr + K::NR) * kcb].as_ptr(), K::NR, 1)
                         };
                         for ir in (0..mcb).step_by(K::MR) {
                             let i = ic + ir;
@@ -531,6 +560,7 @@ fn blocked_strided<K: Kernel>(
                                     a_step,
                                     bp,
                                     b_step,
+                                    b_ld,
                                     cp.add(i * rsc + j * csc),
                                     rsc,
                                     csc,
@@ -609,7 +639,7 @@ fn pack_b<K: Kernel>(
     {
         let cols = K::NR.min(ncb - panel);
         let j = j0 + panel;
-        if b.cs == 1 && cols == K::NR {
+        if (b.cs == 1 || b.rs == 1) && cols == K::NR {
             // Read in place by the kernel.
         } else if b.cs == 1 {
             for (p, row) in out.chunks_exact_mut(K::NR).enumerate() {

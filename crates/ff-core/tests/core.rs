@@ -285,7 +285,7 @@ fn optimizer_rejects_bad_settings_and_non_finite_gradients() {
     ));
 }
 
-/// The f32 path (matrixmultiply's sgemm) agrees with the f64 path the gradient checks verify.
+/// The f32 path (the f32 gemm kernels) agrees with the f64 path the gradient checks verify.
 #[test]
 fn f32_matches_f64() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);

@@ -1,9 +1,9 @@
 //! Packed matrix multiplication whose packing space is reused instead of allocated per product.
 //!
-//! The classic blocked algorithm (Goto & van de Geijn): blocks of `B` and `A` are copied
-//! ("packed") into contiguous panels, and a register-blocked micro-kernel multiplies an
-//! `MR`-row panel of `A` by an `NR`-column panel of `B`, keeping the `MR × NR` tile of `C` in
-//! registers. The packing space lives in a per-thread buffer that grows to the largest product
+//! The classic blocked algorithm (Goto & van de Geijn): a register-blocked micro-kernel
+//! multiplies an `MR`-row panel of `A` by an `NR`-column panel of `B`, keeping the `MR × NR`
+//! tile of `C` in registers. Panels the kernel cannot read where they lie (transposed ones,
+//! edge panels, lines 4 KiB apart or more) are first copied ("packed") into contiguous ones. The packing space lives in a per-thread buffer that grows to the largest product
 //! seen and is then reused, so a steady-state training step performs no heap allocation at all
 //! (general-purpose gemm libraries allocate it on every call).
 //!
@@ -55,7 +55,7 @@ pub(crate) mod sealed {
         + std::ops::Mul<Output = Self>
         + 'static
     {
-        /// `c ← a b` (`c` column-major `a.rows × b.cols`, or its transpose when `c_t`).
+        /// `c ← a b` (`c` column-major `a.rows × b.cols`), on the machine's best kernel.
         fn gemm_dispatch(c: &mut [Self], a: super::Strided<'_, Self>, b: super::Strided<'_, Self>);
         /// Runs `f` on this thread's packing space.
         fn with_pack<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
@@ -106,9 +106,10 @@ trait Kernel {
     const MR: usize;
     const NR: usize;
     /// `C[tile] ← Σ_k a_k b_kᵀ` (or `+=` when `accumulate`), where `a_k` is the `MR` contiguous
-    /// values at `a + k * a_step` and `b_k` the `NR` contiguous values at `b + k * b_step`
-    /// (a packed panel, or the operand itself when its lines are contiguous); only the
-    /// top-left `rows × cols` of the tile is stored, at `c` with strides `rsc` and `csc`.
+    /// values at `a + k * a_step` and `b_k` the `NR` values `b + k * b_step + j * b_ld`
+    /// (`b_ld` is 1 for a packed panel or a row-major `B`, the column stride for a
+    /// column-major one); only the top-left `rows × cols` of the tile is stored, at `c` with
+    /// strides `rsc` and `csc`.
     ///
     /// # Safety
     /// Those `k` runs of `MR` and `NR` values must be readable; every stored element of `c` must
@@ -153,6 +154,12 @@ unsafe fn micro<S: Simd, const MV: usize, const NR: usize, const UNIT: bool>(
     accumulate: bool,
 ) {
     let mr = MV * S::LANES;
+    const {
+        assert!(
+            MV * S::LANES * NR <= MAX_TILE,
+            "tile larger than the edge buffer"
+        )
+    };
     // SAFETY (whole body): the caller guarantees the panel lengths and the writable tile.
     unsafe {
         let mut acc = [[S::zero(); MV]; NR];

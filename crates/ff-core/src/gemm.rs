@@ -535,10 +535,11 @@ fn blocked_strided<K: Kernel>(
             let ncb = nc.min(n - jc);
             for pc in (0..k).step_by(KC) {
                 let kcb = KC.min(k - pc);
-                pack_b::<K>(b_pack, b, pc, kcb, jc, ncb);
+                let b_in_place = b_rows_in_place || b_cols_in_place;
+                pack_panels(b_pack, b.t(), K::NR, jc, ncb, pc, kcb, b_in_place);
                 for ic in (0..m).step_by(mc) {
                     let mcb = mc.min(m - ic);
-                    pack_a::<K>(a_pack, a, ic, mcb, pc, kcb);
+                    pack_panels(a_pack, a, K::MR, ic, mcb, pc, kcb, a_in_place);
                     for jr in (0..ncb).step_by(K::NR) {
                         let j = jc + jr;
                         let full = j + K::NR <= n;
@@ -595,91 +596,49 @@ fn short_stride<T>(stride: usize) -> bool {
     stride * std::mem::size_of::<T>() < 4096
 }
 
-/// Packs rows `i0..i0+mcb`, columns `p0..p0+kcb` of `a` into panels of `MR` rows, each stored
-/// column by column (`MR` contiguous values per `k`), zero-padding the last panel. Full panels
-/// of a column-major `a` are skipped: the kernel reads them in place.
-fn pack_a<K: Kernel>(
-    dst: &mut [K::E],
-    a: Strided<'_, K::E>,
+/// Packs lines `i0..i0+count` (rows of `x`), columns `p0..p0+depth`, into panels of `width`
+/// lines, each stored column by column (`width` contiguous values per `k`), zero-padding the
+/// last panel; full panels are skipped when `skip_full` (the kernel reads them in place).
+/// `A` is packed as itself with `width = MR`, `B` as `Bᵀ` with `width = NR`.
+#[allow(clippy::too_many_arguments)]
+fn pack_panels<T: Scalar>(
+    dst: &mut [T],
+    x: Strided<'_, T>,
+    width: usize,
     i0: usize,
-    mcb: usize,
+    count: usize,
     p0: usize,
-    kcb: usize,
+    depth: usize,
+    skip_full: bool,
 ) {
-    let zero = K::E::default();
-    for (panel, out) in (0..mcb)
-        .step_by(K::MR)
-        .zip(dst.chunks_exact_mut(K::MR * kcb))
+    let zero = T::default();
+    for (panel, out) in (0..count)
+        .step_by(width)
+        .zip(dst.chunks_exact_mut(width * depth))
     {
-        let rows = K::MR.min(mcb - panel);
+        let lanes = width.min(count - panel);
         let i = i0 + panel;
-        if a.rs == 1 && short_stride::<K::E>(a.cs) && rows == K::MR {
+        if skip_full && lanes == width {
             // Read in place by the kernel.
-        } else if a.rs == 1 {
-            for (p, col) in out.chunks_exact_mut(K::MR).enumerate() {
-                let start = i + (p0 + p) * a.cs;
-                col[..rows].copy_from_slice(&a.data[start..start + rows]);
-                col[rows..].fill(zero);
+        } else if x.rs == 1 {
+            for (p, line) in out.chunks_exact_mut(width).enumerate() {
+                let start = i + (p0 + p) * x.cs;
+                line[..lanes].copy_from_slice(&x.data[start..start + lanes]);
+                line[lanes..].fill(zero);
             }
         } else {
-            if rows < K::MR {
+            if lanes < width {
                 out.fill(zero);
             }
-            transpose_into::<K::E>(
+            transpose_into(
                 out,
-                K::MR,
-                rows,
-                kcb,
-                a.data,
-                i * a.rs + p0 * a.cs,
-                a.rs,
-                a.cs,
-            );
-        }
-    }
-}
-
-/// Packs rows `p0..p0+kcb`, columns `j0..j0+ncb` of `b` into panels of `NR` columns, each
-/// stored row by row (`NR` contiguous values per `k`), zero-padding the last panel. Full panels
-/// of a row-major `b` are skipped: the kernel reads them in place.
-fn pack_b<K: Kernel>(
-    dst: &mut [K::E],
-    b: Strided<'_, K::E>,
-    p0: usize,
-    kcb: usize,
-    j0: usize,
-    ncb: usize,
-) {
-    let zero = K::E::default();
-    for (panel, out) in (0..ncb)
-        .step_by(K::NR)
-        .zip(dst.chunks_exact_mut(K::NR * kcb))
-    {
-        let cols = K::NR.min(ncb - panel);
-        let j = j0 + panel;
-        let in_place =
-            (b.cs == 1 && short_stride::<K::E>(b.rs)) || (b.rs == 1 && short_stride::<K::E>(b.cs));
-        if in_place && cols == K::NR {
-            // Read in place by the kernel.
-        } else if b.cs == 1 {
-            for (p, row) in out.chunks_exact_mut(K::NR).enumerate() {
-                let start = (p0 + p) * b.rs + j;
-                row[..cols].copy_from_slice(&b.data[start..start + cols]);
-                row[cols..].fill(zero);
-            }
-        } else {
-            if cols < K::NR {
-                out.fill(zero);
-            }
-            transpose_into::<K::E>(
-                out,
-                K::NR,
-                cols,
-                kcb,
-                b.data,
-                p0 * b.rs + j * b.cs,
-                b.cs,
-                b.rs,
+                width,
+                lanes,
+                depth,
+                x.data,
+                i * x.rs + p0 * x.cs,
+                x.rs,
+                x.cs,
             );
         }
     }

@@ -49,6 +49,34 @@ fn filled_buffer(n: usize) -> Result<ReplayBuffer> {
     Ok(buffer)
 }
 
+/// Median microseconds per greedy action on one state, for each agent's network, measured in
+/// interleaved chunks over observations from the replay buffer.
+fn time_acting(agents: &mut [(&str, Box<dyn Agent + Send>)]) -> Result<Vec<f64>> {
+    let buffer = filled_buffer(1_000)?;
+    let mut batch = Batch::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    buffer.sample_into(&mut rng, 1_000, Sampling::WithoutReplacement, &mut batch)?;
+    let per_chunk = 1_000;
+    let mut times = vec![Vec::new(); agents.len()];
+    for round in 0..32 {
+        for (i, (_, agent)) in agents.iter_mut().enumerate() {
+            let t0 = Instant::now();
+            let mut actions = 0;
+            for obs in batch.obs.chunks_exact(4).take(per_chunk) {
+                actions += agent.act(obs)?;
+            }
+            std::hint::black_box(actions);
+            if round >= 2 {
+                times[i].push(t0.elapsed().as_secs_f64() * 1e6 / per_chunk as f64);
+            }
+        }
+    }
+    Ok(times
+        .iter()
+        .map(|t| crate::experiment::stats::median(t))
+        .collect())
+}
+
 /// Median microseconds per update of each agent, measured in interleaved chunks.
 fn time_updates(
     agents: &mut [(&str, Box<dyn Agent + Send>)],
@@ -342,6 +370,7 @@ pub fn run(args: &[String]) -> Result<()> {
         ),
     ];
     let upd = time_updates(&mut agents, 30, 100)?;
+    let act = time_acting(&mut agents[..2])?;
     let (bp_us, ff_us, ff01_us) = (upd[0], upd[1], upd[2]);
     let dims: Vec<usize> = std::iter::once(4)
         .chain(paper.hidden.iter().copied())
@@ -480,6 +509,11 @@ pub fn run(args: &[String]) -> Result<()> {
         r,
         "| FF update / BP update (FF every minibatch) | {:.2} |",
         ff_us / bp_us
+    );
+    let _ = writeln!(
+        r,
+        "| acting: greedy action for one state, BP-DQN / FF-DQN network (FF's with L2 input norms) | {:.2} / {:.2} µs |",
+        act[0], act[1]
     );
     let _ = writeln!(
         r,

@@ -49,23 +49,22 @@ fn filled_buffer(n: usize) -> Result<ReplayBuffer> {
     Ok(buffer)
 }
 
-/// Median microseconds per greedy action on one state, for each agent's network, measured in
-/// interleaved chunks over observations from the replay buffer.
-fn time_acting(agents: &mut [(&str, Box<dyn Agent + Send>)]) -> Result<Vec<f64>> {
-    let buffer = filled_buffer(1_000)?;
-    let mut batch = Batch::default();
-    let mut rng = ChaCha8Rng::seed_from_u64(2);
-    buffer.sample_into(&mut rng, 1_000, Sampling::WithoutReplacement, &mut batch)?;
-    let per_chunk = 1_000;
+/// Median microseconds per call of `work` for each agent, timed in interleaved chunks of
+/// `per_chunk` calls (so machine noise hits every agent alike) after two warm-up rounds.
+/// `work` gets the agent and the call's index within its chunk.
+fn interleaved_medians(
+    agents: &mut [(&str, Box<dyn Agent + Send>)],
+    chunks: usize,
+    per_chunk: usize,
+    mut work: impl FnMut(&mut dyn Agent, usize) -> Result<()>,
+) -> Result<Vec<f64>> {
     let mut times = vec![Vec::new(); agents.len()];
-    for round in 0..32 {
+    for round in 0..chunks + 2 {
         for (i, (_, agent)) in agents.iter_mut().enumerate() {
             let t0 = Instant::now();
-            let mut actions = 0;
-            for obs in batch.obs.chunks_exact(4).take(per_chunk) {
-                actions += agent.act(obs)?;
+            for call in 0..per_chunk {
+                work(agent.as_mut(), call)?;
             }
-            std::hint::black_box(actions);
             if round >= 2 {
                 times[i].push(t0.elapsed().as_secs_f64() * 1e6 / per_chunk as f64);
             }
@@ -77,7 +76,26 @@ fn time_acting(agents: &mut [(&str, Box<dyn Agent + Send>)]) -> Result<Vec<f64>>
         .collect())
 }
 
-/// Median microseconds per update of each agent, measured in interleaved chunks.
+/// Median microseconds per greedy action on one state, for each agent's network, over
+/// observations from the replay buffer.
+fn time_acting(agents: &mut [(&str, Box<dyn Agent + Send>)]) -> Result<Vec<f64>> {
+    let per_chunk = 1_000;
+    let buffer = filled_buffer(per_chunk)?;
+    let mut batch = Batch::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    buffer.sample_into(
+        &mut rng,
+        per_chunk,
+        Sampling::WithoutReplacement,
+        &mut batch,
+    )?;
+    interleaved_medians(agents, 30, per_chunk, |agent, i| {
+        std::hint::black_box(agent.act(&batch.obs[4 * i..4 * i + 4])?);
+        Ok(())
+    })
+}
+
+/// Median microseconds per update of each agent, sampling included.
 fn time_updates(
     agents: &mut [(&str, Box<dyn Agent + Send>)],
     chunks: usize,
@@ -87,23 +105,11 @@ fn time_updates(
     let mut batch = Batch::default();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let mut urng = stream(0, Stream::Update);
-    let mut times = vec![Vec::new(); agents.len()];
-    for round in 0..chunks + 2 {
-        for (i, (_, agent)) in agents.iter_mut().enumerate() {
-            let t0 = Instant::now();
-            for _ in 0..per_chunk {
-                buffer.sample_into(&mut rng, 128, Sampling::WithoutReplacement, &mut batch)?;
-                agent.update(&batch, &mut urng)?;
-            }
-            if round >= 2 {
-                times[i].push(t0.elapsed().as_secs_f64() * 1e6 / per_chunk as f64);
-            }
-        }
-    }
-    Ok(times
-        .iter()
-        .map(|t| crate::experiment::stats::median(t))
-        .collect())
+    interleaved_medians(agents, chunks, per_chunk, |agent, _| {
+        buffer.sample_into(&mut rng, 128, Sampling::WithoutReplacement, &mut batch)?;
+        agent.update(&batch, &mut urng)?;
+        Ok(())
+    })
 }
 
 /// Which gemm a GFLOP/s figure measures.

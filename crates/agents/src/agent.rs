@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::ff::{FfEpochStats, FfLearner};
 use crate::network::{QNetwork, Workspace};
 use crate::{Error, Result};
-use dqn_head::{TargetSync, td_targets};
+use dqn_head::{TargetSync, hard_copy, td_targets};
 use env_cartpole::consts::{N_ACTIONS, OBS_DIM};
 use ff_core::{InputNorm, MatRef};
 use rand_chacha::ChaCha8Rng;
@@ -137,12 +137,12 @@ impl Core {
     }
 
     fn sync(&mut self, sync: TargetSync) -> Result<()> {
+        let (online, target) = (&self.online.layers, &mut self.target.layers);
         match sync {
-            TargetSync::Hard { .. } => self.target.copy_from(&self.online),
-            TargetSync::Polyak { .. } => {
-                Ok(sync.after_update(&self.online.layers, &mut self.target.layers)?)
-            }
+            TargetSync::Hard { .. } => hard_copy(online, target)?,
+            TargetSync::Polyak { .. } => sync.after_update(online, target)?,
         }
+        Ok(())
     }
 }
 

@@ -2,13 +2,13 @@
 
 use crate::config::BpConfig;
 use crate::error::in_layer;
-use crate::network::{QNetwork, Workspace};
+use crate::network::{QNetwork, Workspace, normalised};
 use crate::{Error, Result};
 
-use dqn_head::{TdLoss, td_loss};
+use dqn_head::{TdLoss, td_gradients};
 use ff_core::{
     Buf, DenseGrads, InputNorm, MatRef, Optimizer, all_finite, l2_normalize_backward,
-    l2_normalize_columns, relu_backward_in_place,
+    relu_backward_in_place,
 };
 use replay::Batch;
 
@@ -78,29 +78,22 @@ impl BpLearner {
         for l in 0..n {
             let (done, rest) = self.outs.split_at_mut(l);
             let raw = if l == 0 { obs } else { done[l - 1].mat() };
-            let input = if norm {
-                l2_normalize_columns(raw, &mut self.normed[l]);
-                self.normed[l].mat()
-            } else {
-                raw
-            };
+            let input = normalised(raw, net.input_norm, &mut self.normed[l]);
             net.layers[l].forward_relu(input, &mut rest[0])?;
         }
-        net.layers[n].forward(self.outs[n - 1].mat(), &mut ws.q)?;
-        let loss = td_loss(
-            ws.q.mat(),
+        // The head's TD step, then backward from the head down.
+        let loss = td_gradients(
+            &net.layers[n],
+            self.outs[n - 1].mat(),
             &batch.actions,
             targets,
             self.td_loss,
+            &mut ws.q,
             &mut self.dq,
-        )?;
-        // Backward, from the head down.
-        net.layers[n].backward(
-            self.outs[n - 1].mat(),
-            self.dq.mat(),
             &mut self.grads[n],
             Some(&mut *dh),
-        )?;
+        )?
+        .loss;
         for l in (0..n).rev() {
             relu_backward_in_place(dh.as_mut_slice(), self.outs[l].as_slice());
             let raw = if l == 0 { obs } else { self.outs[l - 1].mat() };

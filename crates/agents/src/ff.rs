@@ -4,7 +4,7 @@ use crate::config::{FfConfig, Schedule};
 use crate::error::in_layer;
 use crate::network::{QNetwork, Workspace, normalised, output_of, ping_pong};
 use crate::{Error, Result};
-use dqn_head::{TdLoss, td_loss};
+use dqn_head::{TdLoss, td_gradients};
 use ff_core::{Buf, DenseGrads, FfLayerConfig, InputNorm, LossStats, MatRef, Optimizer};
 use rand::Rng;
 use replay::Batch;
@@ -207,20 +207,22 @@ impl FfLearner {
                 }
             }
             // The next layer sees this layer's output computed with its updated weights.
-            net.layers[l].ff_forward(&cfg, input, &mut ws.scratch, out)?;
+            net.layers[l].forward_relu(input, out)?;
         }
-        let features = output_of(&ws.bufs, n - 1).mat();
+        // The features are constants for the head: no input gradient is asked for.
         let head = &mut net.layers[n];
-        head.forward(features, &mut ws.q)?;
-        let loss = td_loss(
-            ws.q.mat(),
+        let loss = td_gradients(
+            head,
+            output_of(&ws.bufs, n - 1).mat(),
             &batch.actions,
             targets,
             self.td_loss,
+            &mut ws.q,
             &mut self.dq,
-        )?;
-        // The features are constants for the head: no input gradient is asked for.
-        head.backward(features, self.dq.mat(), &mut self.head_grads, None)?;
+            &mut self.head_grads,
+            None,
+        )?
+        .loss;
         self.head_opt
             .step_layers(
                 std::slice::from_mut(head),

@@ -1,7 +1,7 @@
 //! The Q-network both agents share: hidden ReLU layers, then the Q-head.
 
 use crate::Result;
-use ff_core::{Buf, Dense, FfLayerConfig, FfScratch, Init, InputNorm, MatRef};
+use ff_core::{Buf, Dense, FfScratch, Init, InputNorm, MatRef};
 use rand::Rng;
 
 /// Hidden layers then the head, all in one `Vec` so optimizer groups are slices of it.
@@ -71,14 +71,6 @@ impl QNetwork {
             .collect()
     }
 
-    /// The layer settings a hidden forward pass uses (only the normalisation matters there).
-    pub fn hidden_config(&self) -> FfLayerConfig {
-        FfLayerConfig {
-            input_norm: self.input_norm,
-            ..FfLayerConfig::default()
-        }
-    }
-
     /// Parameters in total.
     pub fn param_count(&self) -> usize {
         self.layers.iter().map(Dense::param_count).sum()
@@ -102,14 +94,6 @@ impl QNetwork {
     pub fn greedy_action(&self, obs: &[f32], ws: &mut Workspace) -> Result<usize> {
         self.q_values(MatRef::new(obs, obs.len(), 1)?, ws)?;
         Ok(argmax(ws.q.as_slice()))
-    }
-
-    /// Copies every parameter of `other` (same architecture) without allocating.
-    pub fn copy_from(&mut self, other: &QNetwork) -> Result<()> {
-        for (a, b) in self.layers.iter_mut().zip(&other.layers) {
-            a.copy_from(b)?;
-        }
-        Ok(())
     }
 
     /// The first non-finite parameter, as `(layer, value)`, if any.

@@ -11,17 +11,7 @@ fn train_eval_play_round_trip() {
     let cfg = write(&dir, "tiny.toml", TINY);
     for agent in ["bp", "ff"] {
         let out = dir.join(format!("run-{agent}"));
-        let o = ffdqn(&[
-            "train",
-            "--config",
-            &cfg,
-            "--agent",
-            agent,
-            "--seed",
-            "5",
-            "--out",
-            out.to_str().expect("utf8"),
-        ]);
+        let o = train(&cfg, agent, &out, &["--seed", "5"]);
         assert!(o.status.success(), "{}", text(&o));
         assert!(
             text(&o).contains("epoch   3/3"),
@@ -65,17 +55,7 @@ fn train_eval_play_round_trip() {
     }
     // One seed, one result: a second run of the same config and seed gives the same weights.
     let again = dir.join("run-ff-again");
-    let o = ffdqn(&[
-        "train",
-        "--config",
-        &cfg,
-        "--agent",
-        "ff",
-        "--seed",
-        "5",
-        "--out",
-        again.to_str().expect("utf8"),
-    ]);
+    let o = train(&cfg, "ff", &again, &["--seed", "5"]);
     assert!(o.status.success(), "{}", text(&o));
     let a = std::fs::read(dir.join("run-ff/weights.json")).expect("weights");
     let b = std::fs::read(again.join("weights.json")).expect("weights");
@@ -87,28 +67,18 @@ fn never_overwrites_a_run_unless_forced() {
     let dir = temp_dir("overwrite");
     let cfg = write(&dir, "tiny.toml", TINY);
     let out = dir.join("run");
-    let args = [
-        "train",
-        "--config",
-        &cfg,
-        "--agent",
-        "bp",
-        "--out",
-        out.to_str().expect("utf8"),
-    ];
-    assert!(ffdqn(&args).status.success());
+    let run = |extra: &[&str]| train(&cfg, "bp", &out, extra);
+    assert!(run(&[]).status.success());
     let weights = std::fs::read(out.join("weights.json")).expect("weights");
     std::fs::write(out.join("summary.json"), b"marker").expect("write");
-    let o = ffdqn(&args);
+    let o = run(&[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--force"), "{}", text(&o));
     assert_eq!(
         std::fs::read(out.join("summary.json")).expect("kept"),
         b"marker"
     );
-    let mut forced = args.to_vec();
-    forced.push("--force");
-    assert!(ffdqn(&forced).status.success());
+    assert!(run(&["--force"]).status.success());
     assert_ne!(
         std::fs::read(out.join("summary.json")).expect("summary"),
         b"marker"

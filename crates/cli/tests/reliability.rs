@@ -39,17 +39,7 @@ fn sigkill_at_random_moments_then_resume_matches_the_uninterrupted_run() {
     let cfg = write(&dir, "run.toml", RUN);
     for agent in ["bp", "ff"] {
         let straight = dir.join(format!("straight-{agent}"));
-        let o = ffdqn(&[
-            "train",
-            "--config",
-            &cfg,
-            "--agent",
-            agent,
-            "--seed",
-            "3",
-            "--out",
-            straight.to_str().expect("utf8"),
-        ]);
+        let o = train(&cfg, agent, &straight, &["--seed", "3"]);
         assert!(o.status.success(), "{}", text(&o));
 
         let run = dir.join(format!("killed-{agent}"));
@@ -68,20 +58,8 @@ fn sigkill_at_random_moments_then_resume_matches_the_uninterrupted_run() {
             if run.join("run.json").exists() {
                 cmd.args(["train", "--resume", run_s]);
             } else {
-                cmd.args([
-                    "train",
-                    "--config",
-                    &cfg,
-                    "--agent",
-                    agent,
-                    "--seed",
-                    "3",
-                    "--out",
-                    run_s,
-                    "--force",
-                    "--checkpoint-every",
-                    "1",
-                ]);
+                let extra = ["--seed", "3", "--force", "--checkpoint-every", "1"];
+                cmd.args(train_args(&cfg, agent, run_s, &extra));
             }
             let mut child = cmd
                 .stdout(Stdio::null())
@@ -135,17 +113,7 @@ fn divergence_stops_with_step_layer_and_value_or_skips() {
         "[bp]\noptimizer = { kind = \"adam\", lr = 1e12 }\n[train]\nepochs = 3\nepisodes-per-epoch = 10\nlearning-starts = 128\nbuffer-size = 2000\neval-episodes = 2\nfinal-eval-episodes = 3\n",
     );
     let out = dir.join("stop");
-    let o = ffdqn(&[
-        "train",
-        "--config",
-        &cfg,
-        "--agent",
-        "bp",
-        "--out",
-        out.to_str().expect("utf8"),
-        "--checkpoint-every",
-        "1",
-    ]);
+    let o = train(&cfg, "bp", &out, &["--checkpoint-every", "1"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let msg = text(&o);
     assert!(msg.contains("diverged at env step"), "{msg}");
@@ -157,17 +125,7 @@ fn divergence_stops_with_step_layer_and_value_or_skips() {
     assert!(out.join("checkpoint.bin").exists() && !out.join("summary.json").exists());
 
     let out = dir.join("skip");
-    let o = ffdqn(&[
-        "train",
-        "--config",
-        &cfg,
-        "--agent",
-        "bp",
-        "--out",
-        out.to_str().expect("utf8"),
-        "--on-divergence",
-        "skip-batch",
-    ]);
+    let o = train(&cfg, "bp", &out, &["--on-divergence", "skip-batch"]);
     assert!(o.status.success(), "{}", text(&o));
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary"))
@@ -181,17 +139,7 @@ fn every_kind_of_bad_input_exits_2_and_writes_nothing() {
     let ok_cfg = write(&dir, "ok.toml", RUN);
     // A finished run to take weights and a checkpoint from.
     let good = dir.join("good");
-    let o = ffdqn(&[
-        "train",
-        "--config",
-        &ok_cfg,
-        "--agent",
-        "ff",
-        "--out",
-        good.to_str().expect("utf8"),
-        "--checkpoint-every",
-        "3",
-    ]);
+    let o = train(&ok_cfg, "ff", &good, &["--checkpoint-every", "3"]);
     assert!(o.status.success(), "{}", text(&o));
     let weights = std::fs::read(good.join("weights.json")).expect("weights");
     let truncated_weights = write(
@@ -266,15 +214,7 @@ fn every_kind_of_bad_input_exits_2_and_writes_nothing() {
         let path = write(&dir, &format!("{}.toml", name.replace(' ', "-")), body);
         cases.push((
             name.into(),
-            vec![
-                "train".into(),
-                "--config".into(),
-                path,
-                "--agent".into(),
-                "ff".into(),
-                "--out".into(),
-                fresh_s.into(),
-            ],
+            train_args(&path, "ff", fresh_s, &[]),
             needle.into(),
         ));
     }
@@ -282,41 +222,17 @@ fn every_kind_of_bad_input_exits_2_and_writes_nothing() {
     cases.extend([
         (
             "missing config file".into(),
-            s(&[
-                "train",
-                "--config",
-                "/nonexistent/paper.toml",
-                "--agent",
-                "bp",
-                "--out",
-                fresh_s,
-            ]),
+            train_args("/nonexistent/paper.toml", "bp", fresh_s, &[]),
             "cannot read config file".into(),
         ),
         (
             "output directory holds files".into(),
-            s(&[
-                "train",
-                "--config",
-                &ok_cfg,
-                "--agent",
-                "bp",
-                "--out",
-                occupied.to_str().expect("utf8"),
-            ]),
+            train_args(&ok_cfg, "bp", occupied.to_str().expect("utf8"), &[]),
             "already holds files".into(),
         ),
         (
             "output directory cannot be created".into(),
-            s(&[
-                "train",
-                "--config",
-                &ok_cfg,
-                "--agent",
-                "bp",
-                "--out",
-                &format!("{a_file}/sub"),
-            ]),
+            train_args(&ok_cfg, "bp", &format!("{a_file}/sub"), &[]),
             "cannot create --out".into(),
         ),
         (
@@ -350,25 +266,14 @@ fn every_kind_of_bad_input_exits_2_and_writes_nothing() {
         ),
         (
             "bad flag value".into(),
-            s(&[
-                "train",
-                "--config",
-                &ok_cfg,
-                "--agent",
-                "bp",
-                "--out",
-                fresh_s,
-                "--checkpoint-every",
-                "0",
-            ]),
+            train_args(&ok_cfg, "bp", fresh_s, &["--checkpoint-every", "0"]),
             "--checkpoint-every".into(),
         ),
     ]);
     let rows: Vec<String> = cases
         .iter()
         .map(|(name, args, needle)| {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let o = ffdqn(&args);
+            let o = ffdqn(args);
             assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
             let msg = text(&o);
             assert!(

@@ -244,8 +244,7 @@ impl QHead {
         Ok(self.layer.forward(features, q)?)
     }
 
-    /// Forward, TD loss and the head's parameter gradients (and the features' gradient when
-    /// `d_features` is given, for backprop); the features are treated as constants otherwise.
+    /// [`td_gradients`] of this head.
     #[allow(clippy::too_many_arguments)]
     pub fn td_gradients(
         &self,
@@ -258,16 +257,45 @@ impl QHead {
         grads: &mut DenseGrads<f32>,
         d_features: Option<&mut Buf<f32>>,
     ) -> Result<TdStats> {
-        self.layer.forward(features, q)?;
-        let l = td_loss(q.mat(), actions, targets, loss, dq)?;
-        let n_actions = self.layer.out_dim();
-        let mean_q = actions
-            .iter()
-            .enumerate()
-            .map(|(j, &a)| f64::from(q.as_slice()[j * n_actions + a as usize]))
-            .sum::<f64>()
-            / actions.len().max(1) as f64;
-        self.layer.backward(features, dq.mat(), grads, d_features)?;
-        Ok(TdStats { loss: l, mean_q })
+        td_gradients(
+            &self.layer,
+            features,
+            actions,
+            targets,
+            loss,
+            q,
+            dq,
+            grads,
+            d_features,
+        )
     }
+}
+
+/// One TD step of a head layer `head` (features → one value per action): the forward pass
+/// into `q`, the TD loss and its gradient `dq`, and the head's parameter gradients into
+/// `grads`, plus the features' gradient when `d_features` is given (for backprop); otherwise
+/// the features are treated as constants (FF-DQN).
+#[allow(clippy::too_many_arguments)]
+pub fn td_gradients(
+    head: &Dense<f32>,
+    features: MatRef<'_, f32>,
+    actions: &[u32],
+    targets: &[f32],
+    loss: TdLoss,
+    q: &mut Buf<f32>,
+    dq: &mut Buf<f32>,
+    grads: &mut DenseGrads<f32>,
+    d_features: Option<&mut Buf<f32>>,
+) -> Result<TdStats> {
+    head.forward(features, q)?;
+    let l = td_loss(q.mat(), actions, targets, loss, dq)?;
+    let n_actions = head.out_dim();
+    let mean_q = actions
+        .iter()
+        .enumerate()
+        .map(|(j, &a)| f64::from(q.as_slice()[j * n_actions + a as usize]))
+        .sum::<f64>()
+        / actions.len().max(1) as f64;
+    head.backward(features, dq.mat(), grads, d_features)?;
+    Ok(TdStats { loss: l, mean_q })
 }

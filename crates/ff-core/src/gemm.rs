@@ -523,6 +523,7 @@ fn blocked_strided<K: Kernel>(
     let a_in_place = a.rs == 1 && short_stride::<K::E>(a.cs);
     let b_rows_in_place = b.cs == 1 && short_stride::<K::E>(b.rs);
     let b_cols_in_place = b.rs == 1 && short_stride::<K::E>(b.cs);
+    let b_in_place = b_rows_in_place || b_cols_in_place;
     K::E::with_pack(|pack| {
         let need = a_len + b_len + ALIGN_SLACK;
         if pack.len() < need {
@@ -535,7 +536,6 @@ fn blocked_strided<K: Kernel>(
             let ncb = nc.min(n - jc);
             for pc in (0..k).step_by(KC) {
                 let kcb = KC.min(k - pc);
-                let b_in_place = b_rows_in_place || b_cols_in_place;
                 pack_panels(b_pack, b.t(), K::NR, jc, ncb, pc, kcb, b_in_place);
                 for ic in (0..m).step_by(mc) {
                     let mcb = mc.min(m - ic);

@@ -10,8 +10,22 @@ pub fn bin() -> Command {
 }
 
 /// Runs `ffdqn` with `args` to completion.
-pub fn ffdqn(args: &[&str]) -> Output {
+pub fn ffdqn<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     bin().args(args).output().expect("ffdqn runs")
+}
+
+/// The arguments `train --config CFG --agent AGENT --out OUT`, then `extra`.
+pub fn train_args(cfg: &str, agent: &str, out: &str, extra: &[&str]) -> Vec<String> {
+    ["train", "--config", cfg, "--agent", agent, "--out", out]
+        .iter()
+        .chain(extra)
+        .map(|a| a.to_string())
+        .collect()
+}
+
+/// Runs `ffdqn train --config CFG --agent AGENT --out OUT extra…` to completion.
+pub fn train(cfg: &str, agent: &str, out: &Path, extra: &[&str]) -> Output {
+    ffdqn(&train_args(cfg, agent, out.to_str().expect("utf8"), extra))
 }
 
 /// Everything the process printed.

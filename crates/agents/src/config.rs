@@ -642,9 +642,7 @@ impl Config {
                 &format!("at most train.buffer-size ({})", t.buffer_size),
             ));
         }
-        if !(t.gamma.is_finite() && (0.0..=1.0).contains(&t.gamma)) {
-            return Err(c.fail("train.gamma", t.gamma, "a number in [0, 1]"));
-        }
+        c.unit_interval("train.gamma", t.gamma)?;
         c.at_least("train.train-frequency", t.train_frequency, 1)?;
         let target_sync = match t.target_sync {
             RawTargetSync::Hard { every } => {

@@ -132,7 +132,7 @@ fn gemm_gflops(which: Gemm, m: usize, k: usize, n: usize, reps: usize) -> f64 {
             let t0 = Instant::now();
             match which {
                 Gemm::Ours => {
-                    ff_core::matmul(MatRef::from(&a), MatRef::from(&b), &mut out)
+                    ff_core::mat::matmul(MatRef::from(&a), MatRef::from(&b), &mut out)
                         .expect("shapes agree");
                     std::hint::black_box(&out);
                 }
@@ -168,8 +168,7 @@ fn whole_loop(kind: AgentKind, cfg: &Config, steps: u64) -> Result<(u64, f64)> {
     let mut st = LoopState::new(cfg, 0)?;
     let mut batch = Batch::default();
     let t0 = Instant::now();
-    let mut cfg = cfg.clone();
-    cfg.train.epochs = u32::MAX;
+    let cfg = cfg.with_overrides(&[format!("train.epochs={}", u32::MAX)])?;
     while st.env_steps < steps {
         run_epoch(agent.as_mut(), &cfg, 0, &mut st, &mut batch, t0)?;
     }
@@ -359,8 +358,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
     eprintln!("updates, interleaved…");
     let paper = load("paper.toml")?;
-    let mut ff_every = paper.clone();
-    ff_every.ff.update_prob = 1.0;
+    let ff_every = paper.with_overrides(&["ff.update-prob=1.0"])?;
     let mut agents: Vec<(&str, Box<dyn Agent + Send>)> = vec![
         (
             "bp",
@@ -379,7 +377,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let act = time_acting(&mut agents[..2])?;
     let (bp_us, ff_us, ff01_us) = (upd[0], upd[1], upd[2]);
     let dims: Vec<usize> = std::iter::once(4)
-        .chain(paper.hidden.iter().copied())
+        .chain(paper.hidden().iter().copied())
         .chain(std::iter::once(2))
         .collect();
     let bp_gflops = 2.0 * 128.0 * macs_per_sample(&dims, false) / (bp_us * 1e-6) / 1e9;

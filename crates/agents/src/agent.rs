@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::ff::{FfEpochStats, FfLearner};
 use crate::network::{QNetwork, Workspace};
 use crate::{Error, Result};
-use dqn_head::{TargetSync, hard_copy, td_targets};
+use dqn_head::{SyncAction, td_targets};
 use env_cartpole::consts::{N_ACTIONS, OBS_DIM};
 use ff_core::{InputNorm, MatRef};
 use rand_chacha::ChaCha8Rng;
@@ -49,8 +49,9 @@ pub trait Agent {
     fn act(&mut self, obs: &[f32]) -> Result<usize>;
     /// One learning step on a minibatch; returns the TD loss before the update.
     fn update(&mut self, batch: &Batch, rng: &mut ChaCha8Rng) -> Result<f64>;
-    /// Brings the target network to the online one: a copy, or a Polyak blend.
-    fn sync_target(&mut self, sync: TargetSync) -> Result<()>;
+    /// Moves the target network towards the online one as `action` says (the loop asks
+    /// `TargetSync::action` when, once per environment step).
+    fn sync_target(&mut self, action: SyncAction) -> Result<()>;
     /// Statistics gathered since the last call (FF layers; empty for BP).
     fn take_epoch_stats(&mut self) -> FfEpochStats;
     /// Elements of optimizer state held.
@@ -120,8 +121,12 @@ impl Core {
         online: Vec<ff_core::Dense<f32>>,
         target: Vec<ff_core::Dense<f32>>,
     ) -> Result<()> {
-        let shapes =
-            |layers: &[ff_core::Dense<f32>]| layers.iter().map(|l| l.w.shape()).collect::<Vec<_>>();
+        let shapes = |layers: &[ff_core::Dense<f32>]| {
+            layers
+                .iter()
+                .map(|l| (l.out_dim(), l.in_dim()))
+                .collect::<Vec<_>>()
+        };
         let mine = shapes(&self.online.layers);
         for (what, layers) in [("online", &online), ("target", &target)] {
             if shapes(layers) != mine {
@@ -136,13 +141,8 @@ impl Core {
         Ok(())
     }
 
-    fn sync(&mut self, sync: TargetSync) -> Result<()> {
-        let (online, target) = (&self.online.layers, &mut self.target.layers);
-        match sync {
-            TargetSync::Hard { .. } => hard_copy(online, target)?,
-            TargetSync::Polyak { .. } => sync.after_update(online, target)?,
-        }
-        Ok(())
+    fn sync(&mut self, action: SyncAction) -> Result<()> {
+        Ok(action.apply(&self.online.layers, &mut self.target.layers)?)
     }
 }
 
@@ -158,16 +158,16 @@ impl BpAgent {
     pub fn new(cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Self> {
         let net = QNetwork::new(
             OBS_DIM,
-            &cfg.hidden,
+            cfg.hidden(),
             N_ACTIONS,
-            cfg.bp.init,
-            cfg.bp.init,
+            cfg.bp().init,
+            cfg.bp().init,
             InputNorm::None,
             rng,
         );
-        let learner = BpLearner::new(&cfg.bp, &net, cfg.train.td_loss)?;
+        let learner = BpLearner::new(cfg.bp(), &net, cfg.train().td_loss)?;
         Ok(Self {
-            core: Core::new(net, cfg.train.gamma),
+            core: Core::new(net, cfg.train().gamma),
             learner,
         })
     }
@@ -202,8 +202,8 @@ impl Agent for BpAgent {
             &mut self.core.ws,
         )
     }
-    fn sync_target(&mut self, sync: TargetSync) -> Result<()> {
-        self.core.sync(sync)
+    fn sync_target(&mut self, action: SyncAction) -> Result<()> {
+        self.core.sync(action)
     }
     fn take_epoch_stats(&mut self) -> FfEpochStats {
         FfEpochStats::default()
@@ -245,23 +245,23 @@ pub struct FfAgent {
 impl FfAgent {
     /// A fresh agent with `[ff]`'s init drawn from `rng`.
     pub fn new(cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Self> {
-        let ff = &cfg.ff;
+        let ff = cfg.ff();
         let net = QNetwork::new(
             OBS_DIM,
-            &cfg.hidden,
+            cfg.hidden(),
             N_ACTIONS,
             ff.init,
             ff.head_init,
-            ff.layer.input_norm,
+            ff.input_norm,
             rng,
         );
-        let learner = FfLearner::new(ff, &net, cfg.train.td_loss)?;
+        let learner = FfLearner::new(ff, &net, cfg.train().td_loss)?;
         let warmstart = match ff.bp_warmstart_steps {
-            Some(steps) => Some((BpLearner::new(&cfg.bp, &net, cfg.train.td_loss)?, steps)),
+            Some(steps) => Some((BpLearner::new(cfg.bp(), &net, cfg.train().td_loss)?, steps)),
             None => None,
         };
         Ok(Self {
-            core: Core::new(net, cfg.train.gamma),
+            core: Core::new(net, cfg.train().gamma),
             learner,
             warmstart,
         })
@@ -316,8 +316,8 @@ impl Agent for FfAgent {
             &mut self.core.ws,
         )
     }
-    fn sync_target(&mut self, sync: TargetSync) -> Result<()> {
-        self.core.sync(sync)
+    fn sync_target(&mut self, action: SyncAction) -> Result<()> {
+        self.core.sync(action)
     }
     fn take_epoch_stats(&mut self) -> FfEpochStats {
         self.learner.take_epoch_stats()

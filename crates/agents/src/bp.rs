@@ -1,15 +1,13 @@
 //! Backprop learning of the whole Q-network from the TD loss: BP-DQN, and FF-DQN's warm start.
 
 use crate::config::BpConfig;
-use crate::error::in_layer;
-use crate::network::{QNetwork, Workspace, normalised};
-use crate::{Error, Result};
+use crate::network::{QNetwork, Workspace};
+use crate::{Error, Result, Tensor};
 
 use dqn_head::{TdLoss, td_gradients};
-use ff_core::{
-    Buf, DenseGrads, InputNorm, MatRef, Optimizer, all_finite, l2_normalize_backward,
-    relu_backward_in_place,
-};
+use ff_core::dense::relu_backward_in_place;
+use ff_core::mat::all_finite;
+use ff_core::{Buf, DenseGrads, InputNorm, MatRef, Optimizer};
 use replay::Batch;
 
 /// Optimizers and every buffer a backprop update needs. Unlike FF, backprop must keep each
@@ -73,12 +71,12 @@ impl BpLearner {
         let [dh, dx] = &mut ws.bufs;
         let n = net.n_hidden();
         let obs = MatRef::new(&batch.obs, net.obs_dim(), batch.len())?;
-        let norm = net.input_norm == InputNorm::L2;
+        let norm = net.input_norm;
         // Forward, keeping every layer's (normalised) input and output.
         for l in 0..n {
             let (done, rest) = self.outs.split_at_mut(l);
             let raw = if l == 0 { obs } else { done[l - 1].mat() };
-            let input = normalised(raw, net.input_norm, &mut self.normed[l]);
+            let input = norm.apply(raw, &mut self.normed[l]);
             net.layers[l].forward_relu(input, &mut rest[0])?;
         }
         // The head's TD step, then backward from the head down.
@@ -92,12 +90,16 @@ impl BpLearner {
             &mut self.dq,
             &mut self.grads[n],
             Some(&mut *dh),
-        )?
+        )
+        .map_err(|e| Error::from(e).in_layer(n))?
         .loss;
         for l in (0..n).rev() {
             relu_backward_in_place(dh.as_mut_slice(), self.outs[l].as_slice());
             let raw = if l == 0 { obs } else { self.outs[l - 1].mat() };
-            let input = if norm { self.normed[l].mat() } else { raw };
+            let input = match norm {
+                InputNorm::None => raw,
+                InputNorm::L2 => self.normed[l].mat(),
+            };
             let want_dx = l > 0;
             net.layers[l].backward(
                 input,
@@ -106,10 +108,10 @@ impl BpLearner {
                 want_dx.then_some(&mut *dx),
             )?;
             if want_dx {
-                if norm {
-                    l2_normalize_backward(raw, dx.mat(), dh)?;
-                } else {
-                    std::mem::swap(dh, dx);
+                match norm {
+                    // Without a normalisation dL/dx is the next dL/dh: swap, do not copy.
+                    InputNorm::None => std::mem::swap(dh, dx),
+                    _ => norm.backward(raw, dx.mat(), dh)?,
                 }
             }
         }
@@ -126,13 +128,13 @@ impl BpLearner {
                     .enumerate()
                     .find(|(_, v)| !v.is_finite())
                     .unwrap_or((0, &f32::NAN));
-            let fault = ff_core::Error::NonFinite {
-                op: "backprop",
-                what: "gradient",
-                index,
+            return Err(Error::Diverged {
+                step: 0,
+                layer: Some(l + 1),
+                tensor: Tensor::Gradient,
+                index: Some(index),
                 value: f64::from(*v),
-            };
-            return Err(in_layer(l, fault));
+            });
         }
         match self.head_group {
             None => {

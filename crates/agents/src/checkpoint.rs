@@ -197,14 +197,14 @@ pub fn decode(bytes: &[u8], cfg: &Config, path: &Path) -> Result<Resumed> {
     let p: Payload =
         postcard::from_bytes(body).map_err(|e| bad(format!("corrupted payload: {e}")))?;
     let s = p.state;
-    if s.buffer.capacity() != cfg.train.buffer_size
+    if s.buffer.capacity() != cfg.train().buffer_size
         || s.buffer.obs_dim() != env_cartpole::consts::OBS_DIM
     {
         return Err(bad(format!(
             "replay buffer holds {} × {} but the config asks for {} × {}",
             s.buffer.capacity(),
             s.buffer.obs_dim(),
-            cfg.train.buffer_size,
+            cfg.train().buffer_size,
             env_cartpole::consts::OBS_DIM
         )));
     }
@@ -213,7 +213,7 @@ pub fn decode(bytes: &[u8], cfg: &Config, path: &Path) -> Result<Resumed> {
         kind: p.agent.kind,
         agent: p.agent,
         state: LoopState {
-            env: CartPole::new(cfg.max_episode_steps)?,
+            env: CartPole::new(cfg.env().max_episode_steps)?,
             buffer: s.buffer,
             env_rng: s.env_rng,
             explore_rng: s.explore_rng,
@@ -232,8 +232,7 @@ pub fn decode(bytes: &[u8], cfg: &Config, path: &Path) -> Result<Resumed> {
 
 /// Reads a checkpoint written under `cfg`.
 pub fn load(path: &Path, cfg: &Config) -> Result<Resumed> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        action: "cannot read",
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
         path: path.into(),
         source,
     })?;

@@ -1,13 +1,19 @@
 //! Run configuration in two layers: [`RawConfig`] mirrors the TOML file (kebab-case keys,
 //! unknown keys refused, every choice an enum), and [`Config`] is the validated form the code
-//! uses, built by [`Config::from_raw`], which names the key, the value and the allowed range
-//! when it refuses.
+//! uses, built by [`Config::from_raw`] section by section, which names the key, the value and
+//! the allowed range when it refuses.
+//!
+//! A `Config` cannot be changed after validation: its fields are private and read through
+//! accessors. Changes go through [`Config::with_overrides`] (`--set KEY=VALUE`), which edits the
+//! raw form and validates it again, so every `Config` in memory is one a file could hold.
 //!
 //! Every section and key has a default: the settings of the FF-DQN author's published code
 //! (`configs/paper.toml` spells them out with their sources).
 
 use dqn_head::{TargetSync, TdLoss};
-use ff_core::{FfLayerConfig, Goodness, Init, InputNorm, LossForm, OptimizerConfig, OptimizerKind};
+use ff_core::ff::{FfObjective, Goodness, LossForm};
+use ff_core::optim::OptimizerKind;
+use ff_core::{Init, InputNorm, OptimizerConfig};
 use replay::Sampling;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -30,6 +36,16 @@ pub enum ConfigError {
         file: String,
         /// The TOML parser's message, with line, column and key.
         message: String,
+    },
+    /// A `--set KEY=VALUE` that is not of that form or names no key.
+    #[error("{file}: --set {text}: {problem}")]
+    Override {
+        /// The file the override applies to.
+        file: String,
+        /// The override as given.
+        text: String,
+        /// What is wrong with it.
+        problem: String,
     },
     /// A value outside its allowed range.
     #[error("{file}: `{key}` = {value} is not allowed: {allowed}")]
@@ -412,23 +428,24 @@ impl Default for RawFf {
 // ---------------------------------------------------------------------------------------------
 // The validated configuration.
 
-/// A validated configuration.
+/// A validated configuration: every value in range, every combination consistent. Read it
+/// through its accessors; change it with [`Config::with_overrides`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Where it came from (for messages and reports).
-    pub source: String,
-    /// Episode step limit.
+    source: String,
+    raw: RawConfig,
+    env: EnvConfig,
+    train: TrainConfig,
+    hidden: Vec<usize>,
+    bp: BpConfig,
+    ff: FfConfig,
+}
+
+/// The validated `[env]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvConfig {
+    /// Step limit of an episode.
     pub max_episode_steps: u32,
-    /// Training protocol.
-    pub train: TrainConfig,
-    /// Hidden layer widths.
-    pub hidden: Vec<usize>,
-    /// BP-DQN.
-    pub bp: BpConfig,
-    /// FF-DQN.
-    pub ff: FfConfig,
-    /// The raw form, kept to write next to results.
-    pub raw: RawConfig,
 }
 
 /// The validated `[train]`.
@@ -510,8 +527,10 @@ pub struct FfConfig {
     pub bp_warmstart_steps: Option<u64>,
     /// Head init.
     pub head_init: Init,
-    /// The layer math.
-    pub layer: FfLayerConfig,
+    /// Goodness, loss form and margin of every FF layer.
+    pub objective: FfObjective,
+    /// Normalisation of every hidden layer's input.
+    pub input_norm: InputNorm,
     /// FF step probability per minibatch.
     pub update_prob: f64,
     /// Schedule.
@@ -522,6 +541,7 @@ pub struct FfConfig {
     pub head_optimizer: OptimizerConfig,
 }
 
+/// Names the file in every refusal and checks values against their ranges.
 struct Checker<'a> {
     file: &'a str,
 }
@@ -591,30 +611,17 @@ impl Checker<'_> {
     }
 }
 
-impl Config {
-    /// Reads and validates a TOML file.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            file: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_toml(&text, &path.display().to_string())
+impl EnvConfig {
+    fn validate(raw: &RawEnv, c: &Checker<'_>) -> Result<Self, ConfigError> {
+        c.at_least("env.max-episode-steps", raw.max_episode_steps, 1)?;
+        Ok(Self {
+            max_episode_steps: raw.max_episode_steps,
+        })
     }
+}
 
-    /// Parses and validates TOML text; `source` names it in errors.
-    pub fn from_toml(text: &str, source: &str) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            file: source.to_string(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
-        Self::from_raw(raw, source)
-    }
-
-    /// Validates a raw configuration.
-    pub fn from_raw(raw: RawConfig, source: &str) -> Result<Self, ConfigError> {
-        let c = Checker { file: source };
-        c.at_least("env.max-episode-steps", raw.env.max_episode_steps, 1)?;
-        let t = &raw.train;
+impl TrainConfig {
+    fn validate(t: &RawTrain, c: &Checker<'_>) -> Result<Self, ConfigError> {
         c.at_least("train.epochs", t.epochs, 1)?;
         c.at_least("train.episodes-per-epoch", t.episodes_per_epoch, 1)?;
         c.at_least("train.batch-size", t.batch_size, 1)?;
@@ -670,27 +677,56 @@ impl Config {
                 TdLoss::Huber { beta: beta as f32 }
             }
         };
-        if raw.network.hidden.is_empty() {
-            return Err(c.fail(
-                "network.hidden",
-                "[]",
-                "a list of at least one layer width, e.g. [128, 64]",
-            ));
-        }
-        for (i, &w) in raw.network.hidden.iter().enumerate() {
-            c.at_least(&format!("network.hidden[{i}]"), w, 1)?;
-        }
-        let bp = BpConfig {
-            init: raw.bp.init.into(),
-            optimizer: c.optimizer("bp.optimizer", &raw.bp.optimizer)?,
+        Ok(Self {
+            epochs: t.epochs,
+            episodes_per_epoch: t.episodes_per_epoch,
+            batch_size: t.batch_size,
+            buffer_size: t.buffer_size,
+            sampling: t.sampling,
+            gamma: t.gamma as f32,
+            learning_starts: t.learning_starts,
+            train_frequency: t.train_frequency,
+            target_sync,
+            eps_start: t.epsilon.start,
+            eps_end: t.epsilon.end,
+            eps_decay_steps: t.epsilon.decay_steps,
+            eval_episodes: t.eval_episodes,
+            final_eval_episodes: t.final_eval_episodes,
+            td_loss,
+        })
+    }
+}
+
+fn validate_hidden(raw: &RawNetwork, c: &Checker<'_>) -> Result<Vec<usize>, ConfigError> {
+    if raw.hidden.is_empty() {
+        return Err(c.fail(
+            "network.hidden",
+            "[]",
+            "a list of at least one layer width, e.g. [128, 64]",
+        ));
+    }
+    for (i, &w) in raw.hidden.iter().enumerate() {
+        c.at_least(&format!("network.hidden[{i}]"), w, 1)?;
+    }
+    Ok(raw.hidden.clone())
+}
+
+impl BpConfig {
+    fn validate(raw: &RawBp, c: &Checker<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            init: raw.init.into(),
+            optimizer: c.optimizer("bp.optimizer", &raw.optimizer)?,
             head_optimizer: raw
-                .bp
                 .head_optimizer
                 .as_ref()
                 .map(|o| c.optimizer("bp.head-optimizer", o))
                 .transpose()?,
-        };
-        let f = &raw.ff;
+        })
+    }
+}
+
+impl FfConfig {
+    fn validate(f: &RawFf, bp: &BpConfig, c: &Checker<'_>) -> Result<Self, ConfigError> {
         let (init, bp_warmstart_steps) = match (f.init, f.bp_warmstart_steps) {
             (RawFfInit::BpWarmstart, Some(n)) if n >= 1 => (bp.init, Some(n)),
             (RawFfInit::BpWarmstart, Some(n)) => {
@@ -736,11 +772,11 @@ impl Config {
                 }
             }
         };
-        let ff = FfConfig {
+        Ok(Self {
             init,
             bp_warmstart_steps,
             head_init: f.head_init.into(),
-            layer: FfLayerConfig {
+            objective: FfObjective {
                 goodness: match f.goodness {
                     RawGoodness::Sum => Goodness::Sum,
                     RawGoodness::Mean => Goodness::Mean,
@@ -750,41 +786,176 @@ impl Config {
                     RawLossForm::PerSample => LossForm::PerSample,
                 },
                 margin: f.margin,
-                input_norm: match f.input_norm {
-                    RawInputNorm::None => InputNorm::None,
-                    RawInputNorm::L2 => InputNorm::L2,
-                },
+            },
+            input_norm: match f.input_norm {
+                RawInputNorm::None => InputNorm::None,
+                RawInputNorm::L2 => InputNorm::L2,
             },
             update_prob: f.update_prob,
             schedule,
             layer_optimizer: c.optimizer("ff.layer-optimizer", &f.layer_optimizer)?,
             head_optimizer: c.optimizer("ff.head-optimizer", &f.head_optimizer)?,
-        };
+        })
+    }
+}
+
+/// Splits `KEY=VALUE` and parses the value as TOML (`0.5`, `true`, `[128, 64]`,
+/// `{ kind = "polyak", tau = 0.005 }`), or as a bare string when it is not TOML (`polyak`).
+fn parse_override(text: &str) -> Result<(Vec<String>, toml::Value), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or("expected KEY=VALUE, e.g. ff.margin=0.5")?;
+    let key = key.trim();
+    let path: Vec<String> = key.split('.').map(|p| p.trim().to_string()).collect();
+    if path.iter().any(String::is_empty) {
+        return Err(format!("`{key}` is not a dotted key like train.batch-size"));
+    }
+    let value = value.trim();
+    let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()));
+    Ok((path, parsed))
+}
+
+/// Sets `path` in `table`, creating tables on the way. Setting `kind` of a table to another
+/// kind starts that table afresh (`train.target-sync.kind=polyak` drops `every`), so that the
+/// new kind's own keys can follow.
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty key")?;
+    let mut t = table;
+    for (i, p) in parents.iter().enumerate() {
+        let entry = t
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        t = entry.as_table_mut().ok_or_else(|| {
+            format!(
+                "`{}` is a value, not a section: it has no key `{}`",
+                path[..=i].join("."),
+                path[i + 1]
+            )
+        })?;
+    }
+    if last == "kind" && t.get("kind") != Some(&value) {
+        t.clear();
+    }
+    t.insert(last.clone(), value);
+    Ok(())
+}
+
+impl Config {
+    /// Reads and validates a TOML file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates TOML text; `source` names it in errors.
+    pub fn from_toml(text: &str, source: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: source.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        Self::from_raw(raw, source)
+    }
+
+    /// Validates a raw configuration, section by section.
+    pub fn from_raw(raw: RawConfig, source: &str) -> Result<Self, ConfigError> {
+        let c = Checker { file: source };
+        let env = EnvConfig::validate(&raw.env, &c)?;
+        let train = TrainConfig::validate(&raw.train, &c)?;
+        let hidden = validate_hidden(&raw.network, &c)?;
+        let bp = BpConfig::validate(&raw.bp, &c)?;
+        let ff = FfConfig::validate(&raw.ff, &bp, &c)?;
         Ok(Config {
             source: source.to_string(),
-            max_episode_steps: raw.env.max_episode_steps,
-            train: TrainConfig {
-                epochs: t.epochs,
-                episodes_per_epoch: t.episodes_per_epoch,
-                batch_size: t.batch_size,
-                buffer_size: t.buffer_size,
-                sampling: t.sampling,
-                gamma: t.gamma as f32,
-                learning_starts: t.learning_starts,
-                train_frequency: t.train_frequency,
-                target_sync,
-                eps_start: t.epsilon.start,
-                eps_end: t.epsilon.end,
-                eps_decay_steps: t.epsilon.decay_steps,
-                eval_episodes: t.eval_episodes,
-                final_eval_episodes: t.final_eval_episodes,
-                td_loss,
-            },
-            hidden: raw.network.hidden.clone(),
+            raw,
+            env,
+            train,
+            hidden,
             bp,
             ff,
-            raw,
         })
+    }
+
+    /// This configuration with `KEY=VALUE` overrides applied (dotted keys as in the file:
+    /// `ff.margin=0.5`, `network.hidden=[256, 256]`, `train.target-sync.kind=polyak`), validated
+    /// exactly as a file is. An unknown key or a bad value is refused with the key named.
+    ///
+    /// ```
+    /// let cfg = agents::Config::from_toml("", "defaults")?;
+    /// let cfg = cfg.with_overrides(&["ff.margin=0.5", "network.hidden=[32]"])?;
+    /// assert_eq!(cfg.ff().objective.margin, 0.5);
+    /// assert_eq!(cfg.hidden(), &[32]);
+    /// assert!(cfg.with_overrides(&["ff.margn=1"]).is_err());
+    /// assert!(cfg.with_overrides(&["train.gamma=2"]).is_err());
+    /// # Ok::<(), agents::ConfigError>(())
+    /// ```
+    pub fn with_overrides<S: AsRef<str>>(&self, sets: &[S]) -> Result<Self, ConfigError> {
+        if sets.is_empty() {
+            return Ok(self.clone());
+        }
+        let fail = |text: &str, problem: String| ConfigError::Override {
+            file: self.source.clone(),
+            text: text.to_string(),
+            problem,
+        };
+        let mut table = toml::Table::try_from(&self.raw)
+            .map_err(|e| fail("", format!("cannot represent the config as TOML: {e}")))?;
+        for s in sets {
+            let text = s.as_ref();
+            let (path, value) = parse_override(text).map_err(|p| fail(text, p))?;
+            set_path(&mut table, &path, value).map_err(|p| fail(text, p))?;
+        }
+        let listed: Vec<&str> = sets.iter().map(AsRef::as_ref).collect();
+        let source = format!("{} with --set {}", self.source, listed.join(" --set "));
+        let raw: RawConfig = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                file: source.clone(),
+                message: e.to_string().trim_end().to_string(),
+            })?;
+        let mut cfg = Self::from_raw(raw, &source)?;
+        cfg.source = self.source.clone();
+        Ok(cfg)
+    }
+
+    /// Where the configuration came from (a file name, for messages and reports).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The raw form: what a file holding this configuration would say.
+    pub fn raw(&self) -> &RawConfig {
+        &self.raw
+    }
+
+    /// `[env]`.
+    pub fn env(&self) -> &EnvConfig {
+        &self.env
+    }
+
+    /// `[train]`.
+    pub fn train(&self) -> &TrainConfig {
+        &self.train
+    }
+
+    /// Widths of the hidden layers.
+    pub fn hidden(&self) -> &[usize] {
+        &self.hidden
+    }
+
+    /// `[bp]`.
+    pub fn bp(&self) -> &BpConfig {
+        &self.bp
+    }
+
+    /// `[ff]`.
+    pub fn ff(&self) -> &FfConfig {
+        &self.ff
     }
 
     /// The configuration as TOML, to store beside results.

@@ -2,6 +2,63 @@
 
 use std::path::PathBuf;
 
+/// Where in an update a NaN or infinity appeared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tensor {
+    /// A hidden layer's input batch.
+    LayerInput,
+    /// An FF layer's goodness.
+    Goodness,
+    /// A parameter gradient.
+    Gradient,
+    /// A parameter after the optimizer's step.
+    Weight,
+    /// A Q-value of the online network.
+    QValue,
+    /// A Q-value of the target network.
+    TargetQValue,
+    /// A TD target.
+    TdTarget,
+    /// The TD loss.
+    TdLoss,
+}
+
+impl std::fmt::Display for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Tensor::LayerInput => "the layer's input",
+            Tensor::Goodness => "the goodness",
+            Tensor::Gradient => "a gradient",
+            Tensor::Weight => "a weight",
+            Tensor::QValue => "a Q-value of the online network",
+            Tensor::TargetQValue => "a Q-value of the target network",
+            Tensor::TdTarget => "a TD target",
+            Tensor::TdLoss => "the TD loss",
+        })
+    }
+}
+
+impl From<ff_core::Tensor> for Tensor {
+    fn from(t: ff_core::Tensor) -> Self {
+        match t {
+            ff_core::Tensor::Input => Tensor::LayerInput,
+            ff_core::Tensor::Goodness => Tensor::Goodness,
+            ff_core::Tensor::Gradient | ff_core::Tensor::UpstreamGradient => Tensor::Gradient,
+        }
+    }
+}
+
+impl From<dqn_head::Quantity> for Tensor {
+    fn from(q: dqn_head::Quantity) -> Self {
+        match q {
+            dqn_head::Quantity::TargetQValue => Tensor::TargetQValue,
+            dqn_head::Quantity::TdTarget => Tensor::TdTarget,
+            dqn_head::Quantity::QValue => Tensor::QValue,
+            dqn_head::Quantity::TdLoss => Tensor::TdLoss,
+        }
+    }
+}
+
 /// What can stop a run.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -10,31 +67,41 @@ pub enum Error {
     Config(#[from] crate::config::ConfigError),
     /// Layer math.
     #[error(transparent)]
-    Core(#[from] ff_core::Error),
+    Core(ff_core::Error),
     /// Targets and TD loss.
     #[error(transparent)]
-    Head(#[from] dqn_head::Error),
+    Head(dqn_head::Error),
     /// The replay buffer.
     #[error(transparent)]
     Replay(#[from] replay::Error),
     /// The environment.
     #[error(transparent)]
     Env(#[from] env_cartpole::Error),
-    /// Training diverged: a NaN or infinity appeared.
-    #[error("training diverged at env step {step} ({where_}): {cause}")]
+    /// Training diverged: a NaN or infinity appeared in an update.
+    #[error("training diverged at env step {step}{}: {tensor} is {value}{}", layer_text(*.layer), index_text(*.index))]
     Diverged {
-        /// Environment step of the failing update.
+        /// Environment step of the failing update (0 until the loop fills it in).
         step: u64,
-        /// Which part of the update.
-        where_: String,
-        /// What was found.
-        cause: String,
+        /// 1-based layer, the head being the last (`None`: a whole-network quantity).
+        layer: Option<usize>,
+        /// Which tensor.
+        tensor: Tensor,
+        /// Sample or element index, where known.
+        index: Option<usize>,
+        /// The value found.
+        value: f64,
     },
-    /// Reading or writing a file.
-    #[error("{action} {path}")]
-    Io {
-        /// What was being done.
-        action: &'static str,
+    /// A file or directory given to the program cannot be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A result cannot be written.
+    #[error("cannot write {path}")]
+    Write {
         /// The file.
         path: PathBuf,
         /// The cause.
@@ -53,22 +120,99 @@ pub enum Error {
     },
 }
 
-/// Result of this crate's operations.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+fn layer_text(layer: Option<usize>) -> String {
+    layer.map_or(String::new(), |l| format!(" in layer {l}"))
+}
 
-/// Names the layer (1-based; the head is the last) in a numeric fault.
-pub(crate) fn in_layer(layer: usize, e: ff_core::Error) -> Error {
-    match e {
-        ff_core::Error::NonFinite {
-            op,
-            what,
-            index,
-            value,
-        } => Error::Diverged {
-            step: 0,
-            where_: format!("layer {} ({op})", layer + 1),
-            cause: format!("{what} has {value} at index {index}"),
-        },
-        other => other.into(),
+fn index_text(index: Option<usize>) -> String {
+    index.map_or(String::new(), |i| format!(" (at index {i})"))
+}
+
+impl Error {
+    /// Whether this is a divergence (the loop may undo the update and skip its batch).
+    pub fn is_divergence(&self) -> bool {
+        matches!(self, Error::Diverged { .. })
+    }
+
+    /// A divergence found in layer `layer` (0-based; the head is the last), or the error as
+    /// it is.
+    pub(crate) fn in_layer(self, layer: usize) -> Self {
+        match self {
+            Error::Diverged {
+                step,
+                tensor,
+                index,
+                value,
+                ..
+            } => Error::Diverged {
+                step,
+                layer: Some(layer + 1),
+                tensor,
+                index,
+                value,
+            },
+            e => e,
+        }
+    }
+
+    /// A divergence stamped with the environment step of its update.
+    pub(crate) fn at_step(self, step: u64) -> Self {
+        match self {
+            Error::Diverged {
+                layer,
+                tensor,
+                index,
+                value,
+                ..
+            } => Error::Diverged {
+                step,
+                layer,
+                tensor,
+                index,
+                value,
+            },
+            e => e,
+        }
     }
 }
+
+/// Non-finite values found by the layer math are divergences; other faults stay what they are.
+impl From<ff_core::Error> for Error {
+    fn from(e: ff_core::Error) -> Self {
+        match e {
+            ff_core::Error::NonFinite {
+                what, index, value, ..
+            } => Error::Diverged {
+                step: 0,
+                layer: None,
+                tensor: what.into(),
+                index: Some(index),
+                value,
+            },
+            other => Error::Core(other),
+        }
+    }
+}
+
+impl From<dqn_head::Error> for Error {
+    fn from(e: dqn_head::Error) -> Self {
+        match e {
+            dqn_head::Error::NonFinite {
+                what,
+                sample,
+                value,
+            } => Error::Diverged {
+                step: 0,
+                layer: None,
+                tensor: what.into(),
+                index: Some(sample),
+                value,
+            },
+            dqn_head::Error::Core(core) => core.into(),
+            other => Error::Head(other),
+        }
+    }
+}
+
+/// Result of this crate's operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

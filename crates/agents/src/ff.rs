@@ -1,11 +1,11 @@
 //! Forward-Forward learning of the hidden layers with a TD-trained head (SPEC section 1).
 
 use crate::config::{FfConfig, Schedule};
-use crate::error::in_layer;
-use crate::network::{QNetwork, Workspace, normalised, output_of, ping_pong};
+use crate::network::{QNetwork, Workspace, output_of, ping_pong};
 use crate::{Error, Result};
 use dqn_head::{TdLoss, td_gradients};
-use ff_core::{Buf, DenseGrads, FfLayerConfig, InputNorm, LossStats, MatRef, Optimizer};
+use ff_core::ff::ff_gradients;
+use ff_core::{Buf, DenseGrads, FfStats, MatRef, Optimizer};
 use rand::Rng;
 use replay::Batch;
 
@@ -36,7 +36,7 @@ pub struct FfLayerEpoch {
 }
 
 impl LayerAccum {
-    fn add(&mut self, s: &LossStats) {
+    fn add(&mut self, s: &FfStats) {
         self.steps += 1;
         self.sum_g_pos += s.mean_g_pos;
         self.sum_g_neg += s.mean_g_neg;
@@ -170,37 +170,32 @@ impl FfLearner {
                 self.ff_batches += 1;
             }
         }
-        // With L2 input norms, each layer's input is normalised here, once, and the layer then
-        // runs without a norm of its own: the FF step and the forward pass with the updated
-        // weights read the same normalised input (the same arithmetic as normalising in both).
-        let cfg = FfLayerConfig {
-            input_norm: InputNorm::None,
-            ..self.cfg.layer
-        };
+        // Each layer's input is normalised here, once: the FF step and the forward pass with the
+        // updated weights read the same normalised input.
         let obs = MatRef::new(&batch.obs, net.obs_dim(), b)?;
         for l in 0..n {
             let (prev, out) = ping_pong(&mut ws.bufs, l);
             let raw = if l == 0 { obs } else { prev.mat() };
-            let input = normalised(raw, self.cfg.layer.input_norm, &mut ws.x_norm);
+            let input = self.cfg.input_norm.apply(raw, &mut ws.x_norm);
             let learns = do_ff && self.greedy.as_ref().is_none_or(|g| g.active == l);
             if learns {
                 let layer = &mut net.layers[l];
-                let stats = layer
-                    .ff_step_into(
-                        &cfg,
-                        input,
-                        &self.is_pos,
-                        &mut ws.scratch,
-                        &mut self.grads,
-                        out,
-                    )
-                    .map_err(|e| in_layer(l, e))?;
+                let stats = ff_gradients(
+                    layer,
+                    &self.cfg.objective,
+                    input,
+                    &self.is_pos,
+                    &mut ws.scratch,
+                    &mut self.grads,
+                    out,
+                )
+                .map_err(|e| Error::from(e).in_layer(l))?;
                 self.layer_opts[l]
                     .step_layers(
                         std::slice::from_mut(layer),
                         std::slice::from_ref(&self.grads),
                     )
-                    .map_err(|e| in_layer(l, e))?;
+                    .map_err(|e| Error::from(e).in_layer(l))?;
                 self.accum[l].add(&stats);
                 if let Some(g) = &mut self.greedy {
                     Self::advance_greedy(g, &self.cfg.schedule, stats.accuracy, n);
@@ -221,14 +216,15 @@ impl FfLearner {
             &mut self.dq,
             &mut self.head_grads,
             None,
-        )?
+        )
+        .map_err(|e| Error::from(e).in_layer(n))?
         .loss;
         self.head_opt
             .step_layers(
                 std::slice::from_mut(head),
                 std::slice::from_ref(&self.head_grads),
             )
-            .map_err(|e| in_layer(n, e))?;
+            .map_err(|e| Error::from(e).in_layer(n))?;
         Ok(loss)
     }
 

@@ -4,7 +4,6 @@ use crate::agent::AgentKind;
 use crate::network::QNetwork;
 use crate::{Error, Result};
 use ff_core::{Dense, InputNorm};
-use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,8 +11,7 @@ use std::path::{Path, PathBuf};
 /// Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the
 /// new one, never a torn one: write a temporary file beside it, flush it to disk, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |action, source| Error::Io {
-        action,
+    let io = |source| Error::Write {
         path: path.to_path_buf(),
         source,
     };
@@ -29,11 +27,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(io("cannot write", e));
+        return Err(io(e));
     }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        io("cannot replace", e)
+        io(e)
     })
 }
 
@@ -79,9 +77,9 @@ pub fn save_weights(path: &Path, kind: AgentKind, net: &QNetwork) -> Result<()> 
                 out_dim: d.out_dim(),
                 w: (0..d.out_dim())
                     .flat_map(|r| (0..d.in_dim()).map(move |c| (r, c)))
-                    .map(|rc| d.w[rc])
+                    .map(|rc| d.weights()[rc])
                     .collect(),
-                b: d.b.iter().copied().collect(),
+                b: d.biases().iter().copied().collect(),
             })
             .collect(),
     };
@@ -98,8 +96,7 @@ pub fn load_weights(path: &Path) -> Result<(AgentKind, QNetwork)> {
         path: path.to_path_buf(),
         problem,
     };
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        action: "cannot read",
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
         path: path.into(),
         source,
     })?;
@@ -137,16 +134,14 @@ pub fn load_weights(path: &Path) -> Result<(AgentKind, QNetwork)> {
     }
     let mut layers = Vec::with_capacity(file.layers.len());
     for (k, l) in file.layers.iter().enumerate() {
-        if l.in_dim == 0
-            || l.out_dim == 0
-            || l.w.len() != l.in_dim * l.out_dim
-            || l.b.len() != l.out_dim
+        let n_weights = l.in_dim.checked_mul(l.out_dim);
+        if l.in_dim == 0 || l.out_dim == 0 || n_weights != Some(l.w.len()) || l.b.len() != l.out_dim
         {
             return Err(bad(format!(
                 "layer {k}: {}×{} needs {} weights and {} biases, found {} and {}",
                 l.out_dim,
                 l.in_dim,
-                l.in_dim * l.out_dim,
+                n_weights.map_or("more than 2^64".into(), |n| n.to_string()),
                 l.out_dim,
                 l.w.len(),
                 l.b.len()
@@ -163,10 +158,10 @@ pub fn load_weights(path: &Path) -> Result<(AgentKind, QNetwork)> {
         if let Some(v) = l.w.iter().chain(&l.b).find(|v| !v.is_finite()) {
             return Err(bad(format!("layer {k} holds a non-finite parameter ({v})")));
         }
-        layers.push(Dense {
-            w: DMatrix::from_row_slice(l.out_dim, l.in_dim, &l.w),
-            b: DVector::from_column_slice(&l.b),
-        });
+        layers.push(
+            Dense::from_row_major(l.in_dim, l.out_dim, &l.w, &l.b)
+                .map_err(|e| bad(format!("layer {k}: {e}")))?,
+        );
     }
     Ok((file.agent, QNetwork { layers, input_norm }))
 }

@@ -24,6 +24,6 @@ pub mod train;
 
 pub use agent::{Agent, AgentKind, AgentSnapshot, BpAgent, FfAgent, build};
 pub use config::{Config, ConfigError};
-pub use error::{Error, Result};
+pub use error::{Error, Result, Tensor};
 pub use network::QNetwork;
 pub use train::{EpochMetrics, LoopState, OnDivergence, RunResult, evaluate, train};

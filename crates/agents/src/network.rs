@@ -1,7 +1,8 @@
 //! The Q-network both agents share: hidden ReLU layers, then the Q-head.
 
 use crate::Result;
-use ff_core::{Buf, Dense, FfScratch, Init, InputNorm, MatRef};
+use ff_core::ff::FfScratch;
+use ff_core::{Buf, Dense, Init, InputNorm, MatRef};
 use rand::Rng;
 
 /// Hidden layers then the head, all in one `Vec` so optimizer groups are slices of it.
@@ -82,7 +83,7 @@ impl QNetwork {
         for l in 0..n {
             let (prev, out) = ping_pong(&mut ws.bufs, l);
             let raw = if l == 0 { x } else { prev.mat() };
-            let input = normalised(raw, self.input_norm, &mut ws.x_norm);
+            let input = self.input_norm.apply(raw, &mut ws.x_norm);
             self.layers[l].forward_relu(input, out)?;
         }
         let features = output_of(&ws.bufs, n - 1).mat();
@@ -99,18 +100,12 @@ impl QNetwork {
     /// The first non-finite parameter, as `(layer, value)`, if any.
     pub fn first_non_finite(&self) -> Option<(usize, f32)> {
         // Checked after every update, so the common case (all finite) is one vectorised pass.
-        if self
-            .layers
-            .iter()
-            .all(|d| ff_core::all_finite(d.w.as_slice()) && ff_core::all_finite(d.b.as_slice()))
-        {
+        if self.layers.iter().all(Dense::is_finite) {
             return None;
         }
         self.layers.iter().enumerate().find_map(|(l, d)| {
-            d.w.iter()
-                .chain(d.b.iter())
-                .find(|v| !v.is_finite())
-                .map(|&v| (l, v))
+            let [w, b] = d.params();
+            w.iter().chain(b).find(|v| !v.is_finite()).map(|&v| (l, v))
         })
     }
 }
@@ -124,22 +119,6 @@ pub fn argmax(values: &[f32]) -> usize {
         }
     }
     best
-}
-
-/// `raw` itself, or its columns L2-normalised into `buf` (a layer's input normalisation done
-/// outside the layer, so that an FF step and the forward pass after it share it).
-pub(crate) fn normalised<'a>(
-    raw: MatRef<'a, f32>,
-    norm: InputNorm,
-    buf: &'a mut Buf<f32>,
-) -> MatRef<'a, f32> {
-    match norm {
-        InputNorm::None => raw,
-        InputNorm::L2 => {
-            ff_core::l2_normalize_columns(raw, buf);
-            buf.mat()
-        }
-    }
 }
 
 /// Layer `l` of a stack whose layers alternate between two buffers: the buffer it reads (what

@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::ff::FfEpochStats;
 use crate::network::{QNetwork, Workspace};
 use crate::rng::{Stream, stream};
-use crate::{Error, Result};
+use crate::{Error, Result, Tensor};
 use env_cartpole::CartPole;
 use env_cartpole::consts::{N_ACTIONS, OBS_DIM};
 use rand::Rng;
@@ -148,8 +148,8 @@ impl LoopState {
     /// The state at the start of a run seeded with `seed`.
     pub fn new(cfg: &Config, seed: u64) -> Result<Self> {
         Ok(Self {
-            env: CartPole::new(cfg.max_episode_steps)?,
-            buffer: ReplayBuffer::new(cfg.train.buffer_size, OBS_DIM)?,
+            env: CartPole::new(cfg.env().max_episode_steps)?,
+            buffer: ReplayBuffer::new(cfg.train().buffer_size, OBS_DIM)?,
             env_rng: stream(seed, Stream::TrainEnv),
             explore_rng: stream(seed, Stream::Explore),
             replay_rng: stream(seed, Stream::Replay),
@@ -174,67 +174,21 @@ fn guarded_update(agent: &mut dyn Agent, batch: &Batch, st: &mut LoopState) -> R
             None => Ok(loss),
             Some((layer, value)) => Err(Error::Diverged {
                 step: 0,
-                where_: format!("weights of layer {}", layer + 1),
-                cause: format!("a weight is {value}"),
+                layer: Some(layer + 1),
+                tensor: Tensor::Weight,
+                index: None,
+                value: f64::from(value),
             }),
         }
     });
     match (result, undo) {
         (Ok(loss), _) => Ok(Some(loss)),
-        (Err(e), Some(snapshot)) if is_divergence(&e) => {
+        (Err(e), Some(snapshot)) if e.is_divergence() => {
             agent.restore(snapshot)?;
             st.skipped_batches += 1;
             Ok(None)
         }
-        (Err(e), _) => Err(diverged(st.env_steps, e)),
-    }
-}
-
-fn is_divergence(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::Diverged { .. }
-            | Error::Core(ff_core::Error::NonFinite { .. })
-            | Error::Head(dqn_head::Error::NonFinite { .. })
-    )
-}
-
-/// Numeric faults inside an update become `Diverged`, naming the step and where the value
-/// appeared.
-fn diverged(step: u64, e: Error) -> Error {
-    match e {
-        Error::Diverged { where_, cause, .. } => Error::Diverged {
-            step,
-            where_,
-            cause,
-        },
-        Error::Head(dqn_head::Error::NonFinite {
-            what,
-            sample,
-            value,
-        }) => {
-            let where_ = match what {
-                "Q-value" => "the Q-head's output (online network)",
-                "target Q-value" => "the Q-head's output (target network)",
-                other => other,
-            };
-            Error::Diverged {
-                step,
-                where_: where_.into(),
-                cause: format!("{what} of sample {sample} is {value}"),
-            }
-        }
-        Error::Core(ff_core::Error::NonFinite {
-            op,
-            what,
-            index,
-            value,
-        }) => Error::Diverged {
-            step,
-            where_: op.into(),
-            cause: format!("{what} has {value} at index {index}"),
-        },
-        e => e,
+        (Err(e), _) => Err(e.at_step(st.env_steps)),
     }
 }
 
@@ -262,7 +216,7 @@ pub fn train_step(
     batch: &mut Batch,
     obs: &mut [f32; OBS_DIM],
 ) -> Result<StepOutcome> {
-    let t = &cfg.train;
+    let t = cfg.train();
     let eps = t.epsilon(st.env_steps);
     let action = if st.explore_rng.gen_bool(eps) {
         st.explore_rng.gen_range(0..N_ACTIONS)
@@ -274,19 +228,18 @@ pub fn train_step(
         .push(obs, action as u32, step.reward, &step.obs, step.terminated)?;
     st.env_steps += 1;
     let mut loss = None;
-    if st.buffer.len() >= t.learning_starts && st.env_steps.is_multiple_of(t.train_frequency) {
+    let update_due =
+        st.buffer.len() >= t.learning_starts && st.env_steps.is_multiple_of(t.train_frequency);
+    if update_due {
         st.buffer
             .sample_into(&mut st.replay_rng, t.batch_size, t.sampling, batch)?;
         loss = guarded_update(agent, batch, st)?;
         if loss.is_some() {
             st.updates += 1;
         }
-        if let dqn_head::TargetSync::Polyak { .. } = t.target_sync {
-            agent.sync_target(t.target_sync)?;
-        }
     }
-    if t.target_sync.hard_copy_due(st.env_steps) {
-        agent.sync_target(t.target_sync)?;
+    if let Some(action) = t.target_sync.action(st.env_steps, update_due) {
+        agent.sync_target(action)?;
     }
     *obs = step.obs;
     Ok(StepOutcome {
@@ -305,7 +258,7 @@ pub fn run_epoch(
     batch: &mut Batch,
     started: Instant,
 ) -> Result<EpochMetrics> {
-    let t = &cfg.train;
+    let t = cfg.train();
     let mut returns = Vec::with_capacity(t.episodes_per_epoch as usize);
     let (mut loss_sum, mut loss_n) = (0.0f64, 0u64);
     for _ in 0..t.episodes_per_epoch {
@@ -327,7 +280,7 @@ pub fn run_epoch(
     let mut eval_rng = stream(seed, Stream::EpochEval);
     let eval = evaluate(
         agent.online(),
-        cfg.max_episode_steps,
+        cfg.env().max_episode_steps,
         t.eval_episodes,
         &mut eval_rng,
     )?;
@@ -371,15 +324,15 @@ pub fn train(
 ) -> Result<RunResult> {
     let started = Instant::now();
     let mut batch = Batch::default();
-    while st.epochs_done < cfg.train.epochs {
+    while st.epochs_done < cfg.train().epochs {
         let m = run_epoch(agent, cfg, seed, st, &mut batch, started)?;
         on_epoch(&m, st, agent)?;
     }
     let mut rng = stream(seed, Stream::FinalEval);
     let final_eval = evaluate(
         agent.online(),
-        cfg.max_episode_steps,
-        cfg.train.final_eval_episodes,
+        cfg.env().max_episode_steps,
+        cfg.train().final_eval_episodes,
         &mut rng,
     )?;
     Ok(RunResult {

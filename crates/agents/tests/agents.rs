@@ -6,7 +6,7 @@ use agents::config::{ConfigError, RawFfInit};
 use agents::rng::{Stream, stream};
 use agents::{Agent, AgentKind, BpAgent, Config, FfAgent, LoopState, QNetwork, build, train};
 use dqn_head::{TdLoss, td_loss};
-use ff_core::{Buf, DenseGrads, InputNorm, MatRef, Optimizer};
+use ff_core::{Buf, DenseGrads, FfLayer, FfLayerConfig, InputNorm, MatRef, Optimizer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use replay::{Batch, ReplayBuffer, Sampling};
@@ -55,8 +55,8 @@ fn every_preset_loads() {
     assert!(n >= 2);
     // paper.toml spells out exactly the defaults.
     assert_eq!(
-        preset("paper.toml").raw,
-        with("").expect("defaults are valid").raw
+        preset("paper.toml").raw(),
+        with("").expect("defaults are valid").raw()
     );
 }
 
@@ -131,27 +131,25 @@ fn ff_update_is_local() {
 
         // Replay the update by hand, layer by layer, from the state before it.
         let mut expected = before.clone();
-        let layer_cfg = cfg.ff.layer;
-        let mut scratch = ff_core::FfScratch::default();
+        // Each hidden layer is an FfLayer of ff-core's public API, with its own optimizer.
+        let layer_cfg = FfLayerConfig {
+            objective: cfg.ff().objective,
+            input_norm: cfg.ff().input_norm,
+        };
         let mut input = Buf::default();
         input.shape_to(4, 128);
         input.as_mut_slice().copy_from_slice(&b.obs);
         for l in 0..expected.n_hidden() {
-            let mut grads = DenseGrads::default();
-            let layer = &mut expected.layers[l];
-            layer
-                .ff_step(&layer_cfg, input.mat(), &split, &mut scratch, &mut grads)
-                .expect("ok");
-            let mut opt =
-                Optimizer::for_layers(cfg.ff.layer_optimizer, std::slice::from_ref(layer))
-                    .expect("valid");
-            opt.step_layers(std::slice::from_mut(layer), std::slice::from_ref(&grads))
-                .expect("finite");
-            let mut out = Buf::default();
-            layer
-                .ff_forward(&layer_cfg, input.mat(), &mut scratch, &mut out)
-                .expect("ok");
-            input = out;
+            let mut layer = FfLayer::from_dense(expected.layers[l].clone(), layer_cfg)
+                .with_optimizer(cfg.ff().layer_optimizer)
+                .expect("valid");
+            layer.train_step_split(input.mat(), &split).expect("finite");
+            let out = layer.forward(input.mat()).expect("ok");
+            let mut next = Buf::default();
+            next.shape_to(out.rows(), out.cols());
+            next.as_mut_slice().copy_from_slice(out.as_slice());
+            expected.layers[l] = layer.into_dense();
+            input = next;
         }
         // Head: TD targets from the target network, TD gradient on the features.
         let mut ws = agents::network::Workspace::default();
@@ -163,7 +161,7 @@ fn ff_update_is_local() {
             ws.q.mat(),
             &b.rewards,
             &b.terminated,
-            cfg.train.gamma,
+            cfg.train().gamma,
             &mut y,
         )
         .expect("finite");
@@ -174,7 +172,7 @@ fn ff_update_is_local() {
         td_loss(q.mat(), &b.actions, &y, TdLoss::Mse, &mut dq).expect("ok");
         head.backward(input.mat(), dq.mat(), &mut hg, None)
             .expect("ok");
-        let mut opt = Optimizer::for_layers(cfg.ff.head_optimizer, std::slice::from_ref(head))
+        let mut opt = Optimizer::for_layers(cfg.ff().head_optimizer, std::slice::from_ref(head))
             .expect("valid");
         opt.step_layers(std::slice::from_mut(head), std::slice::from_ref(&hg))
             .expect("finite");
@@ -290,10 +288,10 @@ fn bp_gradient_matches_finite_differences() {
         let theta: Vec<Layer> = net
             .layers
             .iter()
-            .map(|d| (d.w.map(f64::from), d.b.map(f64::from)))
+            .map(|d| (d.weights().map(f64::from), d.biases().map(f64::from)))
             .collect();
         let obs = DMatrix::from_column_slice(4, 32, &b.obs).map(f64::from);
-        let mut learner = BpLearner::new(&cfg.bp, &net, TdLoss::Mse).expect("valid");
+        let mut learner = BpLearner::new(cfg.bp(), &net, TdLoss::Mse).expect("valid");
         let loss = learner
             .update(&mut net, &b, &y, &mut agents::network::Workspace::default())
             .expect("finite");
@@ -383,7 +381,7 @@ fn one_seed_gives_identical_runs() {
 fn bp_warmstart_hands_over_to_ff() {
     let cfg = with("[ff]\ninit = \"bp-warmstart\"\nbp-warmstart-steps = 3\nupdate-prob = 1.0")
         .expect("valid");
-    assert_eq!(cfg.raw.ff.init, RawFfInit::BpWarmstart);
+    assert_eq!(cfg.raw().ff.init, RawFfInit::BpWarmstart);
     let mut agent = FfAgent::new(&cfg, &mut stream(1, Stream::Init)).expect("valid");
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     for k in 0..3 {
@@ -405,9 +403,9 @@ fn bp_warmstart_hands_over_to_ff() {
 /// epoch averages ≥ 150. Deterministic for a given machine: one seed fixes every draw.
 #[test]
 fn bp_dqn_learns_cartpole() {
-    let mut cfg = preset("paper.toml");
-    cfg.train.epochs = 45;
-    cfg.train.final_eval_episodes = 1;
+    let cfg = preset("paper.toml")
+        .with_overrides(&["train.epochs=45", "train.final-eval-episodes=1"])
+        .expect("valid");
     let mut agent = BpAgent::new(&cfg, &mut stream(1, Stream::Init)).expect("valid");
     let mut st = LoopState::new(&cfg, 1).expect("valid");
     let mut best = 0.0f64;

@@ -63,8 +63,9 @@ fn paper() -> Config {
 #[test]
 fn steady_state_updates_allocate_nothing() {
     let paper = paper();
-    let mut ff_every = paper.clone();
-    ff_every.ff.update_prob = 1.0;
+    let ff_every = paper
+        .with_overrides(&["ff.update-prob=1.0"])
+        .expect("valid");
     for (kind, cfg) in [
         (AgentKind::Bp, &paper),
         (AgentKind::Ff, &ff_every),
@@ -97,7 +98,7 @@ fn steady_state_updates_allocate_nothing() {
             step(&mut agent, &mut batch);
         }
         let after = counts();
-        let p = cfg.ff.update_prob;
+        let p = cfg.ff().update_prob;
         assert_eq!(
             after.0 - before.0,
             0,

@@ -33,8 +33,9 @@ fn run(
     let mut agent = build(kind, cfg, &mut stream(seed, Stream::Init)).expect("valid");
     let mut st = LoopState::new(cfg, seed).expect("valid");
     if let Some(split) = split {
-        let mut first = cfg.clone();
-        first.train.epochs = split;
+        let first = cfg
+            .with_overrides(&[format!("train.epochs={split}")])
+            .expect("valid");
         let mut save = |_: &agents::EpochMetrics,
                         st: &LoopState,
                         a: &dyn agents::Agent|
@@ -97,8 +98,7 @@ fn valid_checkpoint(c: &Config) -> Vec<u8> {
     let file = tmp("valid");
     let mut agent = build(AgentKind::Ff, c, &mut stream(1, Stream::Init)).expect("valid");
     let mut st = LoopState::new(c, 1).expect("valid");
-    let mut first = c.clone();
-    first.train.epochs = 2;
+    let first = c.with_overrides(&["train.epochs=2"]).expect("valid");
     train(agent.as_mut(), &first, 1, &mut st, &mut |_, _, _| Ok(())).expect("trains");
     checkpoint::save(&file, c, 1, agent.snapshot(), &st, 0.5).expect("saves");
     let bytes = std::fs::read(&file).expect("read");
@@ -138,13 +138,10 @@ fn damaged_checkpoints_are_refused_with_a_reason() {
     expect(&other_version, &c, "format version");
     expect(&good, &cfg("[ff]\nmargin = 3.0"), "another config");
     // Another architecture is another config too, and is refused before decoding.
-    let mut wide = cfg("");
-    wide.raw.network.hidden = vec![32];
-    expect(
-        &good,
-        &Config::from_raw(wide.raw.clone(), "wide.toml").expect("valid"),
-        "another config",
-    );
+    let wide = cfg("")
+        .with_overrides(&["network.hidden=[32]"])
+        .expect("valid");
+    expect(&good, &wide, "another config");
     // An FF snapshot does not fit a BP agent.
     let resumed = checkpoint::decode(&good, &c, path).expect("valid");
     let mut bp = build(AgentKind::Bp, &c, &mut stream(1, Stream::Init)).expect("valid");

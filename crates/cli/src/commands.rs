@@ -61,6 +61,11 @@ struct TrainArgs {
     /// TOML config (e.g. configs/paper.toml).
     #[arg(long, required_unless_present = "resume")]
     config: Option<PathBuf>,
+    /// Override a config key, as in the file: `--set ff.margin=0.5`,
+    /// `--set network.hidden=[256,256]`, `--set train.target-sync.kind=polyak` (repeatable;
+    /// validated exactly like the file).
+    #[arg(long = "set", value_name = "KEY=VALUE", conflicts_with = "resume")]
+    sets: Vec<String>,
     /// Which agent to train.
     #[arg(long, value_enum, required_unless_present = "resume")]
     agent: Option<AgentArg>,
@@ -160,26 +165,26 @@ impl std::fmt::Display for BadInput {
 
 impl std::error::Error for BadInput {}
 
-/// 2 for bad input (config, files given, output directory), 1 for anything else.
+/// 2 for bad input (config, files given, output directory), 1 for anything else, decided by
+/// the error's type.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
-        if cause.is::<BadInput>() {
+        if cause.is::<BadInput>() || cause.is::<agents::ConfigError>() {
             return 2;
         }
         if let Some(ae) = cause.downcast_ref::<agents::Error>() {
             return match ae {
                 agents::Error::Config(_)
                 | agents::Error::BadFile { .. }
-                | agents::Error::Mismatch(_) => 2,
-                agents::Error::Io {
-                    action: "cannot read",
-                    ..
-                } => 2,
-                _ => 1,
+                | agents::Error::Mismatch(_)
+                | agents::Error::Read { .. } => 2,
+                agents::Error::Core(_)
+                | agents::Error::Head(_)
+                | agents::Error::Replay(_)
+                | agents::Error::Env(_)
+                | agents::Error::Diverged { .. }
+                | agents::Error::Write { .. } => 1,
             };
-        }
-        if cause.is::<agents::ConfigError>() {
-            return 2;
         }
     }
     1
@@ -283,7 +288,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
                     "--config, --agent and --out are required unless --resume is given".into()
                 ));
             };
-            let cfg = Config::load(config)?;
+            let cfg = Config::load(config)?.with_overrides(&a.sets)?;
             prepare_out(out, a.force)?;
             let _ = std::fs::remove_file(out.join("checkpoint.bin"));
             let _ = std::fs::remove_file(out.join("summary.json"));
@@ -333,7 +338,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         );
     }
     st.on_divergence = on_divergence;
-    let epochs = cfg.train.epochs;
+    let epochs = cfg.train().epochs;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(u64::from(epochs));
         bar.set_style(
@@ -347,7 +352,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         bar.set_position(u64::from(st.epochs_done));
         bar
     });
-    let n_hidden = cfg.hidden.len();
+    let n_hidden = cfg.hidden().len();
     let mut last_checkpoint: Option<u32> = None;
     let result = train(agent.as_mut(), &cfg, seed, &mut st, &mut |m, st, agent| {
         write_atomic(
@@ -398,7 +403,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         )
     })?;
     save_weights(&out.join("weights.json"), kind, agent.online())?;
-    let summary = Summary::new(kind, seed, &cfg.source, &run);
+    let summary = Summary::new(kind, seed, cfg.source(), &run);
     let json = serde_json::to_string_pretty(&summary).context("serialising the summary")?;
     write_atomic(&out.join("summary.json"), json.as_bytes())?;
     let _ = std::fs::remove_file(out.join("checkpoint.bin"));
@@ -534,9 +539,10 @@ fn play_cmd(a: PlayArgs) -> Result<()> {
 }
 
 fn bench_cmd(a: BenchArgs) -> Result<()> {
-    let mut cfg = Config::load(&a.config)?;
-    cfg.train.epochs = a.epochs;
-    cfg.train.final_eval_episodes = 1;
+    let cfg = Config::load(&a.config)?.with_overrides(&[
+        format!("train.epochs={}", a.epochs),
+        "train.final-eval-episodes=1".to_string(),
+    ])?;
     println!(
         "whole training loop on {} ({} epochs, seed {}), one thread:",
         a.config.display(),

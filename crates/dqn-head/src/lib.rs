@@ -5,7 +5,8 @@
 //! * [`td_loss`]: the mean squared TD error `(1/B) Σ_j (Q(s_j, a_j) − y_j)²` of the paper, or
 //!   PyTorch's `smooth_l1_loss` (Huber) as an option, with `∂L/∂Q` for every Q-value.
 //! * [`QHead`]: the last dense layer (features → one Q-value per action).
-//! * [`TargetSync`]: hard copy every N environment steps, or Polyak averaging.
+//! * [`TargetSync`]: hard copy every N environment steps, or Polyak averaging; [`TargetSync::action`]
+//!   is the one place that decides when the target network moves.
 //!
 //! Q-values are `n_actions × batch` column-major matrices, one column per sample, as everywhere
 //! in the workspace.
@@ -40,7 +41,7 @@ pub enum Error {
     #[error("{what} at sample {sample} is {value}: the values have diverged")]
     NonFinite {
         /// Which quantity.
-        what: &'static str,
+        what: Quantity,
         /// Sample index.
         sample: usize,
         /// The value.
@@ -49,6 +50,30 @@ pub enum Error {
     /// An error from the layer math.
     #[error(transparent)]
     Core(#[from] ff_core::Error),
+}
+
+/// The quantity a non-finite value was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    /// A Q-value of the target network (a next state's).
+    TargetQValue,
+    /// A TD target `r + γ max Q`.
+    TdTarget,
+    /// A Q-value of the online network.
+    QValue,
+    /// A term of the TD loss.
+    TdLoss,
+}
+
+impl std::fmt::Display for Quantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Quantity::TargetQValue => "target-network Q-value",
+            Quantity::TdTarget => "TD target",
+            Quantity::QValue => "Q-value",
+            Quantity::TdLoss => "TD loss",
+        })
+    }
 }
 
 /// Result of this crate's operations.
@@ -84,7 +109,7 @@ pub fn td_targets(
         // `f32::max` ignores NaN, so a diverged target network must be caught explicitly.
         if let Some(&bad) = column.iter().find(|v| !v.is_finite()) {
             return Err(Error::NonFinite {
-                what: "target Q-value",
+                what: Quantity::TargetQValue,
                 sample: j,
                 value: f64::from(bad),
             });
@@ -94,7 +119,7 @@ pub fn td_targets(
         let y = rewards[j] + bootstrap;
         if !y.is_finite() {
             return Err(Error::NonFinite {
-                what: "TD target",
+                what: Quantity::TdTarget,
                 sample: j,
                 value: f64::from(y),
             });
@@ -147,7 +172,7 @@ pub fn td_loss(
         let qa = q.column(j)[a];
         if !qa.is_finite() {
             return Err(Error::NonFinite {
-                what: "Q-value",
+                what: Quantity::QValue,
                 sample: j,
                 value: f64::from(qa),
             });
@@ -162,7 +187,7 @@ pub fn td_loss(
         // reported here so that no caller has to check the loss again.
         if !value.is_finite() {
             return Err(Error::NonFinite {
-                what: "TD loss",
+                what: Quantity::TdLoss,
                 sample: j,
                 value: f64::from(value),
             });
@@ -188,31 +213,55 @@ pub enum TargetSync {
     },
 }
 
-impl TargetSync {
-    /// Whether a hard copy is due after environment step `env_step` (1-based).
-    pub fn hard_copy_due(&self, env_step: u64) -> bool {
-        matches!(*self, TargetSync::Hard { every } if env_step.is_multiple_of(every))
-    }
+/// What a [`TargetSync`] rule does to the target network after an environment step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SyncAction {
+    /// Copy every parameter.
+    Copy,
+    /// `target ← τ online + (1 − τ) target`.
+    Blend {
+        /// Blend factor.
+        tau: f32,
+    },
+}
 
-    /// Brings `target` towards `online` after an update, as this rule says (a no-op for hard
-    /// copies, which happen on environment steps: see [`TargetSync::hard_copy_due`]).
-    pub fn after_update(&self, online: &[Dense<f32>], target: &mut [Dense<f32>]) -> Result<()> {
-        if let TargetSync::Polyak { tau } = *self {
-            for (t, o) in target.iter_mut().zip(online) {
-                t.blend_from(o, tau)?;
+impl TargetSync {
+    /// The one place that decides when the target network moves: after environment step
+    /// `env_step` (1-based), on which an update was made (`updated`) or not. A hard rule copies
+    /// every `every` environment steps, whether or not learning has started; Polyak blends
+    /// after every update.
+    ///
+    /// ```
+    /// use dqn_head::{SyncAction, TargetSync};
+    /// let hard = TargetSync::Hard { every: 1000 };
+    /// assert_eq!(hard.action(999, true), None);
+    /// assert_eq!(hard.action(1000, false), Some(SyncAction::Copy));
+    /// let polyak = TargetSync::Polyak { tau: 0.005 };
+    /// assert_eq!(polyak.action(7, true), Some(SyncAction::Blend { tau: 0.005 }));
+    /// assert_eq!(polyak.action(7, false), None);
+    /// ```
+    pub fn action(&self, env_step: u64, updated: bool) -> Option<SyncAction> {
+        match *self {
+            TargetSync::Hard { every } => {
+                env_step.is_multiple_of(every).then_some(SyncAction::Copy)
+            }
+            TargetSync::Polyak { tau } => updated.then_some(SyncAction::Blend { tau }),
+        }
+    }
+}
+
+impl SyncAction {
+    /// Moves `target` towards `online` (layer by layer; the shapes must agree).
+    pub fn apply(self, online: &[Dense<f32>], target: &mut [Dense<f32>]) -> Result<()> {
+        check_len("target layers", online.len(), target.len())?;
+        for (t, o) in target.iter_mut().zip(online) {
+            match self {
+                SyncAction::Copy => t.copy_from(o)?,
+                SyncAction::Blend { tau } => t.blend_from(o, tau)?,
             }
         }
         Ok(())
     }
-}
-
-/// Copies every layer of `online` into `target`.
-pub fn hard_copy(online: &[Dense<f32>], target: &mut [Dense<f32>]) -> Result<()> {
-    check_len("target layers", online.len(), target.len())?;
-    for (t, o) in target.iter_mut().zip(online) {
-        t.copy_from(o)?;
-    }
-    Ok(())
 }
 
 /// The Q-head: a dense layer from features to one value per action.

@@ -1,6 +1,6 @@
 //! TD targets on hand-made batches and the TD gradient against finite differences.
 
-use dqn_head::{Error, QHead, TargetSync, TdLoss, hard_copy, td_loss, td_targets};
+use dqn_head::{Error, QHead, Quantity, SyncAction, TargetSync, TdLoss, td_loss, td_targets};
 use ff_core::{Buf, Dense, DenseGrads, Init, MatRef};
 use nalgebra::DMatrix;
 use proptest::prelude::*;
@@ -113,7 +113,7 @@ proptest! {
             td_loss(q.mat(), &actions, &targets, TdLoss::Mse, &mut dq).expect("ok")
         };
         let h = 1e-2f32;
-        let n_w = head.layer.w.len();
+        let n_w = head.layer.weights().len();
         for k in 0..head.layer.param_count() {
             let mut probe = head.layer.clone();
             let orig = slot(&mut probe, k, n_w).to_owned();
@@ -134,26 +134,37 @@ fn target_sync_rules() {
     let online = vec![Dense::<f32>::new(3, 4, Init::PytorchDefault, &mut rng)];
     let mut target = vec![Dense::<f32>::new(3, 4, Init::PytorchDefault, &mut rng)];
     let hard = TargetSync::Hard { every: 1000 };
-    assert!(!hard.hard_copy_due(999) && hard.hard_copy_due(1000) && hard.hard_copy_due(2000));
+    assert_eq!(hard.action(999, true), None);
+    assert_eq!(hard.action(1000, false), Some(SyncAction::Copy));
+    assert_eq!(hard.action(2000, true), Some(SyncAction::Copy));
+    let polyak = TargetSync::Polyak { tau: 0.25 };
+    assert_eq!(
+        polyak.action(1000, false),
+        None,
+        "Polyak moves only after an update"
+    );
     let before = target.clone();
-    hard.after_update(&online, &mut target)
+    polyak
+        .action(1, true)
+        .expect("an update was made")
+        .apply(&online, &mut target)
         .expect("same shapes");
-    assert_eq!(target, before, "hard sync does nothing between copies");
-    TargetSync::Polyak { tau: 0.25 }
-        .after_update(&online, &mut target)
+    let expected = 0.25 * online[0].weights()[(1, 2)] + 0.75 * before[0].weights()[(1, 2)];
+    assert!((target[0].weights()[(1, 2)] - expected).abs() < 1e-7);
+    SyncAction::Copy
+        .apply(&online, &mut target)
         .expect("same shapes");
-    let expected = 0.25 * online[0].w[(1, 2)] + 0.75 * before[0].w[(1, 2)];
-    assert!((target[0].w[(1, 2)] - expected).abs() < 1e-7);
-    hard_copy(&online, &mut target).expect("same shapes");
     assert_eq!(target, online);
+    let mut short: Vec<Dense<f32>> = Vec::new();
+    assert!(matches!(
+        SyncAction::Copy.apply(&online, &mut short),
+        Err(Error::LengthMismatch { .. })
+    ));
 }
 
 fn slot(p: &mut Dense<f32>, k: usize, n_w: usize) -> &mut f32 {
-    if k < n_w {
-        &mut p.w.as_mut_slice()[k]
-    } else {
-        &mut p.b.as_mut_slice()[k - n_w]
-    }
+    let [w, b] = p.params_mut();
+    if k < n_w { &mut w[k] } else { &mut b[k - n_w] }
 }
 
 /// Finite Q-values and targets whose difference overflows the square are divergence too.
@@ -171,7 +182,7 @@ fn overflowing_td_loss_is_an_error() {
         matches!(
             err,
             Err(Error::NonFinite {
-                what: "TD loss",
+                what: Quantity::TdLoss,
                 sample: 0,
                 ..
             })

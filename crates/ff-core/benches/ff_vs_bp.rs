@@ -1,14 +1,13 @@
 //! FF local step against the backprop work for the same layer, on the paper's layers at
 //! batch 128, in one group per layer so the report reads as a ratio.
 //!
-//! `ff_step` is a whole local update's gradient: forward, goodness, loss, closed-form `dW, db`.
+//! `ff_step` (`ff_gradients` after the input normalisation) is a whole local update's gradient: forward, goodness, loss, closed-form `dW, db`.
 //! `bp_forward_backward` is what backprop spends on the same layer: the forward pass and the
 //! backward pass for `dW, db` and the input gradient `dx` the layer below needs.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use ff_core::{
-    Buf, Dense, DenseGrads, FfLayerConfig, FfScratch, Goodness, Init, InputNorm, LossForm, MatRef,
-};
+use ff_core::ff::{FfObjective, FfScratch, Goodness, LossForm, ff_gradients};
+use ff_core::{Buf, Dense, DenseGrads, Init, InputNorm, MatRef};
 use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -24,25 +23,38 @@ fn bench(c: &mut Criterion) {
         let upstream = DMatrix::from_fn(n_out, BATCH, |_, _| rng.gen_range(-1.0f32..1.0));
         let is_pos: Vec<bool> = (0..BATCH).map(|j| j % 2 == 0).collect();
         let mut group = c.benchmark_group(format!("layer_{n_in}x{n_out}_batch{BATCH}"));
-        for (name, cfg) in [
-            ("ff_step_paper_text", FfLayerConfig::default()),
+        for (name, objective, norm) in [
+            (
+                "ff_step_paper_text",
+                FfObjective::default(),
+                InputNorm::None,
+            ),
             (
                 "ff_step_paper_code",
-                FfLayerConfig {
+                FfObjective {
                     goodness: Goodness::Mean,
                     loss: LossForm::PerSample,
                     margin: 2.0,
-                    input_norm: InputNorm::L2,
                 },
+                InputNorm::L2,
             ),
         ] {
             let (mut scratch, mut grads) = (FfScratch::default(), DenseGrads::default());
+            let (mut x_norm, mut h) = (Buf::default(), Buf::default());
             group.bench_function(BenchmarkId::from_parameter(name), |b| {
                 b.iter(|| {
+                    let input = norm.apply(MatRef::from(&x), &mut x_norm);
                     black_box(
-                        layer
-                            .ff_step(&cfg, MatRef::from(&x), &is_pos, &mut scratch, &mut grads)
-                            .expect("ok"),
+                        ff_gradients(
+                            &layer,
+                            &objective,
+                            input,
+                            &is_pos,
+                            &mut scratch,
+                            &mut grads,
+                            &mut h,
+                        )
+                        .expect("ok"),
                     )
                 })
             });

@@ -12,10 +12,8 @@
 //!
 //! Run with `cargo run -p ff-core --release --example label_in_input`.
 
-use ff_core::{
-    Buf, Dense, DenseGrads, FfLayerConfig, FfScratch, Goodness, Init, InputNorm, LossForm, MatRef,
-    Optimizer, OptimizerConfig, goodness,
-};
+use ff_core::ff::{FfObjective, Goodness, LossForm};
+use ff_core::{FfLayer, FfLayerConfig, Init, InputNorm, MatRef, OptimizerConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -50,72 +48,61 @@ fn main() -> Result<(), ff_core::Error> {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let train = points(2000, &mut rng);
     let test = points(1000, &mut rng);
-    let config = FfLayerConfig {
+    let objective = FfObjective {
         goodness: Goodness::Sum,
         loss: LossForm::PerSample,
         margin: 4.0,
-        input_norm: InputNorm::L2,
     };
-    let mut layers = [
-        Dense::<f32>::new(IN_DIM, 128, Init::PytorchDefault, &mut rng),
-        Dense::<f32>::new(128, 128, Init::PytorchDefault, &mut rng),
-    ];
-    let mut opts = layers
-        .iter()
-        .map(|l| Optimizer::for_layers(OptimizerConfig::adam(0.01), std::slice::from_ref(l)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let (mut scratch, mut grads) = (FfScratch::default(), DenseGrads::default());
-    let (mut bufs, mut data, mut is_pos) =
-        ([Buf::default(), Buf::default()], Vec::new(), Vec::new());
-
-    // Inputs are not normalised before the first layer here: its input carries the label and
-    // the raw coordinates, and their scale is meaningful.
-    let first = FfLayerConfig {
-        input_norm: InputNorm::None,
-        ..config
+    // The first layer reads the raw coordinates and the label, whose scale is meaningful; the
+    // second reads the first's activity L2-normalised, so it cannot just pass goodness on.
+    let config = |input_norm| FfLayerConfig {
+        objective,
+        input_norm,
     };
-    let batch = 200;
+    let adam = OptimizerConfig::adam(0.01);
+    let mut l1 = FfLayer::<f32>::new(
+        IN_DIM,
+        128,
+        config(InputNorm::None),
+        Init::PytorchDefault,
+        &mut rng,
+    )
+    .with_optimizer(adam)?;
+    let mut l2 = FfLayer::<f32>::new(
+        128,
+        128,
+        config(InputNorm::L2),
+        Init::PytorchDefault,
+        &mut rng,
+    )
+    .with_optimizer(adam)?;
+    let (mut data, mut neg, mut is_pos) = (Vec::new(), Vec::new(), Vec::new());
     for epoch in 0..60 {
-        for chunk in train.chunks(batch) {
+        for chunk in train.chunks(200) {
             // Positives (true labels) then negatives (a random wrong label).
             let wrong: Vec<usize> = chunk
                 .iter()
                 .map(|p| (p.2 + rng.gen_range(1..N_CLASSES)) % N_CLASSES)
                 .collect();
-            let mut neg = Vec::new();
             embed(chunk, |_, l| l, &mut data);
             embed(chunk, |j, _| wrong[j], &mut neg);
             data.extend_from_slice(&neg);
             is_pos.clear();
             is_pos.extend((0..2 * chunk.len()).map(|j| j < chunk.len()));
-            for (l, (layer, opt)) in layers.iter_mut().zip(&mut opts).enumerate() {
-                // Layer l reads what layer l − 1 wrote into one buffer and writes the other.
-                let (lo, hi) = bufs.split_at_mut(1);
-                let (prev, out) = if l % 2 == 0 {
-                    (&hi[0], &mut lo[0])
-                } else {
-                    (&lo[0], &mut hi[0])
-                };
-                let input = if l == 0 {
-                    MatRef::new(&data, IN_DIM, 2 * chunk.len())?
-                } else {
-                    prev.mat()
-                };
-                let cfg = if l == 0 { first } else { config };
-                layer.ff_step(&cfg, input, &is_pos, &mut scratch, &mut grads)?;
-                opt.step_layers(std::slice::from_mut(layer), std::slice::from_ref(&grads))?;
-                layer.ff_forward(&cfg, input, &mut scratch, out)?;
-            }
+            let x = MatRef::new(&data, IN_DIM, 2 * chunk.len())?;
+            // Each layer steps on its own loss; the next sees its output with the new weights.
+            l1.train_step_split(x, &is_pos)?;
+            l2.train_step_split(l1.forward(x)?, &is_pos)?;
         }
         if epoch % 20 == 19 {
             println!(
                 "epoch {:>3}: test accuracy {:.1}%",
                 epoch + 1,
-                100.0 * accuracy(&layers, &test, config, first)?
+                100.0 * accuracy(&mut l1, &mut l2, &test)?
             );
         }
     }
-    let acc = accuracy(&layers, &test, config, first)?;
+    let acc = accuracy(&mut l1, &mut l2, &test)?;
     println!(
         "final test accuracy: {:.1}% (majority class: {:.1}%)",
         100.0 * acc,
@@ -126,32 +113,20 @@ fn main() -> Result<(), ff_core::Error> {
 
 /// Picks, for each point, the label whose embedding has the largest total goodness.
 fn accuracy(
-    layers: &[Dense<f32>],
+    l1: &mut FfLayer<f32>,
+    l2: &mut FfLayer<f32>,
     pts: &[(f32, f32, usize)],
-    config: FfLayerConfig,
-    first: FfLayerConfig,
 ) -> Result<f64, ff_core::Error> {
     let mut scores = vec![[0.0f32; N_CLASSES]; pts.len()];
-    let (mut scratch, mut a, mut b, mut data) = (
-        FfScratch::default(),
-        Buf::default(),
-        Buf::default(),
-        Vec::new(),
-    );
-    let mut g = vec![0.0f32; pts.len()];
+    let mut data = Vec::new();
     for c in 0..N_CLASSES {
         embed(pts, |_, _| c, &mut data);
-        layers[0].ff_forward(
-            &first,
-            MatRef::new(&data, IN_DIM, pts.len())?,
-            &mut scratch,
-            &mut a,
-        )?;
-        goodness(config.goodness, a.mat(), &mut g)?;
-        scores.iter_mut().zip(&g).for_each(|(s, g)| s[c] += g);
-        layers[1].ff_forward(&config, a.mat(), &mut scratch, &mut b)?;
-        goodness(config.goodness, b.mat(), &mut g)?;
-        scores.iter_mut().zip(&g).for_each(|(s, g)| s[c] += g);
+        let x = MatRef::new(&data, IN_DIM, pts.len())?;
+        let g1 = l1.goodness(x)?.to_vec();
+        let g2 = l2.goodness(l1.forward(x)?)?;
+        for ((s, a), b) in scores.iter_mut().zip(&g1).zip(g2) {
+            s[c] += a + b;
+        }
     }
     let correct = pts
         .iter()

@@ -1,7 +1,8 @@
-//! The dense layer `z = W x + b`: initialisation, forward and backward passes.
+//! The dense layer `z = W x + b` with forward and backward passes: the building block of both
+//! the Forward-Forward layers and the backprop baseline, so that the two are compared on
+//! identical code.
 
-use crate::error::check_finite;
-use crate::mat::gemm;
+use crate::mat::{check_finite, gemm, sum_sq};
 use crate::{Buf, Error, MatRef, Real, Result};
 use nalgebra::{DMatrix, DVector};
 use rand::Rng;
@@ -16,14 +17,26 @@ pub enum Init {
     XavierUniform,
 }
 
-/// A fully connected layer with weights `w` (`out × in`) and biases `b` (`out`).
+/// A fully connected layer with weights `W` (`out × in`) and biases `b` (`out`).
+///
+/// The fields are private so that `W` and `b` always agree in shape; parameters are changed
+/// through [`Dense::params_mut`] (slices of fixed length) or built with [`Dense::from_parts`].
+///
+/// ```
+/// use ff_core::{Buf, Dense, MatRef};
+/// use nalgebra::{DMatrix, DVector};
+/// let layer = Dense::from_parts(DMatrix::from_row_slice(1, 2, &[1.0f32, -1.0]), DVector::from_element(1, 0.5))?;
+/// let mut out = Buf::default();
+/// layer.forward(MatRef::new(&[3.0, 1.0], 2, 1)?, &mut out)?;
+/// assert_eq!(out.as_slice(), &[2.5]);
+/// assert!(Dense::from_parts(DMatrix::<f32>::zeros(2, 2), DVector::zeros(3)).is_err());
+/// # Ok::<(), ff_core::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Dense<T: Real> {
-    /// Weights, one row per output unit.
-    pub w: DMatrix<T>,
-    /// Biases.
-    pub b: DVector<T>,
+    w: DMatrix<T>,
+    b: DVector<T>,
 }
 
 /// Gradients of a dense layer's parameters, reusable across layers of any shape.
@@ -37,13 +50,30 @@ pub struct DenseGrads<T> {
 
 impl<T: Real> DenseGrads<T> {
     /// Squared Euclidean norm over both tensors.
+    ///
+    /// ```
+    /// let mut g = ff_core::DenseGrads::<f64>::default();
+    /// g.w.shape_to(1, 1);
+    /// g.w.as_mut_slice()[0] = 3.0;
+    /// g.b.shape_to(1, 1);
+    /// g.b.as_mut_slice()[0] = 4.0;
+    /// assert_eq!(g.sq_norm(), 25.0);
+    /// ```
     pub fn sq_norm(&self) -> f64 {
-        (crate::mat::sum_sq(self.w.as_slice()) + crate::mat::sum_sq(self.b.as_slice())).to_f64()
+        (sum_sq(self.w.as_slice()) + sum_sq(self.b.as_slice())).to_f64()
     }
 }
 
 impl<T: Real> Dense<T> {
     /// A layer mapping `in_dim` features to `out_dim`, parameters drawn from `rng`.
+    ///
+    /// ```
+    /// use ff_core::{Dense, Init};
+    /// use rand::SeedableRng;
+    /// let l = Dense::<f32>::new(4, 8, Init::XavierUniform, &mut rand::rngs::StdRng::seed_from_u64(0));
+    /// assert_eq!((l.in_dim(), l.out_dim(), l.param_count()), (4, 8, 40));
+    /// assert!(l.biases().iter().all(|&b| b == 0.0)); // Xavier: zero biases
+    /// ```
     pub fn new(in_dim: usize, out_dim: usize, init: Init, rng: &mut impl Rng) -> Self {
         let (w_bound, b_bound) = match init {
             Init::PytorchDefault => {
@@ -64,6 +94,57 @@ impl<T: Real> Dense<T> {
             None => T::zero(),
         });
         Self { w, b }
+    }
+
+    /// A layer from its weights (`out × in`) and biases (`out`), which must agree.
+    pub fn from_parts(w: DMatrix<T>, b: DVector<T>) -> Result<Self> {
+        if b.len() != w.nrows() {
+            return Err(Error::ShapeMismatch {
+                op: "Dense::from_parts (biases)",
+                expected: (w.nrows(), 1),
+                got: (b.len(), 1),
+            });
+        }
+        Ok(Self { w, b })
+    }
+
+    /// A layer from row-major weights (`out_dim` rows of `in_dim`, PyTorch's layout) and biases.
+    ///
+    /// ```
+    /// let l = ff_core::Dense::from_row_major(2, 1, &[1.0f32, 2.0], &[0.0])?;
+    /// assert_eq!(l.weights()[(0, 1)], 2.0);
+    /// assert!(ff_core::Dense::from_row_major(usize::MAX, 2, &[1.0f32], &[0.0, 0.0]).is_err());
+    /// # Ok::<(), ff_core::Error>(())
+    /// ```
+    pub fn from_row_major(in_dim: usize, out_dim: usize, w: &[T], b: &[T]) -> Result<Self> {
+        if in_dim.checked_mul(out_dim) != Some(w.len()) {
+            return Err(Error::ShapeMismatch {
+                op: "Dense::from_row_major (weights)",
+                expected: (out_dim, in_dim),
+                got: (w.len(), 1),
+            });
+        }
+        if b.len() != out_dim {
+            return Err(Error::ShapeMismatch {
+                op: "Dense::from_row_major (biases)",
+                expected: (out_dim, 1),
+                got: (b.len(), 1),
+            });
+        }
+        Ok(Self {
+            w: DMatrix::from_row_slice(out_dim, in_dim, w),
+            b: DVector::from_column_slice(b),
+        })
+    }
+
+    /// The weights, `out × in`.
+    pub fn weights(&self) -> &DMatrix<T> {
+        &self.w
+    }
+
+    /// The biases.
+    pub fn biases(&self) -> &DVector<T> {
+        &self.b
     }
 
     /// Number of inputs.
@@ -90,6 +171,15 @@ impl<T: Real> Dense<T> {
     }
 
     /// Polyak averaging `self ← τ·other + (1 − τ)·self`.
+    ///
+    /// ```
+    /// use ff_core::Dense;
+    /// let mut target = Dense::from_row_major(1, 1, &[0.0f32], &[0.0])?;
+    /// let online = Dense::from_row_major(1, 1, &[1.0f32], &[2.0])?;
+    /// target.blend_from(&online, 0.25)?;
+    /// assert_eq!(target.params(), [&[0.25f32][..], &[0.5][..]]);
+    /// # Ok::<(), ff_core::Error>(())
+    /// ```
     pub fn blend_from(&mut self, other: &Self, tau: T) -> Result<()> {
         self.check_same_shape(other, "blend_from")?;
         let keep = T::one() - tau;
@@ -115,6 +205,7 @@ impl<T: Real> Dense<T> {
         Ok(())
     }
 
+    /// Checks an input batch: `in_dim` rows, at least one column, every value finite.
     pub(crate) fn check_input(&self, op: &'static str, x: &MatRef<'_, T>) -> Result<()> {
         if x.rows() != self.in_dim() {
             return Err(Error::ShapeMismatch {
@@ -126,25 +217,27 @@ impl<T: Real> Dense<T> {
         if x.cols() == 0 {
             return Err(Error::EmptyBatch { op });
         }
-        check_finite(op, "input", x.as_slice())
+        check_finite(op, crate::error::Tensor::Input, x.as_slice())
     }
 
     /// `out ← W x + b` for a batch `x` (`in × batch`); `out` becomes `out_dim × batch`.
     pub fn forward(&self, x: MatRef<'_, T>, out: &mut Buf<T>) -> Result<()> {
         self.check_input("Dense::forward", &x)?;
-        self.forward_unchecked(x, out);
-        Ok(())
+        self.affine(x, out, false)
     }
 
-    pub(crate) fn forward_unchecked(&self, x: MatRef<'_, T>, out: &mut Buf<T>) {
-        self.affine(x, out, false);
+    /// `out ← relu(W x + b)`.
+    pub fn forward_relu(&self, x: MatRef<'_, T>, out: &mut Buf<T>) -> Result<()> {
+        self.check_input("Dense::forward_relu", &x)?;
+        self.affine(x, out, true)
     }
 
-    /// `out ← W x + b`, and the ReLU in the same pass over `out` when `relu` is set.
-    pub(crate) fn affine(&self, x: MatRef<'_, T>, out: &mut Buf<T>, relu: bool) {
+    /// `out ← W x + b`, and the ReLU in the same pass over `out` when `relu` is set; the input
+    /// is already checked.
+    pub(crate) fn affine(&self, x: MatRef<'_, T>, out: &mut Buf<T>, relu: bool) -> Result<()> {
         out.shape_to(self.out_dim(), x.cols());
-        let w = MatRef::from(&self.w).op();
-        gemm(out.as_mut_slice(), w, x.op());
+        let w = MatRef::from(&self.w).op()?;
+        gemm(out.as_mut_slice(), w, x.op()?)?;
         // The bias is added after the product, in one vectorised pass (broadcasting it into
         // `out` first cost a memcpy per column).
         let bias = self.b.as_slice();
@@ -155,18 +248,24 @@ impl<T: Real> Dense<T> {
                 *v = if !relu || z > T::zero() { z } else { T::zero() };
             }
         }
-    }
-
-    /// `out ← relu(W x + b)`.
-    pub fn forward_relu(&self, x: MatRef<'_, T>, out: &mut Buf<T>) -> Result<()> {
-        self.check_input("Dense::forward_relu", &x)?;
-        self.affine(x, out, true);
         Ok(())
     }
 
     /// Given the input `x` of the forward pass and the upstream gradient `dz = ∂L/∂z`
     /// (`out × batch`), writes `∂L/∂W = dz xᵀ` and `∂L/∂b = Σ_j dz_j` into `grads`, and
     /// `∂L/∂x = Wᵀ dz` into `dx` when asked for.
+    ///
+    /// ```
+    /// use ff_core::{Buf, Dense, DenseGrads, MatRef};
+    /// let l = Dense::from_row_major(2, 1, &[1.0f32, -1.0], &[0.0])?;
+    /// let (mut grads, mut dx) = (DenseGrads::default(), Buf::default());
+    /// // One sample x = (3, 1), upstream gradient dz = 2.
+    /// l.backward(MatRef::new(&[3.0, 1.0], 2, 1)?, MatRef::new(&[2.0], 1, 1)?, &mut grads, Some(&mut dx))?;
+    /// assert_eq!(grads.w.as_slice(), &[6.0, 2.0]); // dz xᵀ
+    /// assert_eq!(grads.b.as_slice(), &[2.0]);
+    /// assert_eq!(dx.as_slice(), &[2.0, -2.0]); // Wᵀ dz
+    /// # Ok::<(), ff_core::Error>(())
+    /// ```
     pub fn backward(
         &self,
         x: MatRef<'_, T>,
@@ -182,12 +281,16 @@ impl<T: Real> Dense<T> {
                 got: dz.shape(),
             });
         }
-        check_finite("Dense::backward", "upstream gradient", dz.as_slice())?;
-        self.param_grads(x, dz, grads);
+        check_finite(
+            "Dense::backward",
+            crate::error::Tensor::UpstreamGradient,
+            dz.as_slice(),
+        )?;
+        self.param_grads(x, dz, grads)?;
         if let Some(dx) = dx {
             dx.shape_to(self.in_dim(), x.cols());
-            let wt = MatRef::from(&self.w).op_t();
-            gemm(dx.as_mut_slice(), wt, dz.op());
+            let wt = MatRef::from(&self.w).op_t()?;
+            gemm(dx.as_mut_slice(), wt, dz.op()?)?;
         }
         Ok(())
     }
@@ -198,9 +301,9 @@ impl<T: Real> Dense<T> {
         x: MatRef<'_, T>,
         dz: MatRef<'_, T>,
         grads: &mut DenseGrads<T>,
-    ) {
+    ) -> Result<()> {
         grads.w.shape_to(self.out_dim(), self.in_dim());
-        gemm(grads.w.as_mut_slice(), dz.op(), x.op_t());
+        gemm(grads.w.as_mut_slice(), dz.op()?, x.op_t()?)?;
         grads.b.shape_to(self.out_dim(), 1);
         let gb = grads.b.as_mut_slice();
         gb.fill(T::zero());
@@ -209,6 +312,7 @@ impl<T: Real> Dense<T> {
                 *acc += d;
             }
         }
+        Ok(())
     }
 
     /// Parameters flattened in optimizer order: weights (column-major), then biases.
@@ -220,10 +324,48 @@ impl<T: Real> Dense<T> {
     pub fn params(&self) -> [&[T]; 2] {
         [self.w.as_slice(), self.b.as_slice()]
     }
+
+    /// Whether every parameter is finite (one vectorised pass).
+    pub fn is_finite(&self) -> bool {
+        crate::mat::all_finite(self.w.as_slice()) && crate::mat::all_finite(self.b.as_slice())
+    }
+}
+
+/// Deserialising checks what a file cannot be trusted to hold: the weights' length against
+/// their shape (with checked arithmetic) and the biases against the weights.
+#[cfg(feature = "serde")]
+impl<'de, T: Real + serde::Deserialize<'de>> serde::Deserialize<'de> for Dense<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        // nalgebra's own wire format: a matrix is `(data, nrows, ncols)`, a vector
+        // `(data, nrows, ())`.
+        #[derive(serde::Deserialize)]
+        struct Parts<T> {
+            w: (Vec<T>, usize, usize),
+            b: (Vec<T>, usize, ()),
+        }
+        let p = Parts::<T>::deserialize(d)?;
+        let ((w, rows, cols), (b, b_rows, ())) = (p.w, p.b);
+        if rows.checked_mul(cols) != Some(w.len()) || b_rows != b.len() {
+            return Err(D::Error::custom(format!(
+                "a dense layer of {rows}×{cols} weights holds {} values, and {b_rows} biases {}",
+                w.len(),
+                b.len()
+            )));
+        }
+        Self::from_parts(DMatrix::from_vec(rows, cols, w), DVector::from_vec(b))
+            .map_err(D::Error::custom)
+    }
 }
 
 /// Turns `∂L/∂h` into `∂L/∂z` through a ReLU, given its output `h` (`h > 0` exactly where
 /// `z > 0`).
+///
+/// ```
+/// let mut g = [1.0f32, 2.0, 3.0];
+/// ff_core::dense::relu_backward_in_place(&mut g, &[0.5, 0.0, 2.0]);
+/// assert_eq!(g, [1.0, 0.0, 3.0]);
+/// ```
 pub fn relu_backward_in_place<T: Real>(grad: &mut [T], h: &[T]) {
     for (g, &hv) in grad.iter_mut().zip(h) {
         *g = if hv > T::zero() { *g } else { T::zero() };

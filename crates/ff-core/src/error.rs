@@ -1,5 +1,29 @@
 //! The crate's error type.
 
+/// The tensor a non-finite value was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tensor {
+    /// A layer's input batch.
+    Input,
+    /// The per-sample goodness of an FF layer.
+    Goodness,
+    /// A parameter gradient.
+    Gradient,
+    /// The gradient flowing into a layer's backward pass.
+    UpstreamGradient,
+}
+
+impl std::fmt::Display for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Tensor::Input => "the input",
+            Tensor::Goodness => "the goodness",
+            Tensor::Gradient => "a gradient",
+            Tensor::UpstreamGradient => "the upstream gradient",
+        })
+    }
+}
+
 /// What can go wrong in ff-core. Every variant carries the numbers needed to find the fault.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
@@ -19,7 +43,7 @@ pub enum Error {
         /// The operation that was refused.
         op: &'static str,
         /// Which input.
-        what: &'static str,
+        what: Tensor,
         /// Position of the first bad value (column-major).
         index: usize,
         /// The value.
@@ -31,8 +55,8 @@ pub enum Error {
         /// The operation that was refused.
         op: &'static str,
     },
-    /// An optimizer setting outside its range.
-    #[error("optimizer setting `{key}` = {value} is out of range: {allowed}")]
+    /// A setting outside its range.
+    #[error("setting `{key}` = {value} is out of range: {allowed}")]
     BadHyperparameter {
         /// The setting.
         key: &'static str,
@@ -49,38 +73,13 @@ pub enum Error {
         /// Sizes it was given.
         got: Vec<usize>,
     },
-}
-
-pub(crate) fn check_finite<T: crate::Real>(
-    op: &'static str,
-    what: &'static str,
-    values: &[T],
-) -> crate::Result<()> {
-    if all_finite(values) {
-        return Ok(());
-    }
-    match values.iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
-        Some(index) => Err(Error::NonFinite {
-            op,
-            what,
-            index,
-            value: values[index].to_f64(),
-        }),
-    }
-}
-
-/// Whether every value is finite, in one vectorised pass: `x · 0` is 0 for a finite `x` and NaN
-/// otherwise, and an eight-lane sum of it vectorises where a per-element test does not. Every
-/// layer input is checked with it, so the common case must be cheap.
-pub fn all_finite<T: crate::Real>(values: &[T]) -> bool {
-    let mut acc = [T::zero(); 8];
-    let chunks = values.chunks_exact(8);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for l in 0..8 {
-            acc[l] += c[l] * T::zero();
-        }
-    }
-    acc.iter().chain(rest).all(|&v| v * T::zero() == T::zero())
+    /// [`FfLayer::train_step`](crate::FfLayer::train_step) on a layer built without an
+    /// optimizer.
+    #[error(
+        "this FfLayer has no optimizer: build it with .with_optimizer(...), or take its gradients with .gradients(...)"
+    )]
+    NoOptimizer,
+    /// A product the gemm refused (a bug in the caller's shapes).
+    #[error(transparent)]
+    Gemm(#[from] ff_gemm::Error),
 }

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! and is trained to give positives a goodness above the margin `m` and negatives one below it.
-//! Two loss forms are offered ([`LossForm`]):
+//! Two loss forms are offered ([`ff::LossForm`]):
 //!
 //! ```text
 //! batch-mean:  L = softplus(m − ḡ+) + softplus(ḡ− − m),     ḡ± = mean of g over S±
@@ -29,71 +29,65 @@
 //! ```
 //!
 //! An empty `S+` or `S−` contributes nothing to the batch-mean loss or its gradient (its term is
-//! dropped rather than dividing by zero); the agents skip such batches and count them.
+//! dropped rather than dividing by zero).
 //!
-//! The crate also holds the pieces a back-propagation baseline needs, so that FF and BP are
-//! compared on identical code: a [`Dense`] layer with forward and backward passes, and the
-//! [`Optimizer`] (SGD, Adam, AdamW, with PyTorch's update rules and `clip_grad_norm_`).
-//!
-//! Everything is generic over the float type ([`Real`]: `f32` for training, `f64` for the
-//! finite-difference tests). Matrix products run on the crate's own packed gemm (AVX-512, AVX2 or
-//! portable kernels, picked at run time), whose packing space is reused rather than allocated per
-//! product. Batches are column-major matrices with one column per sample.
-//! Work buffers live in caller-owned scratch structs ([`FfScratch`], [`DenseGrads`]) that grow
-//! once and are reused, so a steady-state step allocates nothing.
-//!
-//! # Example
-//!
-//! One FF step on a batch of four 3-dimensional samples, the first two positive:
+//! # Example: the shortest FF training loop
 //!
 //! ```
-//! use ff_core::{Dense, DenseGrads, FfLayerConfig, FfScratch, Init, MatRef, Optimizer, OptimizerConfig};
-//! use nalgebra::DMatrix;
+//! use ff_core::{FfLayer, FfLayerConfig, Init, MatRef, OptimizerConfig};
 //! use rand::SeedableRng;
 //!
 //! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-//! let mut layer = Dense::<f32>::new(3, 8, Init::XavierUniform, &mut rng);
-//! let mut opt = Optimizer::new(OptimizerConfig::adam(0.03), &[layer.param_count()])?;
-//! let config = FfLayerConfig::default(); // sum goodness, batch-mean loss, m = 2
-//! let x = DMatrix::from_column_slice(3, 4, &[
-//!     1.0, 0.5, 0.2,   0.9, 0.4, 0.1,     // positives
-//!     -0.2, 0.1, -1.0, -0.1, 0.2, -0.9,  // negatives
-//! ]);
-//! let is_pos = [true, true, false, false];
-//! let (mut scratch, mut grads) = (FfScratch::default(), DenseGrads::default());
-//! let first = layer.ff_step(&config, MatRef::from(&x), &is_pos, &mut scratch, &mut grads)?;
+//! let mut layer = FfLayer::<f32>::new(3, 8, FfLayerConfig::default(), Init::XavierUniform, &mut rng)
+//!     .with_optimizer(OptimizerConfig::adam(0.03))?;
+//! // Two positive and two negative samples, one per column.
+//! let pos = MatRef::new(&[1.0, 0.5, 0.2, 0.9, 0.4, 0.1], 3, 2)?;
+//! let neg = MatRef::new(&[-0.2, 0.1, -1.0, -0.1, 0.2, -0.9], 3, 2)?;
+//! let first = layer.train_step(pos, neg)?;
 //! for _ in 0..200 {
-//!     layer.ff_step(&config, MatRef::from(&x), &is_pos, &mut scratch, &mut grads)?;
-//!     opt.step_layers(std::slice::from_mut(&mut layer), std::slice::from_ref(&grads))?;
+//!     layer.train_step(pos, neg)?;
 //! }
-//! let last = layer.ff_step(&config, MatRef::from(&x), &is_pos, &mut scratch, &mut grads)?;
-//! assert!(last.loss < first.loss);
-//! assert!(last.mean_g_pos > last.mean_g_neg);
+//! let last = layer.train_step(pos, neg)?;
+//! assert!(last.loss < first.loss && last.mean_g_pos > last.mean_g_neg);
 //! # Ok::<(), ff_core::Error>(())
 //! ```
+//!
+//! # What is where
+//!
+//! * [`ff`]: the FF objective — goodness, loss, the closed-form gradient
+//!   ([`ff::ff_gradients`], for networks that share buffers between layers) and [`FfLayer`].
+//! * [`dense`]: the dense layer with forward and backward passes ([`Dense`]), the building
+//!   block of both the FF layers and a backpropagation baseline, so that the two are compared
+//!   on identical code.
+//! * [`norm`]: input normalisation and its backward pass ([`InputNorm`]).
+//! * [`optim`]: SGD, Adam and AdamW with PyTorch's update rules and `clip_grad_norm_`
+//!   ([`Optimizer`]).
+//! * [`mat`]: column-major matrices ([`MatRef`], the reusable [`Buf`]) and products.
+//!
+//! Everything is generic over the float type ([`Real`]: `f32` for training, `f64` for the
+//! finite-difference tests). Products run on the `ff-gemm` crate, whose packing space is reused
+//! rather than allocated per product; work buffers are caller-owned (or owned by the
+//! [`FfLayer`]) and grow once, so a steady-state step allocates nothing. This crate has no
+//! `unsafe` code.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
-mod buf;
-mod dense;
+pub mod dense;
 mod error;
-mod ff;
-mod gemm;
-mod loss;
-mod mat;
-mod optim;
+pub mod ff;
+pub mod mat;
+pub mod norm;
+pub mod optim;
 
-pub use buf::Buf;
-pub use dense::{Dense, DenseGrads, Init, relu_backward_in_place};
-pub use error::{Error, all_finite};
-pub use ff::{
-    FfLayerConfig, FfScratch, FfStats, InputNorm, l2_normalize_backward, l2_normalize_columns,
-};
-pub use loss::{Goodness, LossForm, LossStats, ff_loss, goodness, sigmoid, softplus};
-pub use mat::{GemmScalar, MatRef, matmul, release_gemm_space};
-pub use optim::{Optimizer, OptimizerConfig, OptimizerKind, StepInfo, grad_sq_norm};
+pub use dense::{Dense, DenseGrads, Init};
+pub use error::{Error, Tensor};
+pub use ff::{FfLayer, FfLayerConfig, FfStats};
+pub use mat::{Buf, MatRef};
+pub use norm::InputNorm;
+pub use optim::{Optimizer, OptimizerConfig};
 
 /// The float types the crate computes in: `f32` for training, `f64` for gradient checks.
-pub trait Real: nalgebra::RealField + Copy + mat::GemmScalar {
+pub trait Real: nalgebra::RealField + Copy + ff_gemm::Element {
     /// Converts an `f64` constant.
     fn of(x: f64) -> Self {
         nalgebra::convert(x)
@@ -104,7 +98,7 @@ pub trait Real: nalgebra::RealField + Copy + mat::GemmScalar {
     }
 }
 
-impl<T: nalgebra::RealField + Copy + mat::GemmScalar> Real for T {}
+impl<T: nalgebra::RealField + Copy + ff_gemm::Element> Real for T {}
 
 /// Result of the crate's fallible operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -75,6 +75,13 @@ impl OptimizerConfig {
     }
 
     /// Checks every setting's range.
+    ///
+    /// ```
+    /// use ff_core::OptimizerConfig;
+    /// assert!(OptimizerConfig::adam(1e-3).validate().is_ok());
+    /// assert!(OptimizerConfig::adam(-1.0).validate().is_err());
+    /// assert!(OptimizerConfig::adam(1e-3).with_clip(0.0).validate().is_err());
+    /// ```
     pub fn validate(&self) -> Result<()> {
         let bad = |key, value, allowed| {
             Err(Error::BadHyperparameter {
@@ -116,6 +123,21 @@ pub struct StepInfo {
 }
 
 /// An optimizer over a fixed group of layers, with its own state per parameter.
+///
+/// ```
+/// use ff_core::{Dense, DenseGrads, Optimizer, OptimizerConfig};
+/// use nalgebra::{DMatrix, DVector};
+/// let mut layer = Dense::from_parts(DMatrix::from_element(1, 2, 1.0f64), DVector::zeros(1))?;
+/// let mut opt = Optimizer::for_layers(OptimizerConfig::sgd(0.1), std::slice::from_ref(&layer))?;
+/// let mut grads = DenseGrads::default();
+/// grads.w.shape_to(1, 2);
+/// grads.w.as_mut_slice().copy_from_slice(&[1.0, -1.0]);
+/// grads.b.shape_to(1, 1);
+/// grads.b.as_mut_slice()[0] = 0.0;
+/// opt.step_layers(std::slice::from_mut(&mut layer), std::slice::from_ref(&grads))?;
+/// assert_eq!(layer.weights().as_slice(), &[0.9, 1.1]);
+/// # Ok::<(), ff_core::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Optimizer<T> {
@@ -127,6 +149,15 @@ pub struct Optimizer<T> {
 }
 
 /// `Σ ‖g‖²` over the gradients of several layers.
+///
+/// ```
+/// let mut g = ff_core::DenseGrads::<f32>::default();
+/// g.w.shape_to(1, 2);
+/// g.w.as_mut_slice().copy_from_slice(&[3.0, 4.0]);
+/// g.b.shape_to(1, 1);
+/// g.b.as_mut_slice()[0] = 0.0;
+/// assert_eq!(ff_core::optim::grad_sq_norm(&[g]), 25.0);
+/// ```
 pub fn grad_sq_norm<T: Real>(grads: &[DenseGrads<T>]) -> f64 {
     grads.iter().map(DenseGrads::sq_norm).sum()
 }
@@ -190,8 +221,8 @@ impl<T: Real> Optimizer<T> {
                 .zip(&self.sizes)
                 .all(|((l, g), &n)| {
                     l.param_count() == n
-                        && g.w.shape() == l.w.shape()
-                        && g.b.shape() == (l.b.len(), 1)
+                        && g.w.shape() == l.weights().shape()
+                        && g.b.shape() == (l.out_dim(), 1)
                 });
         if !layout_ok {
             return Err(Error::TensorLayout {
@@ -206,8 +237,16 @@ impl<T: Real> Optimizer<T> {
         let grad_norm = sq.sqrt();
         if !grad_norm.is_finite() {
             for g in grads {
-                crate::error::check_finite("Optimizer::step", "gradient", g.w.as_slice())?;
-                crate::error::check_finite("Optimizer::step", "gradient", g.b.as_slice())?;
+                crate::mat::check_finite(
+                    "Optimizer::step",
+                    crate::error::Tensor::Gradient,
+                    g.w.as_slice(),
+                )?;
+                crate::mat::check_finite(
+                    "Optimizer::step",
+                    crate::error::Tensor::Gradient,
+                    g.b.as_slice(),
+                )?;
             }
         }
         // torch.nn.utils.clip_grad_norm_: coef = max / (norm + 1e-6), clamped to at most 1.

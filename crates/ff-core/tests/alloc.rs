@@ -5,9 +5,10 @@
 //! steps must be zero, and the memory held must not grow. A counting global allocator (this
 //! test binary only) counts calls, not time.
 
+use ff_core::ff::{FfObjective, FfScratch, Goodness, LossForm, ff_gradients};
+use ff_core::mat::matmul;
 use ff_core::{
-    Buf, Dense, DenseGrads, FfLayerConfig, FfScratch, Goodness, Init, InputNorm, LossForm, MatRef,
-    Optimizer, OptimizerConfig,
+    Buf, Dense, DenseGrads, FfLayer, FfLayerConfig, Init, InputNorm, MatRef, OptimizerConfig,
 };
 use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
@@ -58,66 +59,57 @@ static GLOBAL: Counting = Counting;
 #[test]
 fn steady_state_steps_allocate_nothing() {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    // The paper's layers, shared scratch and gradients.
-    let mut layers = [
-        Dense::<f32>::new(4, 128, Init::XavierUniform, &mut rng),
-        Dense::<f32>::new(128, 64, Init::XavierUniform, &mut rng),
-    ];
-    let mut opts = layers.each_ref().map(|l| {
-        Optimizer::for_layers(
-            OptimizerConfig::adamw(1e-4, 0.0).with_clip(1.0),
-            std::slice::from_ref(l),
-        )
-        .expect("valid")
-    });
-    let x = DMatrix::from_fn(4, 128, |_, _| rng.gen_range(-1.0f32..1.0));
-    let is_pos: Vec<bool> = (0..128).map(|j| j % 2 == 0).collect();
     let cfg = FfLayerConfig {
-        goodness: Goodness::Mean,
-        loss: LossForm::PerSample,
-        margin: 2.0,
+        objective: FfObjective {
+            goodness: Goodness::Mean,
+            loss: LossForm::PerSample,
+            margin: 2.0,
+        },
         input_norm: InputNorm::L2,
     };
+    let opt = OptimizerConfig::adamw(1e-4, 0.0).with_clip(1.0);
+    // The paper's layers, each an FfLayer with its own optimizer and buffers.
+    let mut l1 = FfLayer::<f32>::new(4, 128, cfg, Init::XavierUniform, &mut rng)
+        .with_optimizer(opt)
+        .expect("valid");
+    let mut l2 = FfLayer::<f32>::new(128, 64, cfg, Init::XavierUniform, &mut rng)
+        .with_optimizer(opt)
+        .expect("valid");
+    let x = DMatrix::from_fn(4, 128, |_, _| rng.gen_range(-1.0f32..1.0));
+    let is_pos: Vec<bool> = (0..128).map(|j| j % 2 == 0).collect();
+    // And the low-level path a network uses: shared scratch and gradients, a backward pass.
+    let dense = Dense::<f32>::new(64, 32, Init::XavierUniform, &mut rng);
     let (mut scratch, mut grads) = (FfScratch::default(), DenseGrads::default());
-    let (mut a, mut b, mut dx) = (Buf::default(), Buf::default(), Buf::default());
-    let mut step = |scratch: &mut FfScratch<f32>, grads: &mut DenseGrads<f32>| {
-        // Layer 1 reads the batch and writes `a`; layer 2 reads `a` and writes `b`.
-        let [l1, l2] = &mut layers;
-        let [o1, o2] = &mut opts;
-        layer_step(
-            l1,
-            o1,
-            &cfg,
-            MatRef::from(&x),
+    let (mut h, mut dx, mut xn) = (Buf::default(), Buf::default(), Buf::default());
+    let mut step = || {
+        l1.train_step_split(MatRef::from(&x), &is_pos).expect("ok");
+        let a = l1.forward(MatRef::from(&x)).expect("ok");
+        l2.train_step_split(a, &is_pos).expect("ok");
+        let b = l2.forward(a).expect("ok");
+        let input = InputNorm::L2.apply(b, &mut xn);
+        ff_gradients(
+            &dense,
+            &cfg.objective,
+            input,
             &is_pos,
-            scratch,
-            grads,
-            &mut a,
-            &mut dx,
-        );
-        layer_step(
-            l2,
-            o2,
-            &cfg,
-            a.mat(),
-            &is_pos,
-            scratch,
-            grads,
-            &mut b,
-            &mut dx,
-        );
+            &mut scratch,
+            &mut grads,
+            &mut h,
+        )
+        .expect("ok");
+        dense
+            .backward(input, h.mat(), &mut grads, Some(&mut dx))
+            .expect("ok");
     };
     for _ in 0..3 {
-        step(&mut scratch, &mut grads);
+        step();
     }
     let (before, live_before) = counts();
     for _ in 0..1000 {
-        step(&mut scratch, &mut grads);
+        step();
     }
     let (after, live_after) = counts();
-    // Ten matrix products per step (five per layer: the FF step's forward and weight gradient,
-    // the forward for the next layer, the backward pass's weight and input gradients), all
-    // packing into the thread's reused gemm space.
+    // Every matrix product packs into the thread's reused gemm space.
     assert_eq!(after - before, 0, "a steady-state step allocated");
     assert_eq!(
         live_after, live_before,
@@ -130,7 +122,7 @@ fn gemm_space_is_reused_and_can_be_released() {
     let a = DMatrix::from_fn(64, 128, |i, j| (i + j) as f32 * 0.01);
     let b = DMatrix::from_fn(128, 96, |i, j| (i * j % 7) as f32);
     let mut out = Buf::default();
-    ff_core::matmul(MatRef::from(&a), MatRef::from(&b), &mut out).expect("shapes agree");
+    matmul(MatRef::from(&a), MatRef::from(&b), &mut out).expect("shapes agree");
     assert_eq!(out.mat().shape(), (64, 96));
     let want = &a * &b;
     for (got, want) in out.as_slice().iter().zip(want.as_slice()) {
@@ -140,35 +132,11 @@ fn gemm_space_is_reused_and_can_be_released() {
         );
     }
     let (before, live_before) = counts();
-    ff_core::matmul(MatRef::from(&a), MatRef::from(&b), &mut out).expect("shapes agree");
+    matmul(MatRef::from(&a), MatRef::from(&b), &mut out).expect("shapes agree");
     assert_eq!(counts().0, before, "second product allocated");
-    ff_core::release_gemm_space::<f32>();
+    ff_gemm::release_packing_space::<f32>();
     assert!(
         counts().1 < live_before,
         "releasing the packing space freed nothing"
     );
-}
-
-/// An FF step, the optimizer, the forward for the next layer and (as BP would) a backward pass.
-#[allow(clippy::too_many_arguments)]
-fn layer_step(
-    layer: &mut Dense<f32>,
-    opt: &mut Optimizer<f32>,
-    cfg: &FfLayerConfig,
-    input: MatRef<'_, f32>,
-    is_pos: &[bool],
-    scratch: &mut FfScratch<f32>,
-    grads: &mut DenseGrads<f32>,
-    out: &mut Buf<f32>,
-    dx: &mut Buf<f32>,
-) {
-    layer
-        .ff_step(cfg, input, is_pos, scratch, grads)
-        .expect("ok");
-    opt.step_layers(std::slice::from_mut(layer), std::slice::from_ref(grads))
-        .expect("finite");
-    layer.ff_forward(cfg, input, scratch, out).expect("ok");
-    layer
-        .backward(input, out.mat(), grads, Some(dx))
-        .expect("ok");
 }

@@ -1,9 +1,10 @@
 //! Known values, edge cases, errors, the optimizer rules and f32/f64 agreement.
 
 use approx::assert_relative_eq;
+use ff_core::ff::{FfObjective, Goodness, LossForm, ff_loss, goodness, sigmoid, softplus};
 use ff_core::{
-    Buf, Dense, DenseGrads, Error, FfLayerConfig, FfScratch, Goodness, Init, InputNorm, LossForm,
-    MatRef, Optimizer, OptimizerConfig, ff_loss, goodness, sigmoid, softplus,
+    Buf, Dense, DenseGrads, Error, FfLayer, FfLayerConfig, Init, InputNorm, MatRef, Optimizer,
+    OptimizerConfig,
 };
 use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
@@ -93,16 +94,11 @@ fn non_finite_and_misshapen_inputs_are_typed_errors() {
     let layer = Dense::<f32>::new(3, 4, Init::PytorchDefault, &mut rng);
     let mut x = DMatrix::from_element(3, 2, 0.5f32);
     x[(1, 1)] = f32::NAN;
-    let (mut scratch, mut grads, mut out) =
-        (FfScratch::default(), DenseGrads::default(), Buf::default());
-    let cfg = FfLayerConfig::default();
-    let err = layer.ff_step(
-        &cfg,
-        MatRef::from(&x),
-        &[true, false],
-        &mut scratch,
-        &mut grads,
-    );
+    let (mut grads, mut out) = (DenseGrads::default(), Buf::default());
+    let mut ff = FfLayer::from_dense(layer.clone(), FfLayerConfig::default());
+    let err = ff
+        .gradients(MatRef::from(&x), &[true, false])
+        .map(|(s, _)| s);
     assert!(
         matches!(err, Err(Error::NonFinite { index: 4, .. })),
         "{err:?}"
@@ -122,8 +118,12 @@ fn non_finite_and_misshapen_inputs_are_typed_errors() {
     ));
     let ok = DMatrix::from_element(3, 2, 0.5f32);
     assert!(matches!(
-        layer.ff_step(&cfg, MatRef::from(&ok), &[true], &mut scratch, &mut grads),
+        ff.gradients(MatRef::from(&ok), &[true]),
         Err(Error::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        ff.train_step_split(MatRef::from(&ok), &[true, false]),
+        Err(Error::NoOptimizer)
     ));
     let bad_dz = DMatrix::from_element(4, 3, 1.0f32);
     assert!(matches!(
@@ -146,16 +146,21 @@ fn init_bounds_match_pytorch_and_xavier() {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let l = Dense::<f64>::new(64, 32, Init::PytorchDefault, &mut rng);
     let bound = 1.0 / 64f64.sqrt();
-    assert!(l.w.iter().chain(l.b.iter()).all(|v| v.abs() <= bound));
     assert!(
-        l.w.iter().any(|v| v.abs() > 0.9 * bound),
+        l.weights()
+            .iter()
+            .chain(l.biases().iter())
+            .all(|v| v.abs() <= bound)
+    );
+    assert!(
+        l.weights().iter().any(|v| v.abs() > 0.9 * bound),
         "draws should fill the range"
     );
     let l = Dense::<f64>::new(64, 32, Init::XavierUniform, &mut rng);
     let bound = (6.0 / 96.0f64).sqrt();
-    assert!(l.w.iter().all(|v| v.abs() <= bound));
-    assert!(l.w.iter().any(|v| v.abs() > 0.9 * bound));
-    assert!(l.b.iter().all(|&v| v == 0.0));
+    assert!(l.weights().iter().all(|v| v.abs() <= bound));
+    assert!(l.weights().iter().any(|v| v.abs() > 0.9 * bound));
+    assert!(l.biases().iter().all(|&v| v == 0.0));
     // One seed, one layer.
     let a = Dense::<f32>::new(4, 8, Init::XavierUniform, &mut ChaCha8Rng::seed_from_u64(5));
     let b = Dense::<f32>::new(4, 8, Init::XavierUniform, &mut ChaCha8Rng::seed_from_u64(5));
@@ -166,10 +171,11 @@ fn init_bounds_match_pytorch_and_xavier() {
 /// AdamW first shrinks it by (1 − lr·λ); clipping scales the gradient by max/(‖g‖ + 1e-6).
 #[test]
 fn adam_and_adamw_follow_pytorch_rules() {
-    let mut layer = Dense::<f64> {
-        w: DMatrix::from_column_slice(1, 2, &[1.0, -2.0]),
-        b: nalgebra::DVector::from_column_slice(&[0.5]),
-    };
+    let mut layer = Dense::<f64>::from_parts(
+        DMatrix::from_column_slice(1, 2, &[1.0, -2.0]),
+        nalgebra::DVector::from_column_slice(&[0.5]),
+    )
+    .expect("shapes agree");
     let mut grads = DenseGrads::default();
     grads.w.shape_to(1, 2);
     grads.w.as_mut_slice().copy_from_slice(&[3.0, -4.0]);
@@ -185,16 +191,16 @@ fn adam_and_adamw_follow_pytorch_rules() {
     )
     .expect("finite");
     assert_relative_eq!(
-        layer.w[0],
-        before.w[0] - lr * 3.0 / (3.0 + 1e-8),
+        layer.weights()[0],
+        before.weights()[0] - lr * 3.0 / (3.0 + 1e-8),
         max_relative = 1e-12
     );
     assert_relative_eq!(
-        layer.w[1],
-        before.w[1] + lr * 4.0 / (4.0 + 1e-8),
+        layer.weights()[1],
+        before.weights()[1] + lr * 4.0 / (4.0 + 1e-8),
         max_relative = 1e-12
     );
-    assert_eq!(layer.b[0], 0.5, "zero gradient, no move");
+    assert_eq!(layer.biases()[0], 0.5, "zero gradient, no move");
 
     let mut layer = before.clone();
     let wd = 0.5;
@@ -209,9 +215,13 @@ fn adam_and_adamw_follow_pytorch_rules() {
     assert_relative_eq!(info.grad_norm, 5.0, max_relative = 1e-15);
     assert_relative_eq!(info.clip_coef, 1.0 / (5.0 + 1e-6), max_relative = 1e-15);
     let g0 = 3.0 * info.clip_coef;
-    let expected = before.w[0] * (1.0 - lr * wd) - lr * g0 / (g0.abs() + 1e-8);
-    assert_relative_eq!(layer.w[0], expected, max_relative = 1e-12);
-    assert_relative_eq!(layer.b[0], 0.5 * (1.0 - lr * wd), max_relative = 1e-15);
+    let expected = before.weights()[0] * (1.0 - lr * wd) - lr * g0 / (g0.abs() + 1e-8);
+    assert_relative_eq!(layer.weights()[0], expected, max_relative = 1e-12);
+    assert_relative_eq!(
+        layer.biases()[0],
+        0.5 * (1.0 - lr * wd),
+        max_relative = 1e-15
+    );
 
     // Adam's L2 weight decay enters the gradient instead.
     let mut layer = before.clone();
@@ -231,7 +241,7 @@ fn adam_and_adamw_follow_pytorch_rules() {
         .expect("finite");
     let g_b = wd * 0.5;
     assert_relative_eq!(
-        layer.b[0],
+        layer.biases()[0],
         0.5 - lr * g_b / (g_b + 1e-8),
         max_relative = 1e-12
     );
@@ -290,27 +300,30 @@ fn optimizer_rejects_bad_settings_and_non_finite_gradients() {
 fn f32_matches_f64() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let l64 = Dense::<f64>::new(16, 32, Init::XavierUniform, &mut rng);
-    let l32 = Dense::<f32> {
-        w: l64.w.map(|v| v as f32),
-        b: l64.b.map(|v| v as f32),
-    };
+    let l32 = Dense::<f32>::from_parts(
+        l64.weights().map(|v| v as f32),
+        l64.biases().map(|v| v as f32),
+    )
+    .expect("shapes agree");
     let x64 = DMatrix::from_fn(16, 64, |_, _| rng.gen_range(-1.0..1.0));
     let x32 = x64.map(|v| v as f32);
     let is_pos: Vec<bool> = (0..64).map(|j| j % 3 == 0).collect();
     for input_norm in [InputNorm::None, InputNorm::L2] {
         let cfg = FfLayerConfig {
-            goodness: Goodness::Mean,
-            loss: LossForm::PerSample,
-            margin: 0.1,
+            objective: FfObjective {
+                goodness: Goodness::Mean,
+                loss: LossForm::PerSample,
+                margin: 0.1,
+            },
             input_norm,
         };
-        let (mut s64, mut g64) = (FfScratch::default(), DenseGrads::default());
-        let (mut s32, mut g32) = (FfScratch::default(), DenseGrads::default());
-        let a = l64
-            .ff_step(&cfg, MatRef::from(&x64), &is_pos, &mut s64, &mut g64)
+        let mut f64_layer = FfLayer::from_dense(l64.clone(), cfg);
+        let mut f32_layer = FfLayer::from_dense(l32.clone(), cfg);
+        let (a, g64) = f64_layer
+            .gradients(MatRef::from(&x64), &is_pos)
             .expect("ok");
-        let b = l32
-            .ff_step(&cfg, MatRef::from(&x32), &is_pos, &mut s32, &mut g32)
+        let (b, g32) = f32_layer
+            .gradients(MatRef::from(&x32), &is_pos)
             .expect("ok");
         assert_relative_eq!(a.loss, b.loss, max_relative = 1e-5);
         for (x, y) in g64.w.as_slice().iter().zip(g32.w.as_slice()) {
@@ -319,8 +332,7 @@ fn f32_matches_f64() {
     }
 }
 
-/// A steady-state FF step reuses its buffers: the same call twice gives the same result and
-/// does not grow the scratch.
+/// A steady-state FF step reuses its buffers: the same call twice gives the same result.
 #[test]
 fn scratch_is_reused() {
     let mut rng = ChaCha8Rng::seed_from_u64(4);
@@ -331,15 +343,12 @@ fn scratch_is_reused() {
         input_norm: InputNorm::L2,
         ..FfLayerConfig::default()
     };
-    let (mut scratch, mut grads) = (FfScratch::default(), DenseGrads::default());
-    let first = layer
-        .ff_step(&cfg, MatRef::from(&x), &is_pos, &mut scratch, &mut grads)
+    let mut ff = FfLayer::from_dense(layer, cfg);
+    let (first, g1) = ff
+        .gradients(MatRef::from(&x), &is_pos)
+        .map(|(s, g)| (s, g.clone()))
         .expect("ok");
-    let (cap, g1) = (scratch.capacity(), grads.clone());
-    let second = layer
-        .ff_step(&cfg, MatRef::from(&x), &is_pos, &mut scratch, &mut grads)
-        .expect("ok");
+    let (second, g2) = ff.gradients(MatRef::from(&x), &is_pos).expect("ok");
     assert_eq!(first, second);
-    assert_eq!(g1, grads);
-    assert_eq!(cap, scratch.capacity());
+    assert_eq!(&g1, g2);
 }

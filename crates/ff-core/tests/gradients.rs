@@ -7,10 +7,9 @@
 //! Samples whose pre-activations lie within 1e-4 of the ReLU kink are rejected, since a central
 //! difference across the kink measures neither side's derivative.
 
-use ff_core::{
-    Buf, Dense, DenseGrads, FfLayerConfig, FfScratch, Goodness, Init, InputNorm, LossForm, MatRef,
-    ff_loss,
-};
+use ff_core::ff::{FfObjective, Goodness, LossForm, ff_loss};
+use ff_core::norm::{l2_normalize_backward, l2_normalize_columns};
+use ff_core::{Buf, Dense, DenseGrads, FfLayer, FfLayerConfig, Init, InputNorm, MatRef};
 use nalgebra::DMatrix;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -117,7 +116,8 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                     let mut rng = ChaCha8Rng::seed_from_u64(seed);
                     let mut layer = Dense::<f64>::new(n_in, n_out, init, &mut rng);
                     // Give the biases some spread so more units are active.
-                    for (i, b) in layer.b.iter_mut().enumerate() {
+                    let [_, biases] = layer.params_mut();
+                    for (i, b) in biases.iter_mut().enumerate() {
                         *b += 0.3 * ((i % 3) as f64 - 0.5);
                     }
                     Case {
@@ -135,36 +135,38 @@ fn min_abs_preactivation(layer: &Dense<f64>, x: &DMatrix<f64>, norm: InputNorm) 
         InputNorm::None => x.clone(),
         InputNorm::L2 => {
             let mut out = Buf::default();
-            ff_core::l2_normalize_columns(MatRef::from(x), &mut out);
+            l2_normalize_columns(MatRef::from(x), &mut out);
             DMatrix::from_column_slice(x.nrows(), x.ncols(), out.as_slice())
         }
     };
-    let z = &layer.w * input + layer.b.clone() * nalgebra::RowDVector::from_element(x.ncols(), 1.0);
+    let z = layer.weights() * input
+        + layer.biases().clone() * nalgebra::RowDVector::from_element(x.ncols(), 1.0);
     z.iter().fold(f64::INFINITY, |m, v| m.min(v.abs()))
 }
 
 fn ff_gradient_check(goodness: Goodness, loss: LossForm, input_norm: InputNorm) {
     let config = FfLayerConfig {
-        goodness,
-        loss,
-        margin: 2.0,
+        objective: FfObjective {
+            goodness,
+            loss,
+            margin: 2.0,
+        },
         input_norm,
     };
     let name = format!("FF dW, db ({goodness:?} goodness, {loss:?} loss, {input_norm:?} norm)");
     run(&name, case_strategy(), |case| {
         prop_assume!(min_abs_preactivation(&case.layer, &case.x, input_norm) > 1e-4);
-        let mut scratch = FfScratch::default();
-        let mut grads = DenseGrads::default();
         let x = MatRef::from(&case.x);
-        case.layer
-            .ff_step(&config, x, &case.is_pos, &mut scratch, &mut grads)
+        let grads = FfLayer::from_dense(case.layer.clone(), config)
+            .gradients(x, &case.is_pos)
+            .map(|(_, g)| g.clone())
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let mut probe = case.layer.clone();
-        let mut probe_grads = DenseGrads::default();
         let loss_at = |layer: &Dense<f64>| {
-            layer
-                .ff_step(&config, x, &case.is_pos, &mut scratch, &mut probe_grads)
+            FfLayer::from_dense(layer.clone(), config)
+                .gradients(x, &case.is_pos)
                 .expect("ok")
+                .0
                 .loss
         };
         Ok(worst_param_error(&mut probe, &grads, loss_at))
@@ -172,11 +174,8 @@ fn ff_gradient_check(goodness: Goodness, loss: LossForm, input_norm: InputNorm) 
 }
 
 fn param_at(p: &mut Dense<f64>, k: usize, n_w: usize) -> f64 {
-    if k < n_w {
-        p.w.as_slice()[k]
-    } else {
-        p.b.as_slice()[k - n_w]
-    }
+    let [w, b] = p.params();
+    if k < n_w { w[k] } else { b[k - n_w] }
 }
 
 /// The largest relative error between `grads` and central differences of `loss` over every
@@ -186,7 +185,7 @@ fn worst_param_error(
     grads: &DenseGrads<f64>,
     mut loss: impl FnMut(&Dense<f64>) -> f64,
 ) -> f64 {
-    let n_w = probe.w.len();
+    let n_w = probe.weights().len();
     let mut worst = 0.0f64;
     for k in 0..probe.param_count() {
         let analytic = if k < n_w {
@@ -206,10 +205,11 @@ fn worst_param_error(
 }
 
 fn set(p: &mut Dense<f64>, k: usize, n_w: usize, v: f64) {
+    let [w, b] = p.params_mut();
     if k < n_w {
-        p.w.as_mut_slice()[k] = v;
+        w[k] = v;
     } else {
-        p.b.as_mut_slice()[k - n_w] = v;
+        b[k - n_w] = v;
     }
 }
 
@@ -314,7 +314,7 @@ fn l2_normalize_backward_matches_finite_differences() {
         let upstream = DMatrix::from_vec(rows, cols, rs);
         let loss = |x: &DMatrix<f64>| {
             let mut out = Buf::default();
-            ff_core::l2_normalize_columns(MatRef::from(x), &mut out);
+            l2_normalize_columns(MatRef::from(x), &mut out);
             out.as_slice()
                 .iter()
                 .zip(upstream.iter())
@@ -322,7 +322,7 @@ fn l2_normalize_backward_matches_finite_differences() {
                 .sum::<f64>()
         };
         let mut dx = Buf::default();
-        ff_core::l2_normalize_backward(MatRef::from(&x), MatRef::from(&upstream), &mut dx)
+        l2_normalize_backward(MatRef::from(&x), MatRef::from(&upstream), &mut dx)
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let mut probe = x.clone();
         let mut worst = 0.0f64;

@@ -56,15 +56,16 @@ pub fn study(
     )?;
     for &depth in depths {
         for kind in [AgentKind::Bp, AgentKind::Ff] {
-            let mut cfg = base.clone();
-            cfg.hidden = vec![width; depth];
-            cfg.train.batch_size = batch_size;
-            cfg.ff.update_prob = 1.0; // every update includes the FF step
-            cfg.ff.bp_warmstart_steps = None;
+            // Every update includes the FF step.
+            let cfg = base.with_overrides(&[
+                format!("network.hidden={:?}", vec![width; depth]),
+                format!("train.batch-size={batch_size}"),
+                "ff.update-prob=1.0".to_string(),
+            ])?;
             let mut update_rng = stream(0, Stream::Update);
             // The gemm's packing space is per thread and kept between products: free it, so
             // each measurement includes the packing space its own update needs.
-            ff_core::release_gemm_space::<f32>();
+            ff_gemm::release_packing_space::<f32>();
             let before = alloc_count::live();
             let mut agent = build(kind, &cfg, &mut stream(0, Stream::Init))?;
             let built = alloc_count::reset_peak();

@@ -118,15 +118,17 @@ fn load_groups(quick: bool) -> Result<Vec<Group>> {
         .map(|(name, label, agent, file)| {
             let mut config = Config::load(&crate::project_root().join("configs").join(file))?;
             if quick {
-                let t = &mut config.train;
-                t.epochs = 6;
-                t.episodes_per_epoch = 6;
-                t.learning_starts = 256;
-                t.eval_episodes = 2;
-                t.final_eval_episodes = 5;
-                if config.ff.bp_warmstart_steps.is_some() {
-                    config.ff.bp_warmstart_steps = Some(100);
+                let mut sets = vec![
+                    "train.epochs=6",
+                    "train.episodes-per-epoch=6",
+                    "train.learning-starts=256",
+                    "train.eval-episodes=2",
+                    "train.final-eval-episodes=5",
+                ];
+                if config.ff().bp_warmstart_steps.is_some() {
+                    sets.push("ff.bp-warmstart-steps=100");
                 }
+                config = config.with_overrides(&sets)?;
             }
             Ok(Group {
                 name,
@@ -151,7 +153,7 @@ fn run_one(g: &Group, seed: u64, dir: &Path) -> Result<Summary> {
     write_atomic(&dir.join("config.toml"), cfg.to_toml().as_bytes())?;
     let mut agent = build(g.agent, cfg, &mut stream(seed, Stream::Init))?;
     let mut st = LoopState::new(cfg, seed)?;
-    let n_hidden = cfg.hidden.len();
+    let n_hidden = cfg.hidden().len();
     let run = train(agent.as_mut(), cfg, seed, &mut st, &mut |_, st, _| {
         write_atomic(
             &dir.join("metrics.csv"),

@@ -85,7 +85,7 @@ pub fn load_all(out: &Path, groups: &[Group], seeds: u64) -> Result<Vec<Vec<RunD
                         cols.remove(k)
                             .with_context(|| format!("{}: no column {k}", dir.display()))
                     };
-                    let n_hidden = g.config.hidden.len();
+                    let n_hidden = g.config.hidden().len();
                     Ok(RunData {
                         seed,
                         train: take("train_return_mean")?,
@@ -119,7 +119,7 @@ fn cell(x: f64) -> String {
 pub fn write_csvs(out: &Path, groups: &[Group], data: &[Vec<RunData>]) -> Result<()> {
     let max_layers = groups
         .iter()
-        .map(|g| g.config.hidden.len())
+        .map(|g| g.config.hidden().len())
         .max()
         .unwrap_or(0);
     let mut csv =
@@ -273,7 +273,7 @@ pub fn figures(out: &Path, groups: &[Group], data: &[Vec<RunData>], mem: &[MemRo
     let mut panels = Vec::new();
     for name in ["ff", "ff-text"] {
         let Some((g, runs)) = by(name) else { continue };
-        for layer in 0..g.config.hidden.len() {
+        for layer in 0..g.config.hidden().len() {
             let pos: Vec<Vec<f64>> = runs.iter().map(|r| r.g_pos[layer].clone()).collect();
             let neg: Vec<Vec<f64>> = runs.iter().map(|r| r.g_neg[layer].clone()).collect();
             panels.push(Panel {
@@ -281,7 +281,7 @@ pub fn figures(out: &Path, groups: &[Group], data: &[Vec<RunData>], mem: &[MemRo
                     "{}: layer {} goodness ({:?})",
                     g.config_file,
                     layer + 1,
-                    g.config.ff.layer.goodness
+                    g.config.ff().objective.goodness
                 ),
                 x_label: "epoch".into(),
                 y_label: "mean goodness over FF steps".into(),
@@ -297,14 +297,14 @@ pub fn figures(out: &Path, groups: &[Group], data: &[Vec<RunData>], mem: &[MemRo
                     series("g− (S−)", plots::BP_COLOR, &neg, 20 + layer as u64, false),
                 ],
                 reference: Some((
-                    g.config.ff.layer.margin,
-                    format!("margin m = {}", g.config.ff.layer.margin),
+                    g.config.ff().objective.margin,
+                    format!("margin m = {}", g.config.ff().objective.margin),
                 )),
                 log2_x: false,
             });
         }
     }
-    let cols = ff_g.config.hidden.len().max(1);
+    let cols = ff_g.config.hidden().len().max(1);
     plots::render(out, "goodness", &panels, cols)?;
 
     // Memory versus depth.
@@ -563,9 +563,9 @@ pub fn report(
             g.name,
             g.label,
             g.config_file,
-            c.train.epochs,
-            c.train.episodes_per_epoch,
-            c.hidden,
+            c.train().epochs,
+            c.train().episodes_per_epoch,
+            c.hidden(),
             s.wall
         );
     }
@@ -577,7 +577,7 @@ pub fn report(
          first epoch at which the 10-epoch moving average of the training return reaches {THRESHOLD} (median over seeds, \
          a seed that never does counting as slowest; \"–\" when fewer than half reach it); *last-20 std* is the \
          standard deviation of the training return over the last 20 epochs, averaged over seeds.\n",
-        groups[bp].config.train.final_eval_episodes,
+        groups[bp].config.train().final_eval_episodes,
         stats::RESAMPLES
     );
     let _ = writeln!(r, "## Final return\n");
@@ -680,9 +680,9 @@ pub fn report(
     for name in ["ff", "ff-warmstart", "ff-text"] {
         let Some(i) = idx(name) else { continue };
         let g = &groups[i];
-        let init = match g.config.ff.bp_warmstart_steps {
-            Some(n) => format!("BP warm start, {n} updates, from {:?}", g.config.ff.init),
-            None => format!("{:?}", g.config.ff.init),
+        let init = match g.config.ff().bp_warmstart_steps {
+            Some(n) => format!("BP warm start, {n} updates, from {:?}", g.config.ff().init),
+            None => format!("{:?}", g.config.ff().init),
         };
         let p = if name == "ff" {
             "–".to_string()

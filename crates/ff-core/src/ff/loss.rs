@@ -1,10 +1,17 @@
 //! Goodness, the stable softplus and sigmoid, and the FF loss with its gradient.
 
 use crate::MatRef;
-use crate::error::check_finite;
+use crate::mat::check_finite;
 use crate::{Error, Real, Result};
 
 /// `ln(1 + eˣ)`, exact at both asymptotes and free of overflow for any finite input.
+///
+/// ```
+/// use ff_core::ff::softplus;
+/// assert_eq!(softplus(0.0f64), std::f64::consts::LN_2);
+/// assert_eq!(softplus(1e30f64), 1e30);
+/// assert_eq!(softplus(-1e30f64), 0.0);
+/// ```
 pub fn softplus<T: Real>(x: T) -> T {
     // max(x, 0) + ln(1 + e^{-|x|}): the exponent is never positive, so nothing overflows, and
     // for large |x| the correction underflows to exactly 0.
@@ -12,6 +19,11 @@ pub fn softplus<T: Real>(x: T) -> T {
 }
 
 /// The logistic function `1 / (1 + e⁻ˣ)`, the derivative of [`softplus`], stable for any input.
+///
+/// ```
+/// assert_eq!(ff_core::ff::sigmoid(0.0f32), 0.5);
+/// assert_eq!(ff_core::ff::sigmoid(-1e4f32), 0.0);
+/// ```
 pub fn sigmoid<T: Real>(x: T) -> T {
     if x >= T::zero() {
         T::one() / (T::one() + (-x).exp())
@@ -33,6 +45,10 @@ pub enum Goodness {
 
 impl Goodness {
     /// The factor `c` in `g = c Σ_i h_i²` for a layer of `width` units.
+    ///
+    /// ```
+    /// assert_eq!(ff_core::ff::Goodness::Mean.scale::<f32>(4), 0.25);
+    /// ```
     pub fn scale<T: Real>(self, width: usize) -> T {
         match self {
             Goodness::Sum => T::one(),
@@ -42,6 +58,17 @@ impl Goodness {
 }
 
 /// Writes the goodness of each column of `h` (one sample per column) into `out`.
+///
+/// ```
+/// use ff_core::{ff::{goodness, Goodness}, MatRef};
+/// let h = [1.0f32, 2.0, 2.0, 0.0, 0.0, 3.0]; // columns (1, 2, 2) and (0, 0, 3)
+/// let mut g = [0.0; 2];
+/// goodness(Goodness::Sum, MatRef::new(&h, 3, 2)?, &mut g)?;
+/// assert_eq!(g, [9.0, 9.0]);
+/// goodness(Goodness::Mean, MatRef::new(&h, 3, 2)?, &mut g)?;
+/// assert_eq!(g, [3.0, 3.0]);
+/// # Ok::<(), ff_core::Error>(())
+/// ```
 pub fn goodness<T: Real>(form: Goodness, h: MatRef<'_, T>, out: &mut [T]) -> Result<()> {
     if out.len() != h.cols() {
         return Err(Error::ShapeMismatch {
@@ -73,7 +100,7 @@ pub enum LossForm {
 
 /// The loss and what it says about the split.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct LossStats {
+pub struct FfStats {
     /// Value of the loss.
     pub loss: f64,
     /// Mean goodness of the positives (NaN when there are none).
@@ -91,13 +118,23 @@ pub struct LossStats {
 
 /// The FF loss of a batch with goodness `g` split by `is_pos`, margin `m`; writes `∂L/∂g_j` into
 /// `dl_dg`. An empty positive or negative set contributes nothing (see the crate docs).
+///
+/// ```
+/// use ff_core::ff::{ff_loss, softplus, LossForm};
+/// let mut dg = [0.0f64; 4];
+/// let s = ff_loss(LossForm::BatchMean, 2.0, &[3.0, 5.0, 1.0, 0.0], &[true, true, false, false], &mut dg)?;
+/// // ḡ+ = 4, ḡ− = 0.5
+/// assert_eq!(s.loss, softplus(-2.0) + softplus(-1.5));
+/// assert!(dg[0] < 0.0 && dg[3] > 0.0);
+/// # Ok::<(), ff_core::Error>(())
+/// ```
 pub fn ff_loss<T: Real>(
     form: LossForm,
     margin: T,
     g: &[T],
     is_pos: &[bool],
     dl_dg: &mut [T],
-) -> Result<LossStats> {
+) -> Result<FfStats> {
     let b = g.len();
     if b == 0 {
         return Err(Error::EmptyBatch { op: "ff_loss" });
@@ -114,7 +151,7 @@ pub fn ff_loss<T: Real>(
             });
         }
     }
-    check_finite("ff_loss", "goodness", g)?;
+    check_finite("ff_loss", crate::error::Tensor::Goodness, g)?;
     let (mut sum_pos, mut sum_neg, mut n_pos, mut correct) = (T::zero(), T::zero(), 0usize, 0usize);
     for (&gj, &pos) in g.iter().zip(is_pos) {
         if pos {
@@ -167,7 +204,7 @@ pub fn ff_loss<T: Real>(
             total * inv_b
         }
     };
-    Ok(LossStats {
+    Ok(FfStats {
         loss: loss.to_f64(),
         mean_g_pos: mean_pos.map_or(f64::NAN, T::to_f64),
         mean_g_neg: mean_neg.map_or(f64::NAN, T::to_f64),

@@ -1,35 +1,34 @@
-//! Project automation, run as `cargo xtask <task>` (see `.cargo/config.toml`).
+//! Project automation, run as `cargo xtask <task>` (see `.cargo/config.toml`): CI, and thin
+//! dispatch to the programs that do the work, built in the optimised `xtask` profile.
 //!
-//! One module per task. Cargo is always invoked through `$CARGO`, so the same toolchain that
-//! runs xtask builds everything else.
+//! Cargo is always invoked through `$CARGO`, so the same toolchain that runs xtask builds
+//! everything else.
 
-mod alloc_count;
-mod bench;
 mod ci;
-mod experiment;
 
-#[global_allocator]
-static ALLOCATOR: alloc_count::Counting = alloc_count::Counting;
-
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
 const USAGE: &str = "\
 usage: cargo xtask <task> [options]
 
 tasks:
-  experiment    the paper reproduction: BP-DQN and FF-DQN on many seeds, the ablations,
-                the memory study, figures and REPORT.md (--quick for a smoke run)
-  bench         speed: criterion benches, updates, whole loops, GFLOP/s against gemm, and with
-                --peer the PyTorch peer side by side; writes docs/PERFORMANCE.md
-  ci            cargo fmt --check, clippy -D warnings, RUSTDOCFLAGS=-D warnings cargo doc,
-                and the test suite (cargo test --workspace): exactly what CI runs
+  experiment [FILE] [options]   run an experiment file (default configs/experiments/paper.toml,
+                                the paper reproduction) into results/: runs, report, figures.
+                                Same as `ffdqn experiment run FILE --out results [options]`;
+                                see `ffdqn experiment run --help` (--quick, --jobs, --seeds,
+                                --force, --backend slurm, …)
+  bench [options]               speed: criterion benches, updates, whole loops, GFLOP/s against
+                                gemm, and with --peer the PyTorch peer side by side; writes
+                                docs/PERFORMANCE.md (runs lab's perf-report)
+  ci                            cargo fmt --check, clippy -D warnings, RUSTDOCFLAGS=-D warnings
+                                cargo doc, and the test suite: exactly what CI runs
 ";
 
 fn main() -> ExitCode {
     match run() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -37,20 +36,58 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<()> {
+fn run() -> Result<ExitCode> {
     let mut args = std::env::args().skip(1);
     let task = args.next();
     let rest: Vec<String> = args.collect();
     match task.as_deref() {
-        Some("ci") => ci::run(&rest),
-        Some("experiment") => experiment::run(&rest),
-        Some("bench") => bench::run(&rest),
+        Some("ci") => ci::run(&rest).map(|()| ExitCode::SUCCESS),
+        Some("experiment") => {
+            let (file, mut rest) = match rest.first() {
+                Some(f) if f.ends_with(".toml") => (f.clone(), rest[1..].to_vec()),
+                _ => ("configs/experiments/paper.toml".to_string(), rest),
+            };
+            if !rest.iter().any(|a| a == "--out" || a.starts_with("--out=")) {
+                rest.extend(["--out".to_string(), "results".to_string()]);
+            }
+            let mut cmd_args = vec!["experiment".to_string(), "run".to_string(), file];
+            cmd_args.extend(rest);
+            cargo_run("cli", "ffdqn", &cmd_args)
+        }
+        Some("bench") => cargo_run("lab", "perf-report", &rest),
         Some("-h" | "--help") | None => {
             print!("{USAGE}");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Some(other) => bail!("unknown task `{other}`\n\n{USAGE}"),
     }
+}
+
+/// `cargo run --profile xtask -p PACKAGE --bin BIN -- ARGS` from the workspace root; the exit
+/// code is passed on.
+fn cargo_run(package: &str, bin: &str, args: &[String]) -> Result<ExitCode> {
+    let status = Command::new(cargo())
+        .current_dir(project_root())
+        .args([
+            "run",
+            "--quiet",
+            "--profile",
+            "xtask",
+            "-p",
+            package,
+            "--bin",
+            bin,
+            "--",
+        ])
+        .args(args)
+        .status()
+        .with_context(|| format!("could not start `{}`", cargo()))?;
+    Ok(ExitCode::from(
+        status
+            .code()
+            .and_then(|c| u8::try_from(c).ok())
+            .unwrap_or(1),
+    ))
 }
 
 /// The workspace root, found from this crate's manifest directory.
@@ -62,20 +99,4 @@ pub fn project_root() -> PathBuf {
 /// The cargo that runs us.
 pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
-}
-
-/// The CPU model and core count, for reports.
-pub fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    format!(
-        "{cpu}, {} cores",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    )
 }

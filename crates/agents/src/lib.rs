@@ -5,7 +5,7 @@
 //! [`agent::build`] makes the agent; [`train::train`] runs the epochs (ε-greedy training
 //! episodes, one minibatch update per environment step once the buffer holds enough, target
 //! syncs, a greedy evaluation after each epoch) and the final greedy evaluation;
-//! [`output`] writes the epoch CSV, the JSON summary and the weights.
+//! [`run_dir::RunDir`] owns the files a run writes and reads them back.
 //!
 //! Every random draw comes from the run's seed through [`rng::stream`], so one seed gives
 //! bit-identical metrics and weights on every run.
@@ -18,12 +18,13 @@ mod error;
 pub mod ff;
 pub mod io;
 pub mod network;
-pub mod output;
 pub mod rng;
+pub mod run_dir;
 pub mod train;
 
 pub use agent::{Agent, AgentKind, AgentSnapshot, BpAgent, FfAgent, build};
 pub use config::{Config, ConfigError};
 pub use error::{Error, Result, Tensor};
 pub use network::QNetwork;
+pub use run_dir::{RunDir, RunInfo, Summary};
 pub use train::{EpochMetrics, LoopState, OnDivergence, RunResult, evaluate, train};

@@ -135,7 +135,8 @@ pub struct LoopState {
 
 /// What happens when an update produces a NaN or infinity (in a loss, a target, a gradient
 /// or a weight).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum OnDivergence {
     /// Stop the run with an error naming the step, the layer and the value.
     #[default]

@@ -1,11 +1,13 @@
 //! The subcommands.
 
-use agents::checkpoint;
-use agents::io::{load_weights, save_weights, write_atomic};
-use agents::output::{Summary, epochs_csv};
+use agents::io::{load_weights, write_atomic};
 use agents::rng::{Stream, stream};
+use agents::run_dir::EpochEvent;
 use agents::train::mean_std;
-use agents::{AgentKind, Config, EpochMetrics, LoopState, OnDivergence, build, evaluate, train};
+use agents::{
+    AgentKind, Config, EpochMetrics, LoopState, OnDivergence, RunDir, RunInfo, build, evaluate,
+    train,
+};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -37,6 +39,9 @@ enum Command {
     Play(PlayArgs),
     /// Measure whole-loop training speed of both agents on a config.
     Bench(BenchArgs),
+    /// Experiments from files: run a plan on local cores or Slurm, one run of it, its report.
+    #[command(subcommand)]
+    Experiment(crate::experiment::ExperimentCommand),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -86,9 +91,10 @@ struct TrainArgs {
     #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "agent", "out"])]
     resume: Option<PathBuf>,
     /// What an update that produces a NaN or infinity does: stop the run (keeping the last
-    /// checkpoint), or undo that update and skip its minibatch.
-    #[arg(long, value_enum, default_value_t = DivergenceArg::Stop)]
-    on_divergence: DivergenceArg,
+    /// checkpoint; the default), or undo that update and skip its minibatch. Recorded in the
+    /// run, so --resume keeps it unless given again.
+    #[arg(long, value_enum)]
+    on_divergence: Option<DivergenceArg>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -97,15 +103,6 @@ enum DivergenceArg {
     Stop,
     /// Undo the diverging update and go on with the next minibatch.
     SkipBatch,
-}
-
-/// `run.json`: what `--resume` needs that the config does not say.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RunFile {
-    agent: AgentKind,
-    seed: u64,
-    checkpoint_every: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -172,6 +169,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         if cause.is::<BadInput>() || cause.is::<agents::ConfigError>() {
             return 2;
         }
+        if let Some(le) = cause.downcast_ref::<lab::Error>() {
+            return if le.is_bad_input() { 2 } else { 1 };
+        }
         if let Some(ae) = cause.downcast_ref::<agents::Error>() {
             return match ae {
                 agents::Error::Config(_)
@@ -196,6 +196,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval(a) => eval_cmd(a),
         Command::Play(a) => play_cmd(a),
         Command::Bench(a) => bench_cmd(a),
+        Command::Experiment(c) => crate::experiment::run(c),
     }
 }
 
@@ -238,109 +239,85 @@ fn epoch_line(m: &EpochMetrics, epochs: u32) -> String {
     )
 }
 
-fn read_run_file(dir: &Path) -> Result<RunFile> {
-    let path = dir.join("run.json");
-    let bytes = std::fs::read(&path).map_err(|e| {
-        BadInput(format!(
-            "--resume {}: cannot read {} ({e}): is it a directory written by `ffdqn train`?",
-            dir.display(),
-            path.display()
-        ))
-    })?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| BadInput(format!("{}: not a valid run file: {e}", path.display())).into())
+impl From<DivergenceArg> for OnDivergence {
+    fn from(d: DivergenceArg) -> Self {
+        match d {
+            DivergenceArg::Stop => OnDivergence::Stop,
+            DivergenceArg::SkipBatch => OnDivergence::SkipBatch,
+        }
+    }
+}
+
+/// The run directory to train in: a new run in `--out`, or the run in `--resume DIR` (whose
+/// recorded flags are kept unless given again). `None` when the run has already finished.
+fn open_run(a: &TrainArgs) -> Result<Option<RunDir>> {
+    if let Some(dir) = &a.resume {
+        let run = RunDir::at(dir);
+        if !run.has_run() {
+            bail!(BadInput(format!(
+                "--resume {}: no run.json there: is it a directory written by `ffdqn train`?",
+                dir.display()
+            )));
+        }
+        let mut info = run.read_info().map_err(|e| BadInput(format!("{e:#}")))?;
+        if run.is_finished() {
+            println!(
+                "the run in {} has already finished (summary.json exists): nothing to resume",
+                dir.display()
+            );
+            return Ok(None);
+        }
+        let changed = (a.checkpoint_every.is_some() && a.checkpoint_every != info.checkpoint_every)
+            || a.on_divergence
+                .is_some_and(|d| OnDivergence::from(d) != info.on_divergence);
+        if changed {
+            info.checkpoint_every = a.checkpoint_every.or(info.checkpoint_every);
+            info.on_divergence = a.on_divergence.map_or(info.on_divergence, Into::into);
+            run.write_info(&info)?;
+        }
+        return Ok(Some(run));
+    }
+    let (Some(config), Some(agent), Some(out)) = (&a.config, a.agent, &a.out) else {
+        bail!(BadInput(
+            "--config, --agent and --out are required unless --resume is given".into()
+        ));
+    };
+    let cfg = Config::load(config)?.with_overrides(&a.sets)?;
+    prepare_out(out, a.force)?;
+    let run = RunDir::at(out);
+    run.start(
+        &cfg,
+        &RunInfo {
+            agent: agent.into(),
+            seed: a.seed,
+            checkpoint_every: a.checkpoint_every,
+            on_divergence: a.on_divergence.map_or(OnDivergence::Stop, Into::into),
+            config_source: config.display().to_string(),
+        },
+    )?;
+    Ok(Some(run))
 }
 
 fn train_cmd(a: TrainArgs) -> Result<()> {
-    let on_divergence = match a.on_divergence {
-        DivergenceArg::Stop => OnDivergence::Stop,
-        DivergenceArg::SkipBatch => OnDivergence::SkipBatch,
+    let Some(run) = open_run(&a)? else {
+        return Ok(());
     };
-    let (cfg, kind, seed, out, checkpoint_every, resumed) = match &a.resume {
-        Some(dir) => {
-            let run = read_run_file(dir)?;
-            if dir.join("summary.json").exists() {
-                println!(
-                    "the run in {} has already finished (summary.json exists): nothing to resume",
-                    dir.display()
-                );
-                return Ok(());
+    let info = run.read_info()?;
+    let (kind, seed) = (info.agent, info.seed);
+    let out = run.path().to_path_buf();
+    if a.resume.is_some() {
+        match run.progress() {
+            (_, Some(epoch)) => {
+                eprintln!("resuming {kind} seed {seed} from the checkpoint of epoch {epoch}")
             }
-            let cfg = Config::load(&dir.join("config.toml"))?;
-            let ckpt = dir.join("checkpoint.bin");
-            let resumed = if ckpt.exists() {
-                Some(checkpoint::load(&ckpt, &cfg)?)
-            } else {
-                None
-            };
-            (
-                cfg,
-                run.agent,
-                run.seed,
-                dir.clone(),
-                a.checkpoint_every.or(run.checkpoint_every),
-                resumed,
-            )
+            _ => eprintln!(
+                "no checkpoint in {} yet: starting {kind} seed {seed} from the beginning",
+                out.display()
+            ),
         }
-        None => {
-            let (Some(config), Some(agent), Some(out)) = (&a.config, a.agent, &a.out) else {
-                bail!(BadInput(
-                    "--config, --agent and --out are required unless --resume is given".into()
-                ));
-            };
-            let cfg = Config::load(config)?.with_overrides(&a.sets)?;
-            prepare_out(out, a.force)?;
-            let _ = std::fs::remove_file(out.join("checkpoint.bin"));
-            let _ = std::fs::remove_file(out.join("summary.json"));
-            write_atomic(&out.join("config.toml"), cfg.to_toml().as_bytes())?;
-            let run = RunFile {
-                agent: agent.into(),
-                seed: a.seed,
-                checkpoint_every: a.checkpoint_every,
-            };
-            write_atomic(
-                &out.join("run.json"),
-                serde_json::to_string_pretty(&run)?.as_bytes(),
-            )?;
-            (
-                cfg,
-                agent.into(),
-                a.seed,
-                out.clone(),
-                a.checkpoint_every,
-                None,
-            )
-        }
-    };
-    let mut agent = build(kind, &cfg, &mut stream(seed, Stream::Init))?;
-    let mut st = LoopState::new(&cfg, seed)?;
-    if let Some(r) = resumed {
-        if r.kind != kind || r.seed != seed {
-            bail!(BadInput(format!(
-                "{}: the checkpoint is of {} seed {}, but run.json says {kind} seed {seed}",
-                out.join("checkpoint.bin").display(),
-                r.kind,
-                r.seed
-            )));
-        }
-        agent
-            .restore(r.agent)
-            .with_context(|| format!("restoring {}", out.join("checkpoint.bin").display()))?;
-        st = r.state;
-        eprintln!(
-            "resuming {kind} seed {seed} from epoch {} ({} env steps)",
-            st.epochs_done, st.env_steps
-        );
-    } else if a.resume.is_some() {
-        eprintln!(
-            "no checkpoint in {} yet: starting {kind} seed {seed} from the beginning",
-            out.display()
-        );
     }
-    st.on_divergence = on_divergence;
-    let epochs = cfg.train().epochs;
     let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new(u64::from(epochs));
+        let bar = ProgressBar::new(0);
         bar.set_style(
             ProgressStyle::with_template(
                 "{prefix} [{bar:30}] epoch {pos}/{len} {msg} ({elapsed}, eta {eta})",
@@ -349,29 +326,17 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
             .progress_chars("=> "),
         );
         bar.set_prefix(format!("{kind} seed {seed}"));
-        bar.set_position(u64::from(st.epochs_done));
         bar
     });
-    let n_hidden = cfg.hidden().len();
     let mut last_checkpoint: Option<u32> = None;
-    let result = train(agent.as_mut(), &cfg, seed, &mut st, &mut |m, st, agent| {
-        write_atomic(
-            &out.join("metrics.csv"),
-            epochs_csv(&st.history, n_hidden).as_bytes(),
-        )?;
-        if checkpoint_every.is_some_and(|k| m.epoch % k == 0) && m.epoch < epochs {
-            checkpoint::save(
-                &out.join("checkpoint.bin"),
-                &cfg,
-                seed,
-                agent.snapshot(),
-                st,
-                m.wall_seconds,
-            )?;
+    let result = run.train(&mut |ev: EpochEvent<'_>| {
+        let m = ev.metrics;
+        if ev.checkpointed {
             last_checkpoint = Some(m.epoch);
         }
         match &bar {
             Some(bar) => {
+                bar.set_length(u64::from(ev.epochs));
                 bar.set_position(u64::from(m.epoch));
                 bar.set_message(format!(
                     "· {:.0} steps/s · eval {:.1}",
@@ -379,43 +344,42 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
                     m.eval_return_mean
                 ));
             }
-            None => eprintln!("{}", epoch_line(m, epochs)),
+            None => eprintln!("{}", epoch_line(m, ev.epochs)),
         }
-        Ok(())
     });
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let run = result.with_context(|| {
+    let summary = result.with_context(|| {
         let kept = match last_checkpoint {
             Some(e) => format!(
                 "the checkpoint of epoch {e} is kept: continue with `ffdqn train --resume {}`",
                 out.display()
             ),
-            None if checkpoint_every.is_some() || a.resume.is_some() => {
-                format!("the last checkpoint in {} is kept", out.display())
-            }
+            None if run.has_checkpoint() => format!(
+                "the last checkpoint in {} is kept: continue with `ffdqn train --resume {}`",
+                out.display(),
+                out.display()
+            ),
             None => "no checkpoint was written (use --checkpoint-every K)".into(),
         };
         format!(
             "training {kind} with seed {seed} stopped; finished epochs are in {}; {kept}",
-            out.join("metrics.csv").display()
+            run.metrics_path().display()
         )
     })?;
-    save_weights(&out.join("weights.json"), kind, agent.online())?;
-    let summary = Summary::new(kind, seed, cfg.source(), &run);
-    let json = serde_json::to_string_pretty(&summary).context("serialising the summary")?;
-    write_atomic(&out.join("summary.json"), json.as_bytes())?;
-    let _ = std::fs::remove_file(out.join("checkpoint.bin"));
     println!(
         "{kind} seed {seed}: final greedy return {:.1} ± {:.1} over {} episodes; {} env steps in {:.1} s{}; results in {}",
         summary.final_eval.mean,
         summary.final_eval.std,
         summary.final_eval.episodes,
-        run.env_steps,
-        run.wall_seconds,
-        if run.skipped_batches > 0 {
-            format!("; {} diverging minibatches skipped", run.skipped_batches)
+        summary.env_steps,
+        summary.wall_seconds,
+        if summary.diverged_batches_skipped > 0 {
+            format!(
+                "; {} diverging minibatches skipped",
+                summary.diverged_batches_skipped
+            )
         } else {
             String::new()
         },

@@ -8,19 +8,24 @@
 //!   updates (all of it: every buffer, the packing space included, is kept for reuse).
 
 use crate::alloc_count;
+use crate::error::{Error, Result};
 use agents::rng::{Stream, stream};
 use agents::{AgentKind, Config, build};
-use anyhow::Result;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use replay::{Batch, ReplayBuffer, Sampling};
 use serde::Serialize;
 
+/// One agent at one depth.
 #[derive(Debug, Clone, Serialize)]
 pub struct MemRow {
+    /// Which agent.
     pub agent: AgentKind,
+    /// Hidden layers.
     pub depth: usize,
+    /// Their width.
     pub width: usize,
+    /// Minibatch size.
     pub batch: usize,
     /// Parameters of the online network, bytes.
     pub param_bytes: usize,
@@ -34,42 +39,58 @@ pub struct MemRow {
     pub working_held_bytes: usize,
 }
 
+/// Measures BP and FF at each depth, from `base`'s settings. Needs [`alloc_count::Counting`]
+/// as the process's global allocator, and no other thread allocating meanwhile.
 pub fn study(
     base: &Config,
     depths: &[usize],
     width: usize,
     batch_size: usize,
 ) -> Result<Vec<MemRow>> {
+    if !alloc_count::installed() {
+        return Err(Error::Plan {
+            path: "memory study".into(),
+            problem: "the counting allocator is not this program's global allocator: the memory study needs `#[global_allocator] static A: lab::alloc_count::Counting = lab::alloc_count::Counting;`".into(),
+        });
+    }
+    let agent_err = |e: agents::Error| Error::Agents(e);
     let mut rows = Vec::new();
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let mut buffer = ReplayBuffer::new(4 * batch_size, 4)?;
+    let replay_err = |e: replay::Error| Error::Agents(e.into());
+    let mut buffer = ReplayBuffer::new(4 * batch_size, 4).map_err(replay_err)?;
     for _ in 0..4 * batch_size {
         let s: [f32; 4] = std::array::from_fn(|_| rng.gen_range(-0.2..0.2));
-        buffer.push(&s, rng.gen_range(0..2), 1.0, &s, rng.gen_bool(0.05))?;
+        buffer
+            .push(&s, rng.gen_range(0..2), 1.0, &s, rng.gen_bool(0.05))
+            .map_err(replay_err)?;
     }
     let mut batch = Batch::default();
-    buffer.sample_into(
-        &mut rng,
-        batch_size,
-        Sampling::WithoutReplacement,
-        &mut batch,
-    )?;
+    buffer
+        .sample_into(
+            &mut rng,
+            batch_size,
+            Sampling::WithoutReplacement,
+            &mut batch,
+        )
+        .map_err(replay_err)?;
     for &depth in depths {
         for kind in [AgentKind::Bp, AgentKind::Ff] {
             // Every update includes the FF step.
-            let cfg = base.with_overrides(&[
-                format!("network.hidden={:?}", vec![width; depth]),
-                format!("train.batch-size={batch_size}"),
-                "ff.update-prob=1.0".to_string(),
-            ])?;
+            let cfg = base
+                .with_overrides(&[
+                    format!("network.hidden={:?}", vec![width; depth]),
+                    format!("train.batch-size={batch_size}"),
+                    "ff.update-prob=1.0".to_string(),
+                ])
+                .map_err(|e| Error::Agents(e.into()))?;
             let mut update_rng = stream(0, Stream::Update);
             // The gemm's packing space is per thread and kept between products: free it, so
             // each measurement includes the packing space its own update needs.
             ff_gemm::release_packing_space::<f32>();
             let before = alloc_count::live();
-            let mut agent = build(kind, &cfg, &mut stream(0, Stream::Init))?;
+            let mut agent = build(kind, &cfg, &mut stream(0, Stream::Init)).map_err(agent_err)?;
             let built = alloc_count::reset_peak();
-            agent.update(&batch, &mut update_rng)?;
+            agent.update(&batch, &mut update_rng).map_err(agent_err)?;
             let peak = alloc_count::peak();
             let after = alloc_count::live();
             rows.push(MemRow {

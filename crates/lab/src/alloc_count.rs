@@ -4,6 +4,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// The counting allocator: install it with
+/// `#[global_allocator] static A: lab::alloc_count::Counting = lab::alloc_count::Counting;`.
 pub struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -60,4 +62,13 @@ pub fn reset_peak() -> usize {
 /// Highest live bytes since the last [`reset_peak`].
 pub fn peak() -> usize {
     PEAK.load(Ordering::Relaxed)
+}
+
+/// Whether [`Counting`] is the process's global allocator (an allocation moves the count).
+pub fn installed() -> bool {
+    let before = live();
+    let probe = std::hint::black_box(vec![0u8; 4096]);
+    let moved = live() != before;
+    drop(probe);
+    moved
 }

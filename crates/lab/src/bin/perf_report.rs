@@ -1,5 +1,6 @@
-//! `cargo xtask bench`: every speed figure of the project, measured side by side in one run,
-//! written to docs/PERFORMANCE.md.
+//! `perf-report` (run by `cargo xtask bench`): every speed figure of the project, measured side
+//! by side in one run, written to docs/PERFORMANCE.md. It drives `cargo bench` for the criterion
+//! benches, so it runs from a source checkout.
 //!
 //! * criterion benches (environment, replay sampling, FF step vs BP backward per layer);
 //! * one BP update and one FF update (FF step on every minibatch, and at the paper preset's
@@ -23,7 +24,7 @@ use std::process::Command;
 use std::time::Instant;
 
 const USAGE: &str = "\
-usage: cargo xtask bench [--peer] [--steps N] [--out FILE]
+usage: cargo xtask bench [--peer] [--steps N] [--out FILE]   (runs perf-report)
 
   --peer      also run the PyTorch peer (shared/peers/dqn_peer.py; needs python3 with torch
               and gymnasium) and Gymnasium's CartPole, side by side with ours
@@ -32,9 +33,7 @@ usage: cargo xtask bench [--peer] [--steps N] [--out FILE]
 ";
 
 fn load(name: &str) -> Result<Config> {
-    Ok(Config::load(
-        &crate::project_root().join("configs").join(name),
-    )?)
+    Ok(Config::load(&project_root().join("configs").join(name))?)
 }
 
 /// A replay buffer of plausible CartPole transitions to sample update batches from.
@@ -70,10 +69,7 @@ fn interleaved_medians(
             }
         }
     }
-    Ok(times
-        .iter()
-        .map(|t| crate::experiment::stats::median(t))
-        .collect())
+    Ok(times.iter().map(|t| lab::stats::median(t)).collect())
 }
 
 /// Median microseconds per greedy action on one state, for each agent's network, over
@@ -144,7 +140,7 @@ fn gemm_gflops(which: Gemm, m: usize, k: usize, n: usize, reps: usize) -> f64 {
             t0.elapsed().as_secs_f64()
         })
         .collect();
-    2.0 * (m * k * n) as f64 / crate::experiment::stats::median(&t) / 1e9
+    2.0 * (m * k * n) as f64 / lab::stats::median(&t) / 1e9
 }
 
 /// Multiply-adds of one update per sample, from the layer shapes.
@@ -187,13 +183,13 @@ impl Criterion {
 }
 
 fn run_criterion() -> Result<Criterion> {
-    let root = crate::project_root();
+    let root = project_root();
     for (package, bench) in [
         ("env-cartpole", "step"),
         ("replay", "sample"),
         ("ff-core", "ff_vs_bp"),
     ] {
-        let status = Command::new(crate::cargo())
+        let status = Command::new(cargo())
             .current_dir(&root)
             .args([
                 "bench",
@@ -266,11 +262,11 @@ fn python() -> Option<String> {
 }
 
 fn run_peer(py: &str, mode: &str, steps: u64) -> Result<Peer> {
-    let script = crate::project_root().join("../shared/peers/dqn_peer.py");
+    let script = project_root().join("../shared/peers/dqn_peer.py");
     let script = if script.exists() {
         script
     } else {
-        crate::project_root().join("shared/peers/dqn_peer.py")
+        project_root().join("shared/peers/dqn_peer.py")
     };
     let out = Command::new(py)
         .arg(&script)
@@ -326,12 +322,35 @@ print(200000/(time.perf_counter()-t))";
     String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
-pub fn run(args: &[String]) -> Result<()> {
-    let (mut peer, mut steps, mut out) = (
-        false,
-        20_000u64,
-        crate::project_root().join("docs/PERFORMANCE.md"),
-    );
+/// The workspace root: two levels above this crate's manifest.
+fn project_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or(manifest)
+}
+
+/// The cargo that runs us.
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let (mut peer, mut steps, mut out) =
+        (false, 20_000u64, project_root().join("docs/PERFORMANCE.md"));
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -452,7 +471,7 @@ pub fn run(args: &[String]) -> Result<()> {
         r,
         "Measured by `cargo xtask bench{}` on {} in one run ({:.0} s). Every figure is a median; ratios compare figures from the same run. One thread throughout.\n",
         if peer { " --peer" } else { "" },
-        crate::machine(),
+        lab::machine(),
         started.elapsed().as_secs_f64()
     );
     let _ = writeln!(r, "## Summary\n");
@@ -618,7 +637,7 @@ pub fn run(args: &[String]) -> Result<()> {
         layer_ratio("layer_4x128_batch128"),
         layer_ratio("layer_128x64_batch128")
     );
-    let notes = std::fs::read_to_string(crate::project_root().join("docs/performance-notes.md"))
+    let notes = std::fs::read_to_string(project_root().join("docs/performance-notes.md"))
         .unwrap_or_default();
     r.push('\n');
     r.push_str(&notes);

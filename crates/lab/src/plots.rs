@@ -1,7 +1,7 @@
 //! Figures, drawn with plotters into SVG and PNG (each written to a temporary file, then
 //! renamed into place).
 
-use anyhow::{Context, Result, anyhow};
+use crate::error::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -35,42 +35,49 @@ pub const FF_COLOR: RGBColor = RGBColor(214, 39, 40);
 pub const TEXT_COLOR: RGBColor = RGBColor(255, 127, 14);
 pub const WARM_COLOR: RGBColor = RGBColor(44, 160, 44);
 
-const FONT_CANDIDATES: &[&str] = &[
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-    "/Library/Fonts/Arial.ttf",
-    "C:\\Windows\\Fonts\\arial.ttf",
+/// Colours of groups in figures, in group order (matplotlib's tab10, red second so that the
+/// paper's BP/FF pair reads blue/red).
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 
-/// Registers a TrueType font for chart text: `$FFDQN_FONT`, or a common system font.
-pub fn register_font() -> Result<()> {
-    let from_env = std::env::var("FFDQN_FONT").ok();
-    let candidates = from_env
-        .iter()
-        .map(String::as_str)
-        .chain(FONT_CANDIDATES.iter().copied());
-    for path in candidates {
-        if let Ok(bytes) = std::fs::read(path) {
-            let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-            if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
-                return Ok(());
-            }
-        }
-    }
-    Err(anyhow!(
-        "no TrueType font found for the figures (looked at $FFDQN_FONT and {}): install one \
-         (Debian/Ubuntu: apt-get install fonts-dejavu-core) or set FFDQN_FONT=/path/to/font.ttf",
-        FONT_CANDIDATES.join(", ")
-    ))
+/// The colour of the `i`-th group.
+pub fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
 }
 
-fn pl<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
-    r.map_err(|e| anyhow!("drawing failed: {e}"))
+/// Registers the embedded DejaVu Sans for chart text: figures need no font installed.
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Registering a valid TrueType font cannot fail; if it ever did, text would fall back
+        // to plotters' default and the figures would still be written.
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        );
+    });
 }
 
-fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> Result<()> {
+/// A plotters error, as a message (its error types borrow the backend).
+fn pl<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> std::result::Result<T, String> {
+    r.map_err(|e| e.to_string())
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+) -> std::result::Result<(), String> {
     let finite = |v: &f64| v.is_finite();
     let all = p
         .series
@@ -179,7 +186,7 @@ fn draw_grid<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     panels: &[Panel],
     cols: usize,
-) -> Result<()> {
+) -> std::result::Result<(), String> {
     pl(root.fill(&WHITE))?;
     let rows = panels.len().div_ceil(cols);
     let areas = root.split_evenly((rows, cols));
@@ -192,24 +199,28 @@ fn draw_grid<DB: DrawingBackend>(
 
 /// Draws `panels` in a grid of `cols` columns into `<stem>.svg` and `<stem>.png`.
 pub fn render(dir: &Path, stem: &str, panels: &[Panel], cols: usize) -> Result<()> {
+    register_font();
     let rows = panels.len().div_ceil(cols) as u32;
     let size = (560 * cols as u32, 420 * rows);
     let svg_path = dir.join(format!("{stem}.svg"));
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        draw_grid(&root, panels, cols)
-            .with_context(|| format!("drawing {}", svg_path.display()))?;
+        draw_grid(&root, panels, cols).map_err(|message| Error::Draw {
+            path: svg_path.clone(),
+            message,
+        })?;
     }
-    agents::io::write_atomic(&svg_path, svg.as_bytes())?;
+    crate::write_file(&svg_path, svg.as_bytes())?;
     let png_path = dir.join(format!("{stem}.png"));
     let tmp = dir.join(format!(".{stem}.png.tmp-{}.png", std::process::id()));
     {
         let root = BitMapBackend::new(&tmp, size).into_drawing_area();
-        draw_grid(&root, panels, cols)
-            .with_context(|| format!("drawing {}", png_path.display()))?;
+        draw_grid(&root, panels, cols).map_err(|message| Error::Draw {
+            path: png_path.clone(),
+            message,
+        })?;
     }
-    std::fs::rename(&tmp, &png_path)
-        .with_context(|| format!("cannot replace {}", png_path.display()))?;
+    std::fs::rename(&tmp, &png_path).map_err(crate::error::write_err(&png_path))?;
     Ok(())
 }

@@ -1,0 +1,329 @@
+//! End-to-end: `ffdqn experiment` on real experiment files — the quick paper reproduction
+//! writes every file and resumes; sweeps expand into groups; bad files and arguments are
+//! refused with exit 2; results do not depend on the thread count; `task` and `report` work
+//! on a plan alone.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn paper() -> String {
+    root()
+        .join("configs/experiments/paper.toml")
+        .display()
+        .to_string()
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// `runs.csv` without the wall-time column.
+fn runs_without_time(out: &Path) -> Vec<String> {
+    read(&out.join("runs.csv"))
+        .lines()
+        .map(|l| l.rsplit_once(',').map_or(l, |(head, _)| head).to_string())
+        .collect()
+}
+
+#[test]
+fn quick_paper_experiment_writes_every_file_and_resumes() {
+    let dir = temp_dir("exp-quick");
+    let out = dir.join("out");
+    let out_s = out.to_str().expect("utf8");
+    let o = ffdqn(&["experiment", "run", &paper(), "--quick", "--out", out_s]);
+    let log = text(&o);
+    assert!(o.status.success(), "{log}");
+    assert_eq!(
+        log.matches("final greedy return").count(),
+        8,
+        "one line per run:\n{log}"
+    );
+    let groups = ["bp", "ff", "ff-text", "ff-warmstart"];
+    for g in groups {
+        for seed in 0..2 {
+            let run = out.join("runs").join(g).join(format!("seed-{seed}"));
+            let summary: serde_json::Value =
+                serde_json::from_str(&read(&run.join("summary.json"))).expect("summary parses");
+            assert_eq!(summary["seed"], seed);
+            assert_eq!(summary["final_eval"]["episodes"], 5);
+            let csv = read(&run.join("metrics.csv"));
+            assert_eq!(
+                csv.lines().count(),
+                1 + 6,
+                "{g} seed {seed}: header + 6 epochs"
+            );
+            assert!(read(&run.join("config.toml")).contains("epochs = 6"));
+        }
+    }
+    let plan: serde_json::Value =
+        serde_json::from_str(&read(&out.join("plan.json"))).expect("plan parses");
+    assert_eq!(plan["runs"].as_array().expect("runs").len(), 8);
+    let all = read(&out.join("all_epochs.csv"));
+    let header: Vec<&str> = all.lines().next().expect("header").split(',').collect();
+    assert!(header.contains(&"train_return") && header.contains(&"ff_l2_g_neg"));
+    assert_eq!(all.lines().count(), 1 + groups.len() * 2 * 6);
+    for line in all.lines().skip(1) {
+        assert_eq!(line.split(',').count(), header.len(), "{line}");
+    }
+    assert_eq!(
+        read(&out.join("runs.csv")).lines().count(),
+        1 + groups.len() * 2
+    );
+    let mem: serde_json::Value =
+        serde_json::from_str(&read(&out.join("memory.json"))).expect("memory parses");
+    assert_eq!(
+        mem.as_array().expect("rows").len(),
+        4,
+        "2 depths × 2 agents"
+    );
+    assert!(
+        mem[0]["working_peak_bytes"].as_u64().expect("bytes") > 0,
+        "the counting allocator counted"
+    );
+    for fig in ["figure1", "goodness", "memory", "init"] {
+        let svg = read(&out.join(format!("{fig}.svg")));
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{fig}.svg"
+        );
+        let png = std::fs::read(out.join(format!("{fig}.png"))).expect("png");
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{fig}.png");
+    }
+    let report = read(&out.join("REPORT.md"));
+    for needle in [
+        "## Final return",
+        "## Memory of one training update",
+        "## Initialisation and preset",
+        "## The paper's claims",
+        "Smoke run",
+        "| FF-DQN (paper.toml) | BP-DQN (paper.toml) |",
+    ] {
+        assert!(report.contains(needle), "REPORT.md lacks {needle:?}");
+    }
+    for claim in 1..=5 {
+        assert!(
+            report.contains(&format!("\n{claim}. *")),
+            "REPORT.md lacks claim {claim}"
+        );
+    }
+
+    // Resume: nothing is rerun, results are unchanged.
+    let before = read(&out.join("runs.csv"));
+    let o = ffdqn(&["experiment", "run", &paper(), "--quick", "--out", out_s]);
+    let log = text(&o);
+    assert!(o.status.success(), "{log}");
+    assert!(
+        log.contains("0 to run") && log.contains("8 already done"),
+        "{log}"
+    );
+    assert_eq!(read(&out.join("runs.csv")), before);
+
+    // The report alone, from the plan in the output directory.
+    std::fs::remove_file(out.join("REPORT.md")).expect("remove");
+    let o = ffdqn(&["experiment", "report", "--out", out_s]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(out.join("REPORT.md").exists());
+
+    // Another experiment into the same directory does not silently reuse runs of another
+    // config: it names the run and says what to do.
+    let other = write(
+        &dir,
+        "other.toml",
+        &format!(
+            "name = \"other\"\nseeds = 1\n[[group]]\nname = \"bp\"\nagent = \"bp\"\nconfig = \"{}\"\nset = [\"train.epochs=2\"]\n",
+            root().join("configs/paper.toml").display()
+        ),
+    );
+    let o = ffdqn(&["experiment", "run", &other, "--out", out_s]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--force"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs spread over threads give exactly the results of running them one at a time.
+#[test]
+fn results_do_not_depend_on_the_job_count() {
+    let dir = temp_dir("exp-jobs");
+    let mut tables = Vec::new();
+    for jobs in ["1", "2"] {
+        let out = dir.join(format!("jobs-{jobs}"));
+        let o = ffdqn(&[
+            "experiment",
+            "run",
+            &paper(),
+            "--quick",
+            "--jobs",
+            jobs,
+            "--out",
+            out.to_str().expect("utf8"),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        tables.push((runs_without_time(&out), read(&out.join("all_epochs.csv"))));
+    }
+    assert_eq!(tables[0], tables[1]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const TINY_SET: &str = "set = [\"train.epochs=2\", \"train.episodes-per-epoch=3\", \"train.learning-starts=128\", \"train.buffer-size=2000\", \"train.eval-episodes=1\", \"train.final-eval-episodes=2\"]";
+
+/// A sweep axis of three values expands into three groups named after the values, each run
+/// with its value in its config; a task runs one run of the plan on its own.
+#[test]
+fn a_sweep_expands_into_groups_named_after_their_values() {
+    let dir = temp_dir("exp-sweep");
+    let file = write(
+        &dir,
+        "sweep.toml",
+        &format!(
+            "name = \"margins\"\nseeds = 2\n\n[[group]]\nname = \"bp\"\nagent = \"bp\"\nconfig = \"{cfg}\"\n{TINY_SET}\n\n[[sweep]]\nname = \"ff\"\nlabel = \"FF-DQN\"\nagent = \"ff\"\nconfig = \"{cfg}\"\n{TINY_SET}\naxes = [{{ key = \"ff.margin\", values = [0.5, 1.0, 2.0] }}]\n\n[[compare]]\nx = \"ff.margin=0.5\"\ny = \"bp\"\n",
+            cfg = root().join("configs/paper.toml").display()
+        ),
+    );
+    let out = dir.join("out");
+    let o = ffdqn(&[
+        "experiment",
+        "run",
+        &file,
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for (name, margin) in [
+        ("ff.margin=0.5", "0.5"),
+        ("ff.margin=1.0", "1.0"),
+        ("ff.margin=2.0", "2.0"),
+    ] {
+        let cfg = read(&out.join("runs").join(name).join("seed-1/config.toml"));
+        assert!(cfg.contains(&format!("margin = {margin}")), "{name}: {cfg}");
+    }
+    let report = read(&out.join("REPORT.md"));
+    assert!(report.contains("FF-DQN (ff.margin=0.5)"), "{report}");
+    assert!(
+        report.contains("| FF-DQN (ff.margin=0.5) | bp |"),
+        "{report}"
+    );
+    assert_eq!(runs_without_time(&out).len(), 1 + 4 * 2);
+
+    // One run of the plan, by its index, as an array task runs it: it is already done; with
+    // --force it runs again and gives the same result.
+    let summary = out.join("runs/ff.margin=1.0/seed-0/summary.json");
+    let before: serde_json::Value = serde_json::from_str(&read(&summary)).expect("json");
+    let o = ffdqn(&[
+        "experiment",
+        "task",
+        "--out",
+        out.to_str().expect("utf8"),
+        "--index",
+        "4",
+    ]);
+    assert!(
+        o.status.success() && text(&o).contains("already finished"),
+        "{}",
+        text(&o)
+    );
+    let o = ffdqn(&[
+        "experiment",
+        "task",
+        "--out",
+        out.to_str().expect("utf8"),
+        "--index",
+        "4",
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let after: serde_json::Value = serde_json::from_str(&read(&summary)).expect("json");
+    assert_eq!(before["final_eval"], after["final_eval"]);
+    let o = ffdqn(&[
+        "experiment",
+        "task",
+        "--out",
+        out.to_str().expect("utf8"),
+        "--index",
+        "99",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+
+    // A report with a run missing names it, and exits 1.
+    std::fs::remove_dir_all(out.join("runs/bp/seed-1")).expect("remove a run");
+    let o = ffdqn(&["experiment", "report", "--out", out.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("bp seed 1: missing"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_experiment_files_and_arguments_exit_2_naming_the_problem() {
+    let dir = temp_dir("exp-bad");
+    let cfg = root().join("configs/paper.toml").display().to_string();
+    let group = |extra: &str| {
+        format!(
+            "name = \"x\"\nseeds = 2\n[[group]]\nname = \"g\"\nagent = \"bp\"\nconfig = \"{cfg}\"\n{extra}\n"
+        )
+    };
+    let cases = [
+        ("unknown key", "name = \"x\"\nseedz = 3\n".to_string(), "unknown field `seedz`"),
+        ("no groups", "name = \"x\"\nseeds = 2\n".to_string(), "no groups"),
+        (
+            "missing config",
+            "name = \"x\"\nseeds = 2\n[[group]]\nname = \"g\"\nagent = \"bp\"\nconfig = \"nope.toml\"\n".to_string(),
+            "nope.toml",
+        ),
+        ("unknown override key", group("set = [\"ff.margn=1\"]"), "unknown field `margn`"),
+        ("bad override value", group("set = [\"train.gamma=2\"]"), "train.gamma"),
+        ("override not KEY=VALUE", group("set = [\"train.gamma\"]"), "KEY=VALUE"),
+        ("unknown agent", group("").replace("\"bp\"", "\"dqn\""), "unknown variant `dqn`"),
+        (
+            "compare of an unknown group",
+            group("[[compare]]\nx = \"g\"\ny = \"h\""),
+            "`h`",
+        ),
+        ("study without its groups", format!("studies = [\"paper-claims\"]\n{}", group("")), "paper-claims"),
+        ("bad group name", group("").replace("name = \"g\"", "name = \"a/b\""), "a/b"),
+        (
+            "sweep without axes",
+            format!("name = \"x\"\nseeds = 2\n[[sweep]]\nname = \"s\"\nagent = \"ff\"\nconfig = \"{cfg}\"\n"),
+            "axes",
+        ),
+    ];
+    for (what, body, needle) in cases {
+        let file = write(&dir, "bad.toml", &body);
+        let o = ffdqn(&[
+            "experiment",
+            "run",
+            &file,
+            "--out",
+            dir.join("out").to_str().expect("utf8"),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{what}: {}", text(&o));
+        assert!(text(&o).contains(needle), "{what}: {}", text(&o));
+    }
+    for (args, needle) in [
+        (
+            vec!["experiment", "run", "/nonexistent.toml"],
+            "/nonexistent.toml",
+        ),
+        (
+            vec!["experiment", "run", &paper(), "--seeds", "0"],
+            "--seeds",
+        ),
+        (vec!["experiment", "run", &paper(), "--jobs", "x"], "--jobs"),
+        (
+            vec!["experiment", "run", &paper(), "--backend", "pbs"],
+            "pbs",
+        ),
+        (
+            vec!["experiment", "report", "--out", "/nonexistent"],
+            "plan.json",
+        ),
+    ] {
+        let o = ffdqn(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

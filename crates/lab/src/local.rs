@@ -1,0 +1,217 @@
+//! The local backend: a pool of threads over this machine's cores, longest runs first.
+//!
+//! Runs of one plan differ several-fold in length (BP-DQN survives longer episodes than
+//! FF-DQN), and a pool that starts them in plan order leaves the last long runs finishing
+//! alone. The pool starts them in order of expected duration, longest first (the LPT rule,
+//! within 4/3 of the best possible schedule): the expected duration of a group is the mean wall
+//! time of its runs already finished in the output directory, or, before any has, a prior from
+//! its budget (epochs × episodes × episode cap) and agent.
+
+use crate::error::{Result, chain};
+use crate::plan::Plan;
+use crate::runner::{TaskOutcome, is_done, remove_stale_temporaries, run_task};
+use agents::{AgentKind, RunDir};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// What the local backend reports as it goes.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The schedule: runs to do (plan indices, in start order) and runs already finished.
+    Planned {
+        /// Runs to do, in the order they start.
+        todo: Vec<usize>,
+        /// Runs skipped because they had finished.
+        skipped: usize,
+        /// Threads.
+        jobs: usize,
+    },
+    /// A run finished.
+    Finished {
+        /// Plan index.
+        index: usize,
+        /// Mean final greedy return.
+        final_return: f64,
+        /// Its environment steps.
+        env_steps: u64,
+        /// Its wall time.
+        seconds: f64,
+        /// Runs finished or failed so far in this invocation.
+        done: usize,
+        /// Runs to do in this invocation.
+        total: usize,
+    },
+    /// A run failed (the others go on).
+    Failed {
+        /// Plan index.
+        index: usize,
+        /// The error, with its causes.
+        error: String,
+        /// Runs finished or failed so far.
+        done: usize,
+        /// Runs to do.
+        total: usize,
+    },
+}
+
+/// What an invocation of the local backend did.
+#[derive(Debug, Clone)]
+pub struct LocalOutcome {
+    /// Runs trained.
+    pub ran: usize,
+    /// Runs skipped (already finished).
+    pub skipped: usize,
+    /// Runs that failed: `(plan index, error)`.
+    pub failed: Vec<(usize, String)>,
+    /// Wall time of the runs.
+    pub seconds: f64,
+    /// The sum of the runs' own wall times (CPU time, one thread each).
+    pub run_seconds: f64,
+    /// The longest run.
+    pub longest: f64,
+}
+
+/// A prior on a group's duration, before any of its runs has finished: the budget in
+/// environment steps, weighted by how long the agent's episodes tend to be (an agent that
+/// learns plays the full episodes; FF-DQN's stay short) and by its network's size.
+fn prior_seconds(plan: &Plan, g: usize) -> f64 {
+    let Ok(cfg) = plan.config(g) else { return 0.0 };
+    let t = cfg.train();
+    let budget = f64::from(t.epochs)
+        * f64::from(t.episodes_per_epoch)
+        * f64::from(cfg.env().max_episode_steps);
+    let agent = match plan.groups[g].agent {
+        AgentKind::Bp => 3.0,
+        AgentKind::Ff => 1.0,
+    };
+    let widths: Vec<f64> = std::iter::once(4.0)
+        .chain(cfg.hidden().iter().map(|&w| w as f64))
+        .collect();
+    let params: f64 = widths.windows(2).map(|w| w[0] * w[1]).sum();
+    budget * agent * (1.0 + params / 10_000.0)
+}
+
+/// Expected seconds of each group: measured where runs have finished, the prior otherwise
+/// (scaled so that the two agree on groups that have both).
+pub fn expected_seconds(plan: &Plan, out: &Path) -> Vec<f64> {
+    let measured: Vec<Option<f64>> = (0..plan.groups.len())
+        .map(|g| {
+            let walls: Vec<f64> = plan
+                .runs_of(g)
+                .filter_map(|i| RunDir::at(plan.run_path(out, i)).read_summary().ok())
+                .map(|s| s.wall_seconds)
+                .collect();
+            (!walls.is_empty()).then(|| walls.iter().sum::<f64>() / walls.len() as f64)
+        })
+        .collect();
+    let priors: Vec<f64> = (0..plan.groups.len())
+        .map(|g| prior_seconds(plan, g))
+        .collect();
+    let (m, p) = measured
+        .iter()
+        .zip(&priors)
+        .filter_map(|(m, &p)| m.map(|m| (m, p)))
+        .fold((0.0, 0.0), |(a, b), (m, p)| (a + m, b + p));
+    let scale = if p > 0.0 { m / p } else { 1.0 };
+    measured
+        .iter()
+        .zip(&priors)
+        .map(|(m, &p)| m.unwrap_or(p * if scale > 0.0 { scale } else { 1.0 }))
+        .collect()
+}
+
+/// Runs every unfinished run of `plan` (every run, with `force`) on `jobs` threads, longest
+/// expected first. A failed run is reported and the others go on.
+pub fn run(
+    plan: &Plan,
+    out: &Path,
+    jobs: usize,
+    force: bool,
+    on_event: &(dyn Fn(Event) + Sync),
+) -> Result<LocalOutcome> {
+    remove_stale_temporaries(plan, out)?;
+    let mut todo = Vec::new();
+    for i in 0..plan.runs.len() {
+        if force || !is_done(plan, out, i)? {
+            todo.push(i);
+        }
+    }
+    let skipped = plan.runs.len() - todo.len();
+    let expected = expected_seconds(plan, out);
+    // Longest first; ties keep plan order, so the schedule is deterministic.
+    todo.sort_by(|&a, &b| {
+        expected[plan.runs[b].group]
+            .total_cmp(&expected[plan.runs[a].group])
+            .then(a.cmp(&b))
+    });
+    let jobs = jobs.max(1).min(todo.len().max(1));
+    on_event(Event::Planned {
+        todo: todo.clone(),
+        skipped,
+        jobs,
+    });
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let failed = Mutex::new(Vec::new());
+    let walls = Mutex::new(Vec::new());
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for worker in 0..jobs {
+            let (todo, next, done, failed, walls) = (&todo, &next, &done, &failed, &walls);
+            scope.spawn(move || {
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&index) = todo.get(k) else { break };
+                    let t0 = Instant::now();
+                    let tag = format!("{}-{worker}", std::process::id());
+                    let result = run_task(plan, out, index, force, &tag);
+                    let seconds = t0.elapsed().as_secs_f64();
+                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    match result {
+                        Ok(TaskOutcome::Finished(s)) => {
+                            walls
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(s.wall_seconds);
+                            on_event(Event::Finished {
+                                index,
+                                final_return: s.final_eval.mean,
+                                env_steps: s.env_steps,
+                                seconds,
+                                done: n,
+                                total: todo.len(),
+                            });
+                        }
+                        Ok(TaskOutcome::AlreadyDone) => {}
+                        Err(e) => {
+                            let error = chain(&e);
+                            on_event(Event::Failed {
+                                index,
+                                error: error.clone(),
+                                done: n,
+                                total: todo.len(),
+                            });
+                            failed
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push((index, error));
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let mut failed = failed.into_inner().unwrap_or_else(|p| p.into_inner());
+    failed.sort_by_key(|(i, _)| *i);
+    let walls = walls.into_inner().unwrap_or_else(|p| p.into_inner());
+    Ok(LocalOutcome {
+        ran: walls.len(),
+        skipped,
+        failed,
+        seconds: started.elapsed().as_secs_f64(),
+        run_seconds: walls.iter().sum(),
+        longest: walls.iter().copied().fold(0.0, f64::max),
+    })
+}

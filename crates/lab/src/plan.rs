@@ -1,0 +1,515 @@
+//! Experiment files and the plans they expand into.
+//!
+//! An experiment file (TOML) names its groups — a label, an agent, a config file and
+//! `--set`-style overrides — the seeds, the comparisons to report and the studies to include;
+//! a `[[sweep]]` is a group over a grid of override values. [`Plan::from_file`] validates it and
+//! expands it into a [`Plan`]: every group with its config resolved to TOML text, and one
+//! [`RunPlan`] per (group, seed). The plan is written as `plan.json` into the output directory,
+//! so that a compute node needs only the `ffdqn` binary and that file to run any of its runs.
+//!
+//! ```toml
+//! name = "margin-sweep"
+//! seeds = 20                        # seeds 0..20 (or a list: [100, 101, 102])
+//! studies = []                      # "memory", "paper-claims", "init"
+//!
+//! [quick]                           # what --quick changes: fewer seeds, shorter runs
+//! seeds = 2
+//! set = ["train.epochs=6"]
+//!
+//! [[group]]
+//! name = "bp"
+//! label = "BP-DQN"
+//! agent = "bp"
+//! config = "../paper.toml"          # relative to this file
+//!
+//! [[sweep]]                         # groups ff-margin.margin=0.5, ff-margin.margin=1, …
+//! name = "ff-margin"
+//! agent = "ff"
+//! config = "../paper.toml"
+//! set = ["ff.update-prob=1.0"]
+//! axes = [{ key = "ff.margin", values = [0.5, 1.0, 2.0] }]
+//!
+//! [[compare]]                       # P(X > Y) in the report
+//! x = "ff-margin.margin=2"
+//! y = "bp"
+//! ```
+
+use crate::error::{Error, Result, read_err};
+use agents::{AgentKind, Config};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A section of the report beyond the final-return table and Figure 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Study {
+    /// Peak heap of one update, BP against FF, as depth grows.
+    Memory,
+    /// A verdict on each of the FF-DQN paper's claims (needs groups `bp` and `ff`; uses
+    /// `ff-warmstart` and `ff-text` when present).
+    PaperClaims,
+    /// FF-DQN's initialisation and preset table (needs group `ff`).
+    Init,
+}
+
+impl Study {
+    /// The name as written in experiment files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Study::Memory => "memory",
+            Study::PaperClaims => "paper-claims",
+            Study::Init => "init",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RawSeeds {
+    Count(u64),
+    List(Vec<u64>),
+}
+
+impl RawSeeds {
+    fn expand(&self) -> Vec<u64> {
+        match self {
+            RawSeeds::Count(n) => (0..*n).collect(),
+            RawSeeds::List(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawQuick {
+    seeds: Option<RawSeeds>,
+    #[serde(default)]
+    set: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawGroup {
+    name: String,
+    label: Option<String>,
+    agent: AgentKind,
+    config: PathBuf,
+    #[serde(default)]
+    set: Vec<String>,
+    #[serde(default)]
+    quick_set: Vec<String>,
+    #[serde(default)]
+    axes: Vec<RawAxis>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawAxis {
+    key: String,
+    values: Vec<toml::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawCompare {
+    x: String,
+    y: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawExperiment {
+    name: String,
+    #[serde(default)]
+    description: String,
+    seeds: RawSeeds,
+    #[serde(default)]
+    studies: Vec<Study>,
+    threshold: Option<f64>,
+    #[serde(default)]
+    quick: RawQuick,
+    #[serde(default, rename = "group")]
+    groups: Vec<RawGroup>,
+    #[serde(default, rename = "sweep")]
+    sweeps: Vec<RawGroup>,
+    #[serde(default, rename = "compare")]
+    compares: Vec<RawCompare>,
+}
+
+/// How a plan is made from its file.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Use the file's `[quick]` settings: fewer seeds, shorter runs (a smoke test).
+    pub quick: bool,
+    /// Seeds 0..N for every group instead of the file's.
+    pub seeds: Option<u64>,
+}
+
+/// One group of runs: one agent and one resolved config, over the plan's seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupPlan {
+    /// Directory-safe name (`runs/<name>/seed-<n>`).
+    pub name: String,
+    /// Label for tables and figures.
+    pub label: String,
+    /// Which agent.
+    pub agent: AgentKind,
+    /// The config file as the experiment file names it.
+    pub config_file: String,
+    /// The overrides applied to it, in order.
+    pub overrides: Vec<String>,
+    /// The resolved config, as TOML.
+    pub config: String,
+}
+
+/// One run: a group and a seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunPlan {
+    /// Index into [`Plan::groups`].
+    pub group: usize,
+    /// The seed.
+    pub seed: u64,
+}
+
+/// A comparison the report states as P(X > Y).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Compare {
+    /// Group name of X.
+    pub x: String,
+    /// Group name of Y.
+    pub y: String,
+}
+
+/// An experiment expanded: every group resolved, every run listed. Serialised as `plan.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// `"ffdqn-plan"`.
+    pub format: String,
+    /// Format version.
+    pub version: u32,
+    /// The experiment's name.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// The experiment file it came from.
+    pub experiment_file: String,
+    /// Made with `--quick`.
+    pub quick: bool,
+    /// Seeds of every group.
+    pub seeds: Vec<u64>,
+    /// Report sections beyond the default ones.
+    pub studies: Vec<Study>,
+    /// The return that counts as solved (epochs-to-threshold, seeds reaching it).
+    pub threshold: f64,
+    /// The groups.
+    pub groups: Vec<GroupPlan>,
+    /// P(X > Y) pairs for the report.
+    pub compares: Vec<Compare>,
+    /// Every run, groups in order, seeds within a group in order.
+    pub runs: Vec<RunPlan>,
+}
+
+const FORMAT: &str = "ffdqn-plan";
+const VERSION: u32 = 1;
+/// The file a plan is written to in an output directory.
+pub const PLAN_FILE: &str = "plan.json";
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._=,+-".contains(c))
+}
+
+/// A sweep value as it appears in a group name: strings without quotes, anything else as
+/// TOML, with characters a directory name should not hold replaced.
+fn value_in_name(v: &toml::Value) -> String {
+    let text = match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-+".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+impl Plan {
+    /// Reads an experiment file and expands it.
+    pub fn from_file(path: &Path, opts: &PlanOptions) -> Result<Self> {
+        let bad = |problem: String| Error::Experiment {
+            file: path.to_path_buf(),
+            problem,
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| bad(format!("cannot read the experiment file: {e}")))?;
+        let raw: RawExperiment =
+            toml::from_str(&text).map_err(|e| bad(e.to_string().trim_end().to_string()))?;
+        if !valid_name(&raw.name) {
+            return Err(bad(format!(
+                "name {:?}: use letters, digits and . _ = , + -",
+                raw.name
+            )));
+        }
+        let seeds: Vec<u64> = match (opts.seeds, opts.quick, &raw.quick.seeds) {
+            (Some(n), _, _) => (0..n).collect(),
+            (None, true, Some(q)) => q.expand(),
+            _ => raw.seeds.expand(),
+        };
+        if let Some(dup) = seeds
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| seeds[..i].contains(s).then_some(s))
+        {
+            return Err(bad(format!("seed {dup} is listed twice")));
+        }
+        if seeds.is_empty() {
+            return Err(bad("no seeds: give `seeds = N` (N >= 1) or a list".into()));
+        }
+        let threshold = raw.threshold.unwrap_or(195.0);
+        if !threshold.is_finite() {
+            return Err(bad(format!("threshold {threshold} is not a finite number")));
+        }
+        let base_dir = path.parent().unwrap_or(Path::new("."));
+        let mut groups = Vec::new();
+        let expand = |g: &RawGroup, sweep: bool, groups: &mut Vec<GroupPlan>| -> Result<()> {
+            if sweep == g.axes.is_empty() {
+                return Err(bad(format!(
+                    "{} `{}`: {}",
+                    if sweep { "sweep" } else { "group" },
+                    g.name,
+                    if sweep {
+                        "a [[sweep]] needs axes = [{ key = \"...\", values = [...] }]"
+                    } else {
+                        "axes belong in a [[sweep]], not a [[group]]"
+                    }
+                )));
+            }
+            let config_path = base_dir.join(&g.config);
+            let base = Config::load(&config_path).map_err(|source| Error::Config {
+                group: g.name.clone(),
+                source,
+            })?;
+            // The grid: every combination of axis values, the first axis slowest.
+            let mut points: Vec<Vec<(String, toml::Value)>> = vec![Vec::new()];
+            for axis in &g.axes {
+                if axis.values.is_empty() {
+                    return Err(bad(format!(
+                        "sweep `{}`: axis `{}` has no values",
+                        g.name, axis.key
+                    )));
+                }
+                points = points
+                    .into_iter()
+                    .flat_map(|p| {
+                        axis.values.iter().map(move |v| {
+                            let mut p = p.clone();
+                            p.push((axis.key.clone(), v.clone()));
+                            p
+                        })
+                    })
+                    .collect();
+            }
+            for point in points {
+                let mut overrides = g.set.clone();
+                if opts.quick {
+                    overrides.extend(raw.quick.set.iter().cloned());
+                    overrides.extend(g.quick_set.iter().cloned());
+                }
+                overrides.extend(point.iter().map(|(k, v)| format!("{k}={v}")));
+                let (name, label) = if point.is_empty() {
+                    (
+                        g.name.clone(),
+                        g.label.clone().unwrap_or_else(|| g.name.clone()),
+                    )
+                } else {
+                    let name_part: Vec<String> = point
+                        .iter()
+                        .map(|(k, v)| {
+                            let leaf = k.rsplit('.').next().unwrap_or(k);
+                            format!("{leaf}={}", value_in_name(v))
+                        })
+                        .collect();
+                    let label_part: Vec<String> =
+                        point.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    (
+                        format!("{}.{}", g.name, name_part.join(",")),
+                        format!(
+                            "{} ({})",
+                            g.label.clone().unwrap_or_else(|| g.name.clone()),
+                            label_part.join(", ")
+                        ),
+                    )
+                };
+                let config = base
+                    .with_overrides(&overrides)
+                    .map_err(|source| Error::Config {
+                        group: name.clone(),
+                        source,
+                    })?;
+                groups.push(GroupPlan {
+                    name,
+                    label,
+                    agent: g.agent,
+                    config_file: g.config.display().to_string(),
+                    overrides,
+                    config: config.to_toml(),
+                });
+            }
+            Ok(())
+        };
+        for g in &raw.groups {
+            expand(g, false, &mut groups)?;
+        }
+        for g in &raw.sweeps {
+            expand(g, true, &mut groups)?;
+        }
+        if groups.is_empty() {
+            return Err(bad(
+                "no groups: add a [[group]] (name, agent, config) or a [[sweep]]".into(),
+            ));
+        }
+        for (i, g) in groups.iter().enumerate() {
+            if !valid_name(&g.name) {
+                return Err(bad(format!(
+                    "group name {:?}: use letters, digits and . _ = , + -",
+                    g.name
+                )));
+            }
+            if groups[..i].iter().any(|o| o.name == g.name) {
+                return Err(bad(format!("two groups are named `{}`", g.name)));
+            }
+        }
+        let has = |n: &str| groups.iter().any(|g| g.name == n);
+        for c in &raw.compares {
+            for n in [&c.x, &c.y] {
+                if !has(n) {
+                    return Err(bad(format!(
+                        "[[compare]] names group `{n}`, which the experiment does not have (groups: {})",
+                        groups
+                            .iter()
+                            .map(|g| g.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+            }
+        }
+        for study in &raw.studies {
+            let needs: &[&str] = match study {
+                Study::PaperClaims => &["bp", "ff"],
+                Study::Init => &["ff"],
+                Study::Memory => &[],
+            };
+            if let Some(missing) = needs.iter().find(|n| !has(n)) {
+                return Err(bad(format!(
+                    "study `{}` needs a group named `{missing}`",
+                    study.name()
+                )));
+            }
+        }
+        let runs = (0..groups.len())
+            .flat_map(|group| seeds.iter().map(move |&seed| RunPlan { group, seed }))
+            .collect();
+        Ok(Plan {
+            format: FORMAT.into(),
+            version: VERSION,
+            name: raw.name,
+            description: raw.description,
+            experiment_file: path.display().to_string(),
+            quick: opts.quick,
+            seeds,
+            studies: raw.studies,
+            threshold,
+            groups,
+            compares: raw
+                .compares
+                .into_iter()
+                .map(|c| Compare { x: c.x, y: c.y })
+                .collect(),
+            runs,
+        })
+    }
+
+    /// Reads a `plan.json`.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(read_err(path))?;
+        let bad = |problem: String| Error::Plan {
+            path: path.to_path_buf(),
+            problem,
+        };
+        let plan: Plan = serde_json::from_slice(&bytes)
+            .map_err(|e| bad(format!("not a plan written by ffdqn ({e})")))?;
+        if plan.format != FORMAT || plan.version != VERSION {
+            return Err(bad(format!(
+                "format {:?} version {}; this build reads {FORMAT:?} version {VERSION}",
+                plan.format, plan.version
+            )));
+        }
+        if let Some(r) = plan.runs.iter().find(|r| r.group >= plan.groups.len()) {
+            return Err(bad(format!(
+                "a run names group {} of {}",
+                r.group,
+                plan.groups.len()
+            )));
+        }
+        Ok(plan)
+    }
+
+    /// Writes `plan.json` into `out` (atomically).
+    pub fn write(&self, out: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Plan {
+            path: out.join(PLAN_FILE),
+            problem: format!("cannot encode: {e}"),
+        })?;
+        crate::write_file(&out.join(PLAN_FILE), text.as_bytes())
+    }
+
+    /// The validated config of group `g`.
+    pub fn config(&self, g: usize) -> Result<Config> {
+        let group = &self.groups[g];
+        Config::from_toml(&group.config, &group.config_file).map_err(|source| Error::Config {
+            group: group.name.clone(),
+            source,
+        })
+    }
+
+    /// The group of run `index`.
+    pub fn group_of(&self, index: usize) -> &GroupPlan {
+        &self.groups[self.runs[index].group]
+    }
+
+    /// Where run `index` lives under `out`: `runs/<group>/seed-<seed>`.
+    pub fn run_path(&self, out: &Path, index: usize) -> PathBuf {
+        let r = self.runs[index];
+        out.join("runs")
+            .join(&self.groups[r.group].name)
+            .join(format!("seed-{}", r.seed))
+    }
+
+    /// `<group> seed <seed>`, for messages.
+    pub fn describe(&self, index: usize) -> String {
+        let r = self.runs[index];
+        format!("{} seed {}", self.groups[r.group].name, r.seed)
+    }
+
+    /// Runs of group `g`, as plan indices.
+    pub fn runs_of(&self, g: usize) -> impl Iterator<Item = usize> + '_ {
+        self.runs
+            .iter()
+            .enumerate()
+            .filter(move |(_, r)| r.group == g)
+            .map(|(i, _)| i)
+    }
+
+    /// The group named `name`.
+    pub fn group_index(&self, name: &str) -> Option<usize> {
+        self.groups.iter().position(|g| g.name == name)
+    }
+}

@@ -1,0 +1,1028 @@
+//! The report of a finished plan: aggregated CSVs, figures and REPORT.md, from the run
+//! directories alone (read through [`agents::RunDir`]).
+
+use crate::error::{Error, Result};
+use crate::memory::MemRow;
+use crate::plan::{Plan, Study};
+use crate::plots::{self, Panel, Series};
+use crate::stats::{self, bootstrap_ci, iqm, mean, median, prob_improvement, prob_improvement_ci};
+use crate::write_file;
+use agents::{AgentKind, Config, RunDir};
+use std::fmt::Write;
+use std::path::Path;
+
+/// A group as the report sees it: the plan's entry with its config parsed.
+pub struct Group {
+    /// Directory-safe name.
+    pub name: String,
+    /// Label for tables and figures.
+    pub label: String,
+    /// Which agent.
+    pub agent: AgentKind,
+    /// The config file as the experiment names it.
+    pub config_file: String,
+    /// The resolved config.
+    pub config: Config,
+}
+
+/// What the report needs of one run.
+pub struct RunData {
+    /// The seed.
+    pub seed: u64,
+    /// Training return per epoch.
+    pub train: Vec<f64>,
+    /// Greedy evaluation return per epoch.
+    pub eval: Vec<f64>,
+    /// Environment steps at the end of each epoch.
+    pub env_steps: Vec<f64>,
+    /// Mean TD loss per epoch.
+    pub td_loss: Vec<f64>,
+    /// Per hidden layer, per epoch.
+    pub g_pos: Vec<Vec<f64>>,
+    /// Per hidden layer, per epoch.
+    pub g_neg: Vec<Vec<f64>>,
+    /// Mean final greedy return.
+    pub final_mean: f64,
+    /// Its standard deviation.
+    pub final_std: f64,
+    /// Wall time.
+    pub wall: f64,
+}
+
+impl RunData {
+    fn epochs_to_threshold(&self, threshold: f64) -> Option<usize> {
+        stats::first_epoch_reaching(&self.train, 10, threshold)
+    }
+
+    fn last20_std(&self) -> f64 {
+        let n = self.train.len();
+        stats::std(&self.train[n.saturating_sub(20)..])
+    }
+}
+
+fn load_run(dir: &RunDir, seed: u64, n_hidden: usize) -> agents::Result<RunData> {
+    let summary = dir.read_summary()?;
+    let epochs = dir.read_metrics()?;
+    let col = |f: fn(&agents::EpochMetrics) -> f64| epochs.iter().map(f).collect::<Vec<f64>>();
+    let layer = |k: usize, f: fn(&agents::ff::FfLayerEpoch) -> f64| {
+        epochs
+            .iter()
+            .map(|m| m.ff.layers.get(k).map_or(f64::NAN, f))
+            .collect::<Vec<f64>>()
+    };
+    Ok(RunData {
+        seed,
+        train: col(|m| m.train_return_mean),
+        eval: col(|m| m.eval_return_mean),
+        env_steps: col(|m| m.env_steps as f64),
+        td_loss: col(|m| m.td_loss),
+        g_pos: (0..n_hidden).map(|k| layer(k, |l| l.mean_g_pos)).collect(),
+        g_neg: (0..n_hidden).map(|k| layer(k, |l| l.mean_g_neg)).collect(),
+        final_mean: summary.final_eval.mean,
+        final_std: summary.final_eval.std,
+        wall: summary.wall_seconds,
+    })
+}
+
+/// The runs of the plan that have not finished, each named with the error it left, if any.
+pub fn unfinished(plan: &Plan, out: &Path) -> Result<Vec<String>> {
+    let mut missing = Vec::new();
+    for i in 0..plan.runs.len() {
+        if !crate::runner::is_done(plan, out, i)? {
+            missing.push(match crate::runner::failure_of(plan, out, i) {
+                Some(e) => format!("{}: failed: {}", plan.describe(i), e.trim()),
+                None => format!(
+                    "{}: missing (never ran, or was killed before it finished)",
+                    plan.describe(i)
+                ),
+            });
+        }
+    }
+    Ok(missing)
+}
+
+/// The groups of a plan with their configs parsed.
+pub fn groups(plan: &Plan) -> Result<Vec<Group>> {
+    plan.groups
+        .iter()
+        .enumerate()
+        .map(|(g, gp)| {
+            Ok(Group {
+                name: gp.name.clone(),
+                label: gp.label.clone(),
+                agent: gp.agent,
+                config_file: gp.config_file.clone(),
+                config: plan.config(g)?,
+            })
+        })
+        .collect()
+}
+
+/// Every run of every group, from its run directory.
+pub fn load_all(plan: &Plan, out: &Path, groups: &[Group]) -> Result<Vec<Vec<RunData>>> {
+    groups
+        .iter()
+        .enumerate()
+        .map(|(g, group)| {
+            plan.runs_of(g)
+                .map(|i| {
+                    let seed = plan.runs[i].seed;
+                    load_run(
+                        &RunDir::at(plan.run_path(out, i)),
+                        seed,
+                        group.config.hidden().len(),
+                    )
+                    .map_err(|e| Error::Run {
+                        group: group.name.clone(),
+                        seed,
+                        source: Box::new(e),
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn cell(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        String::new()
+    }
+}
+
+/// `all_epochs.csv` (every epoch of every run, long format) and `runs.csv` (one row per run).
+pub fn write_csvs(
+    out: &Path,
+    groups: &[Group],
+    data: &[Vec<RunData>],
+    threshold: f64,
+) -> Result<()> {
+    let max_layers = groups
+        .iter()
+        .map(|g| g.config.hidden().len())
+        .max()
+        .unwrap_or(0);
+    let mut csv =
+        String::from("group,agent,config,seed,epoch,env_steps,train_return,eval_return,td_loss");
+    for k in 1..=max_layers {
+        let _ = write!(csv, ",ff_l{k}_g_pos,ff_l{k}_g_neg");
+    }
+    csv.push('\n');
+    let mut runs = format!(
+        "group,agent,config,seed,final_return_mean,final_return_std,epochs_to_ma10_{threshold},last20_train_std,wall_seconds\n",
+    );
+    for (g, runs_of) in groups.iter().zip(data) {
+        for r in runs_of {
+            for e in 0..r.train.len() {
+                let _ = write!(
+                    csv,
+                    "{},{},{},{},{},{},{},{},{}",
+                    g.name,
+                    g.agent,
+                    g.config_file,
+                    r.seed,
+                    e + 1,
+                    r.env_steps[e],
+                    cell(r.train[e]),
+                    cell(r.eval[e]),
+                    cell(r.td_loss[e])
+                );
+                for k in 0..max_layers {
+                    let at = |v: &Vec<Vec<f64>>| {
+                        v.get(k).and_then(|l| l.get(e)).copied().unwrap_or(f64::NAN)
+                    };
+                    let _ = write!(csv, ",{},{}", cell(at(&r.g_pos)), cell(at(&r.g_neg)));
+                }
+                csv.push('\n');
+            }
+            let _ = writeln!(
+                runs,
+                "{},{},{},{},{},{},{},{},{:.2}",
+                g.name,
+                g.agent,
+                g.config_file,
+                r.seed,
+                r.final_mean,
+                r.final_std,
+                r.epochs_to_threshold(threshold)
+                    .map_or(String::new(), |e| e.to_string()),
+                r.last20_std(),
+                r.wall
+            );
+        }
+    }
+    write_file(&out.join("all_epochs.csv"), csv.as_bytes())?;
+    write_file(&out.join("runs.csv"), runs.as_bytes())?;
+    Ok(())
+}
+
+/// Mean across runs at each epoch with a 95% bootstrap band.
+fn band(curves: &[Vec<f64>], seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let n = curves.iter().map(Vec::len).min().unwrap_or(0);
+    let (mut m, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new());
+    for e in 0..n {
+        let xs: Vec<f64> = curves
+            .iter()
+            .map(|c| c[e])
+            .filter(|v| v.is_finite())
+            .collect();
+        if xs.is_empty() {
+            m.push(f64::NAN);
+            lo.push(f64::NAN);
+            hi.push(f64::NAN);
+            continue;
+        }
+        let (l, h) = bootstrap_ci(&xs, mean, seed + e as u64);
+        m.push(mean(&xs));
+        lo.push(l);
+        hi.push(h);
+    }
+    (m, lo, hi)
+}
+
+fn series(
+    label: &str,
+    color: plotters::style::RGBColor,
+    curves: &[Vec<f64>],
+    seed: u64,
+    dashed: bool,
+) -> Series {
+    let (mean, lo, hi) = band(curves, seed);
+    Series {
+        label: label.to_string(),
+        color,
+        mean,
+        lo,
+        hi,
+        dashed,
+    }
+}
+
+fn ma5(runs: &[RunData], pick: impl Fn(&RunData) -> &Vec<f64>) -> Vec<Vec<f64>> {
+    runs.iter()
+        .map(|r| stats::moving_average(pick(r), 5))
+        .collect()
+}
+
+fn epochs_axis(runs: &[RunData]) -> Vec<f64> {
+    let n = runs.iter().map(|r| r.train.len()).min().unwrap_or(0);
+    (1..=n).map(|e| e as f64).collect()
+}
+
+/// Figure 1 (every group), the FF goodness panels, and the memory and init figures of the
+/// studies the plan includes.
+pub fn figures(
+    out: &Path,
+    plan: &Plan,
+    groups: &[Group],
+    data: &[Vec<RunData>],
+    mem: Option<&[MemRow]>,
+) -> Result<()> {
+    let by = |name: &str| {
+        groups
+            .iter()
+            .position(|g| g.name == name)
+            .map(|i| (&groups[i], &data[i]))
+    };
+    let threshold = plan.threshold;
+    let xs = epochs_axis(&data[0]);
+    let reference = Some((threshold, format!("{threshold}")));
+    let curves = |pick: fn(&RunData) -> &Vec<f64>, seed: u64| -> Vec<Series> {
+        groups
+            .iter()
+            .zip(data)
+            .enumerate()
+            .map(|(i, (g, runs))| {
+                series(
+                    &g.label,
+                    plots::color(i),
+                    &ma5(runs, pick),
+                    seed + 2 * i as u64,
+                    false,
+                )
+            })
+            .collect()
+    };
+    let fig1 = [
+        Panel {
+            title: "Training return (ε-greedy), 5-epoch moving average".into(),
+            x_label: "epoch".into(),
+            y_label: "return".into(),
+            xs: xs.clone(),
+            series: curves(|r| &r.train, 1),
+            reference: reference.clone(),
+            log2_x: false,
+        },
+        Panel {
+            title: "Greedy evaluation return, 5-epoch moving average".into(),
+            x_label: "epoch".into(),
+            y_label: "return".into(),
+            xs: xs.clone(),
+            series: curves(|r| &r.eval, 2),
+            reference: reference.clone(),
+            log2_x: false,
+        },
+    ];
+    plots::render(out, "figure1", &fig1, 2)?;
+
+    // Goodness of each FF layer, for the FF presets of the paper (or the first two FF groups).
+    let mut ff_groups: Vec<usize> = ["ff", "ff-text"]
+        .iter()
+        .filter_map(|n| groups.iter().position(|g| &g.name == n))
+        .collect();
+    if ff_groups.is_empty() {
+        ff_groups = (0..groups.len())
+            .filter(|&i| groups[i].agent == AgentKind::Ff)
+            .take(2)
+            .collect();
+    }
+    let mut panels = Vec::new();
+    for &gi in &ff_groups {
+        let (g, runs) = (&groups[gi], &data[gi]);
+        for layer in 0..g.config.hidden().len() {
+            let pos: Vec<Vec<f64>> = runs.iter().map(|r| r.g_pos[layer].clone()).collect();
+            let neg: Vec<Vec<f64>> = runs.iter().map(|r| r.g_neg[layer].clone()).collect();
+            panels.push(Panel {
+                title: format!(
+                    "{}: layer {} goodness ({:?})",
+                    g.label,
+                    layer + 1,
+                    g.config.ff().objective.goodness
+                ),
+                x_label: "epoch".into(),
+                y_label: "mean goodness over FF steps".into(),
+                xs: epochs_axis(runs),
+                series: vec![
+                    series(
+                        "g+ (S+, high TD target)",
+                        plots::FF_COLOR,
+                        &pos,
+                        10 + layer as u64,
+                        false,
+                    ),
+                    series("g− (S−)", plots::BP_COLOR, &neg, 20 + layer as u64, false),
+                ],
+                reference: Some((
+                    g.config.ff().objective.margin,
+                    format!("margin m = {}", g.config.ff().objective.margin),
+                )),
+                log2_x: false,
+            });
+        }
+    }
+    if let Some(&first) = ff_groups.first() {
+        let cols = groups[first].config.hidden().len().max(1);
+        plots::render(out, "goodness", &panels, cols)?;
+    }
+
+    if let Some(mem) = mem {
+        memory_figure(out, mem)?;
+    }
+
+    if plan.studies.contains(&Study::Init) {
+        let mut init_series = Vec::new();
+        for (name, label, color, dashed) in [
+            (
+                "ff",
+                "FF-DQN, xavier init (paper.toml)",
+                plots::FF_COLOR,
+                false,
+            ),
+            (
+                "ff-warmstart",
+                "FF-DQN, BP warm start",
+                plots::WARM_COLOR,
+                false,
+            ),
+            (
+                "ff-text",
+                "FF-DQN (paper-text.toml)",
+                plots::TEXT_COLOR,
+                false,
+            ),
+            ("bp", "BP-DQN (reference)", plots::BP_COLOR, true),
+        ] {
+            if let Some((_, runs)) = by(name) {
+                init_series.push(series(label, color, &ma5(runs, |r| &r.train), 30, dashed));
+            }
+        }
+        let init_panel = [Panel {
+            title: "Initialisation and preset: training return, 5-epoch moving average".into(),
+            x_label: "epoch".into(),
+            y_label: "return".into(),
+            xs,
+            series: init_series,
+            reference,
+            log2_x: false,
+        }];
+        plots::render(out, "init", &init_panel, 1)?;
+    }
+    Ok(())
+}
+
+fn memory_figure(out: &Path, mem: &[MemRow]) -> Result<()> {
+    let depths: Vec<f64> = mem
+        .iter()
+        .filter(|r| r.agent == AgentKind::Bp)
+        .map(|r| r.depth as f64)
+        .collect();
+    let mib = |kind: AgentKind, f: fn(&MemRow) -> usize| -> Vec<f64> {
+        mem.iter()
+            .filter(|r| r.agent == kind)
+            .map(|r| f(r) as f64 / (1024.0 * 1024.0))
+            .collect()
+    };
+    let line = |label: &str, color, v: Vec<f64>, dashed| Series {
+        label: label.into(),
+        color,
+        mean: v.clone(),
+        lo: v.clone(),
+        hi: v,
+        dashed,
+    };
+    let width = mem.first().map_or(0, |r| r.width);
+    let batch = mem.first().map_or(0, |r| r.batch);
+    let mem_panels = [
+        Panel {
+            title: format!("Working memory of one update (width {width}, batch {batch})"),
+            x_label: "hidden layers".into(),
+            y_label: "peak heap above parameters, MiB".into(),
+            xs: depths.clone(),
+            series: vec![
+                line(
+                    "BP-DQN",
+                    plots::BP_COLOR,
+                    mib(AgentKind::Bp, |r| r.working_peak_bytes),
+                    false,
+                ),
+                line(
+                    "FF-DQN",
+                    plots::FF_COLOR,
+                    mib(AgentKind::Ff, |r| r.working_peak_bytes),
+                    false,
+                ),
+            ],
+            reference: None,
+            log2_x: true,
+        },
+        Panel {
+            title: "Parameters + optimizer state (both networks)".into(),
+            x_label: "hidden layers".into(),
+            y_label: "MiB".into(),
+            xs: depths,
+            series: vec![
+                line(
+                    "BP-DQN",
+                    plots::BP_COLOR,
+                    mib(AgentKind::Bp, |r| r.params_and_state_bytes),
+                    false,
+                ),
+                line(
+                    "FF-DQN",
+                    plots::FF_COLOR,
+                    mib(AgentKind::Ff, |r| r.params_and_state_bytes),
+                    true,
+                ),
+            ],
+            reference: None,
+            log2_x: true,
+        },
+    ];
+    plots::render(out, "memory", &mem_panels, 2)
+}
+
+/// Per-group numbers of the report.
+struct GroupStats {
+    finals: Vec<f64>,
+    iqm: f64,
+    ci: (f64, f64),
+    mean: f64,
+    std: f64,
+    reached: usize,
+    median_epochs: Option<f64>,
+    last20: f64,
+    wall: f64,
+}
+
+fn group_stats(runs: &[RunData], seed: u64, threshold: f64) -> GroupStats {
+    let finals: Vec<f64> = runs.iter().map(|r| r.final_mean).collect();
+    let epochs: Vec<Option<usize>> = runs
+        .iter()
+        .map(|r| r.epochs_to_threshold(threshold))
+        .collect();
+    let reached = epochs.iter().flatten().count();
+    // The median over seeds, counting a seed that never reached the threshold as infinitely
+    // slow: defined when at least half the seeds reached it.
+    let mut sorted: Vec<f64> = epochs
+        .iter()
+        .map(|e| e.map_or(f64::INFINITY, |e| e as f64))
+        .collect();
+    sorted.sort_by(f64::total_cmp);
+    let med = median(&sorted);
+    GroupStats {
+        iqm: iqm(&finals),
+        ci: bootstrap_ci(&finals, iqm, seed),
+        mean: mean(&finals),
+        std: stats::std(&finals),
+        reached,
+        median_epochs: med.is_finite().then_some(med),
+        last20: mean(&runs.iter().map(RunData::last20_std).collect::<Vec<_>>()),
+        wall: mean(&runs.iter().map(|r| r.wall).collect::<Vec<_>>()),
+        finals,
+    }
+}
+
+fn machine() -> String {
+    let rustc =
+        std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+            .arg("--version")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_else(|| "rustc (unknown version)".into());
+    format!("{}, {rustc}", crate::machine())
+}
+
+/// The git commit of the checkout the experiment file lives in, if it is one.
+fn commit(plan: &Plan) -> String {
+    let dir = Path::new(&plan.experiment_file)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(c) => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{c} (with uncommitted changes)")
+            } else {
+                c
+            }
+        }
+        None => "unknown (not a git checkout)".into(),
+    }
+}
+
+fn f1(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.1}")
+    } else {
+        "–".into()
+    }
+}
+
+fn mib(b: usize) -> String {
+    format!("{:.2}", b as f64 / (1024.0 * 1024.0))
+}
+
+/// `0–9`, or the list when the seeds are not a range.
+fn seeds_text(seeds: &[u64]) -> String {
+    let contiguous = seeds.windows(2).all(|w| w[1] == w[0] + 1);
+    match (seeds.first(), seeds.last()) {
+        (Some(a), Some(b)) if contiguous && a != b => format!("{a}–{b}"),
+        _ => seeds
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// How the report was produced, for its set-up section.
+#[derive(Debug, Clone)]
+pub struct ReportContext {
+    /// The command line that ran the experiment.
+    pub command: String,
+    /// Wall time of the invocation, seconds.
+    pub wall: f64,
+    /// Runs reused from an earlier invocation.
+    pub skipped: usize,
+}
+
+/// REPORT.md of a finished plan.
+pub fn report(
+    out: &Path,
+    plan: &Plan,
+    groups: &[Group],
+    data: &[Vec<RunData>],
+    mem: Option<&[MemRow]>,
+    ctx: &ReportContext,
+) -> String {
+    let threshold = plan.threshold;
+    let st: Vec<GroupStats> = data
+        .iter()
+        .enumerate()
+        .map(|(i, runs)| group_stats(runs, 100 + i as u64, threshold))
+        .collect();
+    let idx = |name: &str| groups.iter().position(|g| g.name == name);
+    let p_of = |i: usize, j: usize| {
+        (
+            prob_improvement(&st[i].finals, &st[j].finals),
+            prob_improvement_ci(&st[i].finals, &st[j].finals, 7),
+        )
+    };
+    let mut r = String::new();
+    let _ = writeln!(r, "# Report: {}\n", plan.name);
+    if !plan.description.is_empty() {
+        let _ = writeln!(r, "{}\n", plan.description.trim());
+    }
+    if plan.quick {
+        let _ = writeln!(
+            r,
+            "> **Smoke run (`--quick`)**: a few epochs and seeds; the numbers below say nothing about the full experiment.\n"
+        );
+    }
+    let _ = writeln!(r, "## Set-up\n");
+    let _ = writeln!(
+        r,
+        "- Command: `{}` ({} runs reused from an earlier invocation)",
+        ctx.command, ctx.skipped
+    );
+    let _ = writeln!(
+        r,
+        "- Seeds: {} for every group ({} per group); each run is deterministic in its seed",
+        seeds_text(&plan.seeds),
+        plan.seeds.len()
+    );
+    let _ = writeln!(r, "- Machine: {}", machine());
+    let _ = writeln!(
+        r,
+        "- Wall time of this invocation: {:.0} s ({:.1} min)",
+        ctx.wall,
+        ctx.wall / 60.0
+    );
+    let _ = writeln!(r, "- Commit: {}", commit(plan));
+    let _ = writeln!(r, "- Experiment file: `{}`", plan.experiment_file);
+    let _ = writeln!(r, "- Groups:");
+    for (g, s) in groups.iter().zip(&st) {
+        let c = &g.config;
+        let overrides = &plan.groups[idx(&g.name).unwrap_or(0)].overrides;
+        let _ = writeln!(
+            r,
+            "  - `{}`: {} — {} `{}`{}, {} epochs × {} episodes, hidden {:?}; {:.1} s per run on average",
+            g.name,
+            g.label,
+            g.agent,
+            g.config_file,
+            if overrides.is_empty() {
+                String::new()
+            } else {
+                format!(" with `{}`", overrides.join(" "))
+            },
+            c.train().epochs,
+            c.train().episodes_per_epoch,
+            c.hidden(),
+            s.wall
+        );
+    }
+    let _ = writeln!(
+        r,
+        "\nScores: a run's *final return* is the mean of its {} final greedy episodes. Across seeds: \
+         interquartile mean (IQM, 25% trimmed mean) with a 95% bootstrap confidence interval \
+         ({} resamples over seeds, rliable's stratified bootstrap with one task); *epochs to {threshold}* is the \
+         first epoch at which the 10-epoch moving average of the training return reaches {threshold} (median over seeds, \
+         a seed that never does counting as slowest; \"–\" when fewer than half reach it); *last-20 std* is the \
+         standard deviation of the training return over the last 20 epochs, averaged over seeds.\n",
+        groups[0].config.train().final_eval_episodes,
+        stats::RESAMPLES
+    );
+    let _ = writeln!(r, "## Final return\n");
+    let _ = writeln!(
+        r,
+        "| group | IQM final return [95% CI] | mean ± std over seeds | seeds reaching {threshold} | epochs to {threshold} (median) | last-20 std |"
+    );
+    let _ = writeln!(r, "|---|---|---|---|---|---|");
+    for (g, s) in groups.iter().zip(&st) {
+        let _ = writeln!(
+            r,
+            "| {} | {} [{}, {}] | {} ± {} | {}/{} | {} | {} |",
+            g.label,
+            f1(s.iqm),
+            f1(s.ci.0),
+            f1(s.ci.1),
+            f1(s.mean),
+            f1(s.std),
+            s.reached,
+            s.finals.len(),
+            s.median_epochs.map_or("–".into(), f1),
+            f1(s.last20)
+        );
+    }
+    if !plan.compares.is_empty() {
+        let _ = writeln!(
+            r,
+            "\nProbability of improvement (P(X > Y): a random seed of X ends above a random seed of Y; 0.5 is a tie):\n"
+        );
+        let _ = writeln!(r, "| X | Y | P(X > Y) [95% CI] |\n|---|---|---|");
+        for c in &plan.compares {
+            if let (Some(i), Some(j)) = (idx(&c.x), idx(&c.y)) {
+                let (p, ci) = p_of(i, j);
+                let _ = writeln!(
+                    r,
+                    "| {} | {} | {:.2} [{:.2}, {:.2}] |",
+                    groups[i].label, groups[j].label, p, ci.0, ci.1
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        r,
+        "\n![Figure 1](figure1.svg)\n\nFigure 1: mean over seeds with a 95% bootstrap band; left the training (ε-greedy) return, right the greedy evaluation after each epoch.\n"
+    );
+
+    let mut ratios = Vec::new();
+    if let Some(mem) = mem {
+        let _ = writeln!(r, "## Memory of one training update\n");
+        let (width, batch) = mem.first().map_or((0, 0), |m| (m.width, m.batch));
+        let _ = writeln!(
+            r,
+            "Measured with a counting global allocator, one update at batch {batch}, hidden layers of width {width}, \
+             the FF step on every minibatch. *Parameters + state*: what building the agent adds (online and target \
+             networks, optimizer moments). *Working peak*: the highest heap above that during the update (activations, \
+             gradients, scratch, the target network's forward pass, gemm packing).\n"
+        );
+        let _ = writeln!(
+            r,
+            "| hidden layers | BP params + state (MiB) | FF params + state (MiB) | BP working peak (MiB) | FF working peak (MiB) | BP / FF working |"
+        );
+        let _ = writeln!(r, "|---|---|---|---|---|---|");
+        let mut depths: Vec<usize> = mem.iter().map(|m| m.depth).collect();
+        depths.dedup();
+        let row = |kind, d| mem.iter().find(|m| m.agent == kind && m.depth == d);
+        for &d in &depths {
+            if let (Some(b), Some(f)) = (row(AgentKind::Bp, d), row(AgentKind::Ff, d)) {
+                let ratio = b.working_peak_bytes as f64 / f.working_peak_bytes.max(1) as f64;
+                ratios.push((d, ratio, b.working_peak_bytes, f.working_peak_bytes));
+                let _ = writeln!(
+                    r,
+                    "| {d} | {} | {} | {} | {} | {ratio:.2} |",
+                    mib(b.params_and_state_bytes),
+                    mib(f.params_and_state_bytes),
+                    mib(b.working_peak_bytes),
+                    mib(f.working_peak_bytes)
+                );
+            }
+        }
+        let _ = writeln!(r, "\n![Memory](memory.svg)\n");
+    }
+
+    if let (true, Some(ff)) = (plan.studies.contains(&Study::Init), idx("ff")) {
+        let _ = writeln!(r, "## Initialisation and preset\n");
+        let _ = writeln!(
+            r,
+            "FF-DQN from its usual initialisation against the same network after a BP warm start, and the preset taken from the paper's text, on the same seeds. P(X > usual) compares each with FF-DQN on `paper.toml`.\n"
+        );
+        let _ = writeln!(
+            r,
+            "| FF-DQN variant | init | IQM final return [95% CI] | seeds reaching {threshold} | P(X > usual init) [95% CI] |"
+        );
+        let _ = writeln!(r, "|---|---|---|---|---|");
+        for name in ["ff", "ff-warmstart", "ff-text"] {
+            let Some(i) = idx(name) else { continue };
+            let g = &groups[i];
+            let init = match g.config.ff().bp_warmstart_steps {
+                Some(n) => format!("BP warm start, {n} updates, from {:?}", g.config.ff().init),
+                None => format!("{:?}", g.config.ff().init),
+            };
+            let p = if name == "ff" {
+                "–".to_string()
+            } else {
+                let (p, (lo, hi)) = p_of(i, ff);
+                format!("{p:.2} [{lo:.2}, {hi:.2}]")
+            };
+            let _ = writeln!(
+                r,
+                "| `{}` | {init} | {} [{}, {}] | {}/{} | {p} |",
+                g.config_file,
+                f1(st[i].iqm),
+                f1(st[i].ci.0),
+                f1(st[i].ci.1),
+                st[i].reached,
+                st[i].finals.len()
+            );
+        }
+        let _ = writeln!(r);
+        let _ = writeln!(
+            r,
+            "![Init study](init.svg)\n\n![Goodness](goodness.svg)\n\nPer-layer goodness of positives and negatives over epochs (mean over the epoch's FF steps and over seeds).\n"
+        );
+    }
+
+    if let (true, Some(bp), Some(ff)) = (
+        plan.studies.contains(&Study::PaperClaims),
+        idx("bp"),
+        idx("ff"),
+    ) {
+        paper_claims(
+            &mut r,
+            &st,
+            &ratios,
+            plan.seeds.len(),
+            threshold,
+            bp,
+            ff,
+            &idx,
+            &p_of,
+        );
+    }
+    let _ = writeln!(
+        r,
+        "\n## Files\n\n`plan.json` is the expanded experiment; `runs/<group>/seed-<n>/` holds each run's `metrics.csv`, `summary.json`, `config.toml` and `weights.json`; `all_epochs.csv` \
+         every epoch of every run (long format); `runs.csv` one row per run;{} figures as SVG and PNG. \
+         Output directory: `{}`.",
+        if mem.is_some() {
+            " `memory.json` the memory study;"
+        } else {
+            ""
+        },
+        out.display()
+    );
+    r
+}
+
+/// The verdicts on the FF-DQN paper's claims.
+#[allow(clippy::too_many_arguments)]
+fn paper_claims(
+    r: &mut String,
+    st: &[GroupStats],
+    ratios: &[(usize, f64, usize, usize)],
+    n: usize,
+    threshold: f64,
+    bp: usize,
+    ff: usize,
+    idx: &dyn Fn(&str) -> Option<usize>,
+    p_of: &dyn Fn(usize, usize) -> (f64, (f64, f64)),
+) {
+    let _ = writeln!(r, "## The paper's claims\n");
+    let verdict = |ok: usize, of: usize| {
+        if ok == of {
+            "**supported**"
+        } else if ok == 0 {
+            "**not supported**"
+        } else {
+            "**mixed**"
+        }
+    };
+    let half = n.div_ceil(2);
+    let (b, f) = (&st[bp], &st[ff]);
+    // 1.
+    let both = [b.reached >= half, f.reached >= half];
+    let _ = writeln!(
+        r,
+        "1. *Both agents reach near-optimal return (200).* {} — the 10-epoch average training return reaches {threshold} in {}/{n} BP-DQN seeds and {}/{n} FF-DQN seeds (criterion: at least half the seeds); final greedy IQM {} (BP) vs {} (FF).",
+        verdict(both.iter().filter(|&&x| x).count(), 2),
+        b.reached,
+        f.reached,
+        f1(b.iqm),
+        f1(f.iqm)
+    );
+    // 2.
+    let inf = |m: Option<f64>| m.unwrap_or(f64::INFINITY);
+    let slower = inf(f.median_epochs) > inf(b.median_epochs);
+    let varies = f.last20 > b.last20;
+    let _ = writeln!(
+        r,
+        "2. *FF-DQN converges more slowly and varies more across epochs.* {} — median epochs to {threshold}: {} (FF) vs {} (BP){}; last-20-epoch std of the training return: {} (FF) vs {} (BP).",
+        verdict(usize::from(slower) + usize::from(varies), 2),
+        f.median_epochs.map_or("never for most seeds".into(), f1),
+        b.median_epochs.map_or("never for most seeds".into(), f1),
+        if f.median_epochs.is_none() {
+            " — \"slower\" only in the sense that FF-DQN does not get there"
+        } else {
+            ""
+        },
+        f1(f.last20),
+        f1(b.last20)
+    );
+    // 3.
+    let (p, (lo, hi)) = p_of(ff, bp);
+    let (v, why) = if lo <= 0.5 && 0.5 <= hi {
+        (
+            "**supported**",
+            "the interval includes 0.5: no detectable difference",
+        )
+    } else if hi < 0.5 {
+        ("**not supported**", "FF-DQN ends below BP-DQN")
+    } else {
+        ("**not supported**", "FF-DQN ends above BP-DQN")
+    };
+    let _ = writeln!(
+        r,
+        "3. *FF-DQN ends comparable to BP-DQN.* {v} — P(FF > BP) = {p:.2} [{lo:.2}, {hi:.2}]: {why}; final IQM {} [{}, {}] (FF) vs {} [{}, {}] (BP).",
+        f1(f.iqm),
+        f1(f.ci.0),
+        f1(f.ci.1),
+        f1(b.iqm),
+        f1(b.ci.0),
+        f1(b.ci.1)
+    );
+    // 4.
+    let less = ratios
+        .iter()
+        .filter(|(_, ratio, _, _)| *ratio > 1.0)
+        .count();
+    if let (Some(first), Some(last)) = (ratios.first(), ratios.last()) {
+        let _ = writeln!(
+            r,
+            "4. *FF avoids storing activations for a backward pass, so it uses less memory.* {} — FF's working memory is below BP's at {less}/{} depths; BP needs {:.2}× FF's at {} layers and {:.2}× at {} layers. From {} to {} layers FF's working peak grows {:.2}× ({} → {} MiB) while BP's grows {:.2}× ({} → {} MiB). Parameters and optimizer state are the same size for both (same network, Adam-type moments): the saving is in working memory only.",
+            verdict(less, ratios.len()),
+            ratios.len(),
+            first.1,
+            first.0,
+            last.1,
+            last.0,
+            first.0,
+            last.0,
+            last.3 as f64 / first.3.max(1) as f64,
+            mib(first.3),
+            mib(last.3),
+            last.2 as f64 / first.2.max(1) as f64,
+            mib(first.2),
+            mib(last.2)
+        );
+    }
+    // 5.
+    if let Some(w) = idx("ff-warmstart") {
+        let (p, (lo, hi)) = p_of(w, ff);
+        let sensitive = !(lo <= 0.5 && 0.5 <= hi);
+        let _ = writeln!(
+            r,
+            "5. *FF-DQN is sensitive to initialization.* {} — P(warm start > usual init) = {p:.2} [{lo:.2}, {hi:.2}]; final IQM {} [{}, {}] with a BP warm start vs {} [{}, {}] from xavier init; seeds reaching {threshold}: {}/{n} vs {}/{n}.{}",
+            if sensitive {
+                "**supported**"
+            } else {
+                "**not supported**"
+            },
+            f1(st[w].iqm),
+            f1(st[w].ci.0),
+            f1(st[w].ci.1),
+            f1(f.iqm),
+            f1(f.ci.0),
+            f1(f.ci.1),
+            st[w].reached,
+            f.reached,
+            if sensitive {
+                ""
+            } else {
+                " No difference this experiment can detect at this number of seeds."
+            }
+        );
+    }
+    if let Some(t) = idx("ff-text") {
+        let _ = writeln!(
+            r,
+            "\nPreset ablation: FF-DQN with the paper's equations taken literally (`paper-text.toml`) ends at IQM {} [{}, {}] against {} [{}, {}] with the author's code settings (`paper.toml`).",
+            f1(st[t].iqm),
+            f1(st[t].ci.0),
+            f1(st[t].ci.1),
+            f1(f.iqm),
+            f1(f.ci.0),
+            f1(f.ci.1)
+        );
+    }
+}
+
+/// Everything the report of a finished plan needs, written into `out`: the memory study (if
+/// the plan includes it), `all_epochs.csv`, `runs.csv`, the figures and `REPORT.md`. Refuses
+/// with [`Error::Unfinished`] naming every run that is missing or failed.
+pub fn build(plan: &Plan, out: &Path, ctx: &ReportContext) -> Result<()> {
+    let missing = unfinished(plan, out)?;
+    if !missing.is_empty() {
+        return Err(Error::Unfinished(missing));
+    }
+    let groups = groups(plan)?;
+    let mem = if plan.studies.contains(&Study::Memory) {
+        let quick = plan.quick;
+        let (depths, width, batch): (&[usize], usize, usize) = if quick {
+            (&[2, 4], 64, 32)
+        } else {
+            (&[2, 4, 8, 16, 32], 256, 128)
+        };
+        let rows = crate::memory::study(&groups[0].config, depths, width, batch)?;
+        let text = serde_json::to_string_pretty(&rows).map_err(|e| Error::Plan {
+            path: out.join("memory.json"),
+            problem: format!("cannot encode: {e}"),
+        })?;
+        write_file(&out.join("memory.json"), text.as_bytes())?;
+        Some(rows)
+    } else {
+        None
+    };
+    let data = load_all(plan, out, &groups)?;
+    write_csvs(out, &groups, &data, plan.threshold)?;
+    figures(out, plan, &groups, &data, mem.as_deref())?;
+    let text = report(out, plan, &groups, &data, mem.as_deref(), ctx);
+    write_file(&out.join("REPORT.md"), text.as_bytes())
+}

@@ -1,0 +1,151 @@
+//! One run of a plan, written atomically into the output directory.
+//!
+//! A run trains in a temporary sibling directory (`runs/<group>/.seed-<n>.tmp-<id>`) and is
+//! renamed to `runs/<group>/seed-<n>` only once its summary is written, so the final directory
+//! exists exactly when the run finished, whether it ran on a local core or on a cluster node
+//! sharing the filesystem. A failed run leaves `failures/<group>.seed-<n>.txt` with its error,
+//! for the report to name; a finished one removes it.
+
+use crate::error::{Error, Result, write_err};
+use crate::plan::Plan;
+use agents::{OnDivergence, RunDir, RunInfo, Summary};
+use std::path::{Path, PathBuf};
+
+/// What [`run_task`] did.
+#[derive(Debug, Clone)]
+pub enum TaskOutcome {
+    /// The run had already finished with the plan's config: nothing was done.
+    AlreadyDone,
+    /// The run was trained.
+    Finished(Box<Summary>),
+}
+
+fn failure_path(plan: &Plan, out: &Path, index: usize) -> PathBuf {
+    let r = plan.runs[index];
+    out.join("failures")
+        .join(format!("{}.seed-{}.txt", plan.groups[r.group].name, r.seed))
+}
+
+/// The error a failed run left, if any.
+pub fn failure_of(plan: &Plan, out: &Path, index: usize) -> Option<String> {
+    std::fs::read_to_string(failure_path(plan, out, index)).ok()
+}
+
+/// Whether run `index` has finished under `out` — with the plan's config and seed; a finished
+/// run made from another config is an error (reusing it would mix two experiments).
+pub fn is_done(plan: &Plan, out: &Path, index: usize) -> Result<bool> {
+    let dir = RunDir::at(plan.run_path(out, index));
+    if !dir.is_finished() {
+        return Ok(false);
+    }
+    let r = plan.runs[index];
+    let group = &plan.groups[r.group];
+    let info = dir.read_info()?;
+    let config = dir.read_config()?;
+    let wanted = plan.config(r.group)?;
+    if info.agent != group.agent || info.seed != r.seed || config.raw() != wanted.raw() {
+        return Err(Error::Plan {
+            path: dir.path().to_path_buf(),
+            problem: format!(
+                "this finished run was made with another agent, seed or config than the plan's {} (changed experiment file?): pass --force to rerun it, or choose another --out",
+                plan.describe(index)
+            ),
+        });
+    }
+    Ok(true)
+}
+
+/// Removes temporary directories left by killed runs (`runs/<group>/.seed-*.tmp-*`).
+pub fn remove_stale_temporaries(plan: &Plan, out: &Path) -> Result<()> {
+    for g in &plan.groups {
+        let dir = out.join("runs").join(&g.name);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".seed-") && name.contains(".tmp-") {
+                std::fs::remove_dir_all(e.path()).map_err(write_err(e.path()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Trains run `index` of `plan` into `out` (unless it has finished; with `force` it is run
+/// again and replaces the old one). `tag` makes the temporary directory unique to this
+/// process or array task.
+pub fn run_task(
+    plan: &Plan,
+    out: &Path,
+    index: usize,
+    force: bool,
+    tag: &str,
+) -> Result<TaskOutcome> {
+    if index >= plan.runs.len() {
+        return Err(Error::Plan {
+            path: out.join(crate::plan::PLAN_FILE),
+            problem: format!(
+                "there is no run {index}: the plan has runs 0..{}",
+                plan.runs.len()
+            ),
+        });
+    }
+    if !force && is_done(plan, out, index)? {
+        return Ok(TaskOutcome::AlreadyDone);
+    }
+    let r = plan.runs[index];
+    let group = &plan.groups[r.group];
+    let final_path = plan.run_path(out, index);
+    let parent = final_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| out.to_path_buf());
+    std::fs::create_dir_all(&parent).map_err(write_err(&parent))?;
+    let tmp = parent.join(format!(".seed-{}.tmp-{tag}", r.seed));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(write_err(&tmp))?;
+    }
+    let result = (|| -> Result<Summary> {
+        std::fs::create_dir_all(&tmp).map_err(write_err(&tmp))?;
+        let cfg = plan.config(r.group)?;
+        let dir = RunDir::at(&tmp);
+        let info = RunInfo {
+            agent: group.agent,
+            seed: r.seed,
+            checkpoint_every: None,
+            on_divergence: OnDivergence::Stop,
+            config_source: group.config_file.clone(),
+        };
+        let run_err = |e: agents::Error| Error::Run {
+            group: group.name.clone(),
+            seed: r.seed,
+            source: Box::new(e),
+        };
+        dir.start(&cfg, &info).map_err(run_err)?;
+        let summary = dir.train(&mut |_| {}).map_err(run_err)?;
+        if final_path.exists() {
+            std::fs::remove_dir_all(&final_path).map_err(write_err(&final_path))?;
+        }
+        std::fs::rename(&tmp, &final_path).map_err(write_err(&final_path))?;
+        Ok(summary)
+    })();
+    let failure = failure_path(plan, out, index);
+    match result {
+        Ok(summary) => {
+            let _ = std::fs::remove_file(&failure);
+            Ok(TaskOutcome::Finished(Box::new(summary)))
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            if let Some(dir) = failure.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = crate::write_file(
+                &failure,
+                format!("{}\n", crate::error::chain(&e)).as_bytes(),
+            );
+            Err(e)
+        }
+    }
+}

@@ -330,8 +330,10 @@ impl RunDir {
         let n_hidden = cfg.hidden().len();
         let mut save = |m: &EpochMetrics, st: &LoopState, agent: &dyn Agent| -> Result<()> {
             self.write_metrics(&st.history, n_hidden)?;
-            let checkpointed =
-                info.checkpoint_every.is_some_and(|k| m.epoch.is_multiple_of(k)) && m.epoch < epochs;
+            let checkpointed = info
+                .checkpoint_every
+                .is_some_and(|k| m.epoch.is_multiple_of(k))
+                && m.epoch < epochs;
             if checkpointed {
                 checkpoint::save(
                     &self.file(CHECKPOINT),

@@ -163,3 +163,44 @@ fn help_describes_every_command() {
     let o = ffdqn(&["train", "--help"]);
     assert!(text(&o).contains("--force") && text(&o).contains("seed"));
 }
+
+/// `--set` overrides reach the run: the config the run writes holds them, and a kind switch
+/// takes its own keys.
+#[test]
+fn set_overrides_reach_the_run() {
+    let dir = temp_dir("set");
+    let cfg = write(&dir, "tiny.toml", TINY);
+    let out = dir.join("run");
+    let o = train(
+        &cfg,
+        "bp",
+        &out,
+        &[
+            "--set",
+            "ff.margin=0.5",
+            "--set",
+            "network.hidden=[16, 8]",
+            "--set",
+            "train.target-sync.kind=polyak",
+            "--set",
+            "train.target-sync.tau=0.01",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let written = std::fs::read_to_string(out.join("config.toml")).expect("config");
+    assert!(written.contains("margin = 0.5"), "{written}");
+    assert!(
+        written.contains("hidden = [\n    16,\n    8,\n]") || written.contains("hidden = [16, 8]"),
+        "{written}"
+    );
+    assert!(
+        written.contains("kind = \"polyak\"") && written.contains("tau = 0.01"),
+        "{written}"
+    );
+    let weights = std::fs::read_to_string(out.join("weights.json")).expect("weights");
+    assert!(
+        weights.contains("\"out_dim\":16"),
+        "the network has the overridden widths"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

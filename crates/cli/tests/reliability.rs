@@ -269,6 +269,41 @@ fn every_kind_of_bad_input_exits_2_and_writes_nothing() {
             train_args(&ok_cfg, "bp", fresh_s, &["--checkpoint-every", "0"]),
             "--checkpoint-every".into(),
         ),
+        (
+            "--set of an unknown key".into(),
+            train_args(&ok_cfg, "bp", fresh_s, &["--set", "ff.margn=0.5"]),
+            "unknown field `margn`".into(),
+        ),
+        (
+            "--set of a bad value".into(),
+            train_args(&ok_cfg, "bp", fresh_s, &["--set", "train.gamma=1.5"]),
+            "`train.gamma` = 1.5".into(),
+        ),
+        (
+            "--set of a wrong type".into(),
+            train_args(&ok_cfg, "bp", fresh_s, &["--set", "train.epochs=many"]),
+            "invalid type".into(),
+        ),
+        (
+            "--set without a value".into(),
+            train_args(&ok_cfg, "bp", fresh_s, &["--set", "train.epochs"]),
+            "KEY=VALUE".into(),
+        ),
+        (
+            "--set into a value".into(),
+            train_args(&ok_cfg, "bp", fresh_s, &["--set", "train.gamma.x=1"]),
+            "`train.gamma` is a value".into(),
+        ),
+        (
+            "--set of a new kind without its keys".into(),
+            train_args(
+                &ok_cfg,
+                "bp",
+                fresh_s,
+                &["--set", "train.target-sync.kind=polyak"],
+            ),
+            "missing field `tau`".into(),
+        ),
     ]);
     let rows: Vec<String> = cases
         .iter()

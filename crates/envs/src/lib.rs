@@ -1,0 +1,309 @@
+//! One environment trait over the classic-control tasks, each exactly as Gymnasium 1.x defines
+//! it.
+//!
+//! [`Environment`] is what a training loop needs: reset from a seeded generator, step with an
+//! action, observations written into a caller-owned slice (so stepping allocates nothing), and
+//! termination reported apart from truncation (a truncated transition still bootstraps).
+//! [`EnvId`] names the tasks as Gymnasium registers them, and [`AnyEnv`] holds any of them.
+//!
+//! | id | observation | actions | reward | ends |
+//! |---|---|---|---|---|
+//! | `CartPole-v1` | x, ẋ, θ, θ̇ | push left, right | +1 per step | pole past 12°, cart off the track; 500 steps in Gymnasium |
+//! | `Acrobot-v1` | cos θ₁, sin θ₁, cos θ₂, sin θ₂, θ̇₁, θ̇₂ | torque −1, 0, +1 | −1 per step, 0 on the last | tip above the bar; 500 steps |
+//! | `MountainCar-v0` | position, velocity | push left, none, right | −1 per step | position ≥ 0.5; 200 steps |
+//!
+//! Every environment keeps Gymnasium's state in `f64` and its order of floating-point
+//! operations, and hands out `f32` observations as Gymnasium does, so the same start and actions
+//! give Gymnasium's observations (bit for bit in the golden tests of `tests/golden.rs`, with the
+//! one exception documented on [`Acrobot`]).
+//!
+//! ```
+//! use envs::{EnvId, Environment};
+//! use rand::SeedableRng;
+//!
+//! let mut env = EnvId::MountainCar.make(None)?;
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let mut obs = vec![0.0; env.obs_dim()];
+//! env.reset(&mut rng, &mut obs);
+//! let mut ret = 0.0;
+//! loop {
+//!     // Push in the direction of motion: pumps energy into the car until it reaches the flag.
+//!     let action = if obs[1] < 0.0 { 0 } else { 2 };
+//!     let step = env.step(action, &mut obs)?;
+//!     ret += step.reward;
+//!     if step.terminated || step.truncated {
+//!         assert!(step.terminated, "the energy-pumping policy reaches the goal");
+//!         break;
+//!     }
+//! }
+//! assert!(ret > -200.0);
+//! # Ok::<(), envs::Error>(())
+//! ```
+
+mod acrobot;
+mod cartpole;
+mod mountain_car;
+
+pub use acrobot::{Acrobot, AcrobotState};
+pub use mountain_car::{MountainCar, MountainCarState};
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+/// What can go wrong when using an environment.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// An action the environment does not have.
+    #[error("invalid action {action} for {env}: it has actions 0..{n_actions}")]
+    InvalidAction {
+        /// The environment.
+        env: EnvId,
+        /// The action given.
+        action: usize,
+        /// Number of actions.
+        n_actions: usize,
+    },
+    /// `step` before the first `reset`.
+    #[error("no episode is running: call reset() before step()")]
+    NotReset,
+    /// `step` after the episode ended.
+    #[error("episode has ended (after {steps} steps): call reset() before step()")]
+    EpisodeEnded {
+        /// Steps the ended episode lasted.
+        steps: u32,
+    },
+    /// The observation buffer has the wrong length.
+    #[error("{env} observations have {expected} values, the buffer holds {got}")]
+    ObsLength {
+        /// The environment.
+        env: EnvId,
+        /// Its observation width.
+        expected: usize,
+        /// The buffer's length.
+        got: usize,
+    },
+    /// A step limit of zero.
+    #[error("max_episode_steps is 0: the step limit must be at least 1")]
+    ZeroStepLimit,
+    /// A start state with a NaN or infinite component.
+    #[error("start state component `{field}` is {value}: every component must be finite")]
+    NonFiniteState {
+        /// Which component.
+        field: &'static str,
+        /// The value.
+        value: f64,
+    },
+    /// CartPole's own errors.
+    #[error(transparent)]
+    CartPole(#[from] env_cartpole::Error),
+}
+
+/// What one step returned (the observation is written into the caller's buffer).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Transition {
+    /// The reward.
+    pub reward: f32,
+    /// The episode ended in a terminal state: no bootstrapping from it.
+    pub terminated: bool,
+    /// The step limit cut the episode: the state is not terminal.
+    pub truncated: bool,
+}
+
+/// What a training loop asks of an environment.
+pub trait Environment {
+    /// Which task this is.
+    fn id(&self) -> EnvId;
+    /// The step limit (truncation).
+    fn max_episode_steps(&self) -> u32;
+    /// Width of an observation.
+    fn obs_dim(&self) -> usize {
+        self.id().obs_dim()
+    }
+    /// Number of actions.
+    fn n_actions(&self) -> usize {
+        self.id().n_actions()
+    }
+    /// Starts an episode from the task's start distribution drawn from `rng`, writing the
+    /// first observation into `obs` (which must hold [`Environment::obs_dim`] values; a buffer
+    /// of another length is left untouched and the next `step` refuses it).
+    fn reset(&mut self, rng: &mut dyn RngCore, obs: &mut [f32]);
+    /// Applies `action` for one step, writing the next observation into `obs`.
+    fn step(&mut self, action: usize, obs: &mut [f32]) -> Result<Transition, Error>;
+    /// The current state drawn as text (for `ffdqn play`).
+    fn render_text(&self) -> String;
+}
+
+/// The tasks, named as Gymnasium registers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum EnvId {
+    /// Balance a pole on a cart.
+    #[default]
+    #[serde(rename = "CartPole-v1")]
+    CartPole,
+    /// Swing a two-link pendulum's tip above a bar.
+    #[serde(rename = "Acrobot-v1")]
+    Acrobot,
+    /// Drive an underpowered car up a hill.
+    #[serde(rename = "MountainCar-v0")]
+    MountainCar,
+}
+
+impl EnvId {
+    /// Every task.
+    pub const ALL: [EnvId; 3] = [EnvId::CartPole, EnvId::Acrobot, EnvId::MountainCar];
+
+    /// Gymnasium's id: `CartPole-v1`, `Acrobot-v1`, `MountainCar-v0`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EnvId::CartPole => "CartPole-v1",
+            EnvId::Acrobot => "Acrobot-v1",
+            EnvId::MountainCar => "MountainCar-v0",
+        }
+    }
+
+    /// The task with Gymnasium id `name`.
+    ///
+    /// ```
+    /// assert_eq!(envs::EnvId::from_name("Acrobot-v1"), Some(envs::EnvId::Acrobot));
+    /// assert_eq!(envs::EnvId::from_name("acrobot"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// Width of an observation.
+    pub fn obs_dim(self) -> usize {
+        match self {
+            EnvId::CartPole => 4,
+            EnvId::Acrobot => 6,
+            EnvId::MountainCar => 2,
+        }
+    }
+
+    /// Number of actions.
+    pub fn n_actions(self) -> usize {
+        match self {
+            EnvId::CartPole => 2,
+            EnvId::Acrobot | EnvId::MountainCar => 3,
+        }
+    }
+
+    /// The step limit of Gymnasium's registration (500, 500, 200).
+    pub fn gymnasium_max_episode_steps(self) -> u32 {
+        match self {
+            EnvId::CartPole | EnvId::Acrobot => 500,
+            EnvId::MountainCar => 200,
+        }
+    }
+
+    /// The return Gymnasium's registration calls solved (`reward_threshold`): 475, −100, −110.
+    pub fn gymnasium_reward_threshold(self) -> f64 {
+        match self {
+            EnvId::CartPole => 475.0,
+            EnvId::Acrobot => -100.0,
+            EnvId::MountainCar => -110.0,
+        }
+    }
+
+    /// A new environment with the given step limit (Gymnasium's when `None`).
+    pub fn make(self, max_episode_steps: Option<u32>) -> Result<AnyEnv, Error> {
+        let limit = max_episode_steps.unwrap_or(self.gymnasium_max_episode_steps());
+        Ok(match self {
+            EnvId::CartPole => AnyEnv::CartPole(env_cartpole::CartPole::new(limit)?),
+            EnvId::Acrobot => AnyEnv::Acrobot(Acrobot::new(limit)?),
+            EnvId::MountainCar => AnyEnv::MountainCar(MountainCar::new(limit)?),
+        })
+    }
+}
+
+impl std::fmt::Display for EnvId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Any of the tasks, for a loop that is not generic over its environment.
+#[derive(Debug, Clone)]
+pub enum AnyEnv {
+    /// CartPole-v1.
+    CartPole(env_cartpole::CartPole),
+    /// Acrobot-v1.
+    Acrobot(Acrobot),
+    /// MountainCar-v0.
+    MountainCar(MountainCar),
+}
+
+impl Environment for AnyEnv {
+    fn id(&self) -> EnvId {
+        match self {
+            AnyEnv::CartPole(e) => e.id(),
+            AnyEnv::Acrobot(e) => e.id(),
+            AnyEnv::MountainCar(e) => e.id(),
+        }
+    }
+    fn max_episode_steps(&self) -> u32 {
+        match self {
+            AnyEnv::CartPole(e) => Environment::max_episode_steps(e),
+            AnyEnv::Acrobot(e) => e.max_episode_steps(),
+            AnyEnv::MountainCar(e) => e.max_episode_steps(),
+        }
+    }
+    fn reset(&mut self, rng: &mut dyn RngCore, obs: &mut [f32]) {
+        match self {
+            AnyEnv::CartPole(e) => Environment::reset(e, rng, obs),
+            AnyEnv::Acrobot(e) => Environment::reset(e, rng, obs),
+            AnyEnv::MountainCar(e) => Environment::reset(e, rng, obs),
+        }
+    }
+    fn step(&mut self, action: usize, obs: &mut [f32]) -> Result<Transition, Error> {
+        match self {
+            AnyEnv::CartPole(e) => Environment::step(e, action, obs),
+            AnyEnv::Acrobot(e) => Environment::step(e, action, obs),
+            AnyEnv::MountainCar(e) => Environment::step(e, action, obs),
+        }
+    }
+    fn render_text(&self) -> String {
+        match self {
+            AnyEnv::CartPole(e) => e.render_text(),
+            AnyEnv::Acrobot(e) => e.render_text(),
+            AnyEnv::MountainCar(e) => e.render_text(),
+        }
+    }
+}
+
+/// Checks an action and an observation buffer against an environment's shape.
+pub(crate) fn check(env: EnvId, action: usize, obs: &[f32]) -> Result<(), Error> {
+    if action >= env.n_actions() {
+        return Err(Error::InvalidAction {
+            env,
+            action,
+            n_actions: env.n_actions(),
+        });
+    }
+    if obs.len() != env.obs_dim() {
+        return Err(Error::ObsLength {
+            env,
+            expected: env.obs_dim(),
+            got: obs.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Where an episode stands (shared by the environments of this crate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    NotReset,
+    Running,
+    Ended,
+}
+
+/// Draws `rows` of text from a `width × height` grid of characters (space-trimmed lines).
+pub(crate) fn grid_text(grid: &[Vec<char>]) -> String {
+    let mut s = String::new();
+    for row in grid {
+        s.push_str(row.iter().collect::<String>().trim_end());
+        s.push('\n');
+    }
+    s
+}

@@ -6,7 +6,6 @@ use crate::ff::{FfEpochStats, FfLearner};
 use crate::network::{QNetwork, Workspace};
 use crate::{Error, Result};
 use dqn_head::{SyncAction, td_targets};
-use env_cartpole::consts::{N_ACTIONS, OBS_DIM};
 use ff_core::{InputNorm, MatRef};
 use rand_chacha::ChaCha8Rng;
 use replay::Batch;
@@ -156,10 +155,11 @@ pub struct BpAgent {
 impl BpAgent {
     /// A fresh agent with `[bp]`'s init drawn from `rng`.
     pub fn new(cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Self> {
+        let env = cfg.env().id;
         let net = QNetwork::new(
-            OBS_DIM,
+            env.obs_dim(),
             cfg.hidden(),
-            N_ACTIONS,
+            env.n_actions(),
             cfg.bp().init,
             cfg.bp().init,
             InputNorm::None,
@@ -246,10 +246,11 @@ impl FfAgent {
     /// A fresh agent with `[ff]`'s init drawn from `rng`.
     pub fn new(cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Self> {
         let ff = cfg.ff();
+        let env = cfg.env().id;
         let net = QNetwork::new(
-            OBS_DIM,
+            env.obs_dim(),
             cfg.hidden(),
-            N_ACTIONS,
+            env.n_actions(),
             ff.init,
             ff.head_init,
             ff.input_norm,

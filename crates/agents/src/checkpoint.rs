@@ -21,7 +21,6 @@ use crate::config::Config;
 use crate::io::write_atomic;
 use crate::train::{EpochMetrics, LoopState};
 use crate::{Error, Result};
-use env_cartpole::CartPole;
 use rand_chacha::ChaCha8Rng;
 use replay::ReplayBuffer;
 use serde::{Deserialize, Serialize};
@@ -197,23 +196,25 @@ pub fn decode(bytes: &[u8], cfg: &Config, path: &Path) -> Result<Resumed> {
     let p: Payload =
         postcard::from_bytes(body).map_err(|e| bad(format!("corrupted payload: {e}")))?;
     let s = p.state;
-    if s.buffer.capacity() != cfg.train().buffer_size
-        || s.buffer.obs_dim() != env_cartpole::consts::OBS_DIM
-    {
+    let obs_dim = cfg.env().id.obs_dim();
+    if s.buffer.capacity() != cfg.train().buffer_size || s.buffer.obs_dim() != obs_dim {
         return Err(bad(format!(
-            "replay buffer holds {} × {} but the config asks for {} × {}",
+            "replay buffer holds {} × {} but the config asks for {} × {obs_dim} ({})",
             s.buffer.capacity(),
             s.buffer.obs_dim(),
             cfg.train().buffer_size,
-            env_cartpole::consts::OBS_DIM
+            cfg.env().id
         )));
     }
+
     Ok(Resumed {
         seed: p.seed,
         kind: p.agent.kind,
         agent: p.agent,
         state: LoopState {
-            env: CartPole::new(cfg.env().max_episode_steps)?,
+            env: cfg.env().make()?,
+            obs: vec![0.0; obs_dim],
+            next_obs: vec![0.0; obs_dim],
             buffer: s.buffer,
             env_rng: s.env_rng,
             explore_rng: s.explore_rng,

@@ -11,6 +11,7 @@
 //! (`configs/paper.toml` spells them out with their sources).
 
 use dqn_head::{TargetSync, TdLoss};
+use envs::EnvId;
 use ff_core::ff::{FfObjective, Goodness, LossForm};
 use ff_core::optim::OptimizerKind;
 use ff_core::{Init, InputNorm, OptimizerConfig};
@@ -78,19 +79,15 @@ pub struct RawConfig {
 }
 
 /// `[env]`
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct RawEnv {
-    /// Step limit of an episode (truncation, not termination).
-    pub max_episode_steps: u32,
-}
-
-impl Default for RawEnv {
-    fn default() -> Self {
-        Self {
-            max_episode_steps: 200,
-        }
-    }
+    /// The task, by its Gymnasium id: `"CartPole-v1"`, `"Acrobot-v1"` or `"MountainCar-v0"`.
+    pub id: EnvId,
+    /// Step limit of an episode (truncation, not termination). Default: 200 for CartPole-v1
+    /// (the paper's cap; Gymnasium registers 500), Gymnasium's limit for the others (500 for
+    /// Acrobot-v1, 200 for MountainCar-v0).
+    pub max_episode_steps: Option<u32>,
 }
 
 /// `[train]`
@@ -444,8 +441,26 @@ pub struct Config {
 /// The validated `[env]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnvConfig {
+    /// The task.
+    pub id: EnvId,
     /// Step limit of an episode.
     pub max_episode_steps: u32,
+}
+
+impl EnvConfig {
+    /// A fresh environment of this task and step limit.
+    pub fn make(&self) -> Result<envs::AnyEnv, envs::Error> {
+        self.id.make(Some(self.max_episode_steps))
+    }
+}
+
+/// The step limit a config gets when it names none: 200 for CartPole-v1 (the paper's cap, the
+/// project's default protocol), Gymnasium's registration for the other tasks.
+pub fn default_max_episode_steps(id: EnvId) -> u32 {
+    match id {
+        EnvId::CartPole => 200,
+        other => other.gymnasium_max_episode_steps(),
+    }
 }
 
 /// The validated `[train]`.
@@ -613,9 +628,13 @@ impl Checker<'_> {
 
 impl EnvConfig {
     fn validate(raw: &RawEnv, c: &Checker<'_>) -> Result<Self, ConfigError> {
-        c.at_least("env.max-episode-steps", raw.max_episode_steps, 1)?;
+        let max_episode_steps = raw
+            .max_episode_steps
+            .unwrap_or_else(|| default_max_episode_steps(raw.id));
+        c.at_least("env.max-episode-steps", max_episode_steps, 1)?;
         Ok(Self {
-            max_episode_steps: raw.max_episode_steps,
+            id: raw.id,
+            max_episode_steps,
         })
     }
 }

@@ -76,7 +76,7 @@ pub enum Error {
     Replay(#[from] replay::Error),
     /// The environment.
     #[error(transparent)]
-    Env(#[from] env_cartpole::Error),
+    Env(#[from] envs::Error),
     /// Training diverged: a NaN or infinity appeared in an update.
     #[error("training diverged at env step {step}{}: {tensor} is {value}{}", layer_text(*.layer), index_text(*.index))]
     Diverged {

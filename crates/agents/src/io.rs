@@ -1,6 +1,7 @@
 //! Files: atomic writes, and the weights format.
 
 use crate::agent::AgentKind;
+use envs::EnvId;
 use crate::network::QNetwork;
 use crate::{Error, Result};
 use ff_core::{Dense, InputNorm};
@@ -55,16 +56,32 @@ struct WeightsFile {
     format: String,
     version: u32,
     agent: AgentKind,
+    /// The task the network was trained on (files written before tasks other than CartPole
+    /// existed have none: CartPole-v1).
+    #[serde(default)]
+    env: EnvId,
     input_norm: String,
     layers: Vec<LayerWeights>,
 }
 
-/// Saves a network's parameters as JSON (atomically).
-pub fn save_weights(path: &Path, kind: AgentKind, net: &QNetwork) -> Result<()> {
+/// A weights file read back: which agent trained the network, on which task, and the network.
+#[derive(Debug, Clone)]
+pub struct Weights {
+    /// The agent.
+    pub agent: AgentKind,
+    /// The task.
+    pub env: EnvId,
+    /// The network.
+    pub net: QNetwork,
+}
+
+/// Saves a network's parameters, trained on `env`, as JSON (atomically).
+pub fn save_weights(path: &Path, kind: AgentKind, env: EnvId, net: &QNetwork) -> Result<()> {
     let file = WeightsFile {
         format: WEIGHTS_FORMAT.into(),
         version: WEIGHTS_VERSION,
         agent: kind,
+        env,
         input_norm: match net.input_norm {
             InputNorm::None => "none".into(),
             InputNorm::L2 => "l2".into(),
@@ -90,8 +107,9 @@ pub fn save_weights(path: &Path, kind: AgentKind, net: &QNetwork) -> Result<()> 
     write_atomic(path, text.as_bytes())
 }
 
-/// Loads a weights file, checking its format, version, shapes and values.
-pub fn load_weights(path: &Path) -> Result<(AgentKind, QNetwork)> {
+/// Loads a weights file, checking its format, version, shapes and values, and that the network
+/// fits its task's observations and actions.
+pub fn load_weights(path: &Path) -> Result<Weights> {
     let bad = |problem: String| Error::BadFile {
         path: path.to_path_buf(),
         problem,
@@ -163,5 +181,20 @@ pub fn load_weights(path: &Path) -> Result<(AgentKind, QNetwork)> {
                 .map_err(|e| bad(format!("layer {k}: {e}")))?,
         );
     }
-    Ok((file.agent, QNetwork { layers, input_norm }))
+    let net = QNetwork { layers, input_norm };
+    let env = file.env;
+    if net.obs_dim() != env.obs_dim() || net.n_actions() != env.n_actions() {
+        return Err(bad(format!(
+            "the network maps {} inputs to {} actions, but {env} has {} and {}",
+            net.obs_dim(),
+            net.n_actions(),
+            env.obs_dim(),
+            env.n_actions()
+        )));
+    }
+    Ok(Weights {
+        agent: file.agent,
+        env,
+        net,
+    })
 }

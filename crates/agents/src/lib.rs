@@ -1,4 +1,4 @@
-//! BP-DQN and FF-DQN on CartPole-v1: configuration, the two agents, one training loop,
+//! BP-DQN and FF-DQN on CartPole-v1, Acrobot-v1 and MountainCar-v0: configuration, the two agents, one training loop,
 //! metrics and the files a run writes.
 //!
 //! A run is `(config, agent kind, seed)`. [`config::Config`] validates a TOML file;
@@ -27,4 +27,6 @@ pub use config::{Config, ConfigError};
 pub use error::{Error, Result, Tensor};
 pub use network::QNetwork;
 pub use run_dir::{RunDir, RunInfo, Summary};
-pub use train::{EpochMetrics, LoopState, OnDivergence, RunResult, evaluate, train};
+pub use train::{
+    EpochMetrics, LoopState, OnDivergence, RunResult, evaluate, evaluate_network, train,
+};

@@ -17,7 +17,6 @@ use crate::checkpoint::{self, Resumed};
 use crate::config::Config;
 use crate::ff::{FfEpochStats, FfLayerEpoch};
 use crate::io::{load_weights, save_weights, write_atomic};
-use crate::network::QNetwork;
 use crate::rng::{Stream, stream};
 use crate::train::{EpochMetrics, LoopState, OnDivergence, RunResult, mean_std, train};
 use crate::{Agent, Error, Result, build};
@@ -251,7 +250,7 @@ impl RunDir {
     }
 
     /// The final weights.
-    pub fn read_weights(&self) -> Result<(AgentKind, QNetwork)> {
+    pub fn read_weights(&self) -> Result<crate::io::Weights> {
         load_weights(&self.file(WEIGHTS))
     }
 
@@ -352,7 +351,7 @@ impl RunDir {
             Ok(())
         };
         let run = train(agent.as_mut(), &cfg, seed, &mut st, &mut save)?;
-        save_weights(&self.file(WEIGHTS), kind, agent.online())?;
+        save_weights(&self.file(WEIGHTS), kind, cfg.env().id, agent.online())?;
         let summary = Summary::new(kind, seed, &info.config_source, &run);
         self.write_json(SUMMARY, &summary)?;
         let _ = std::fs::remove_file(self.file(CHECKPOINT));

@@ -6,8 +6,8 @@ use crate::ff::FfEpochStats;
 use crate::network::{QNetwork, Workspace};
 use crate::rng::{Stream, stream};
 use crate::{Error, Result, Tensor};
-use env_cartpole::CartPole;
-use env_cartpole::consts::{N_ACTIONS, OBS_DIM};
+use crate::config::EnvConfig;
+use envs::{AnyEnv, Environment};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use replay::{Batch, ReplayBuffer};
@@ -75,23 +75,24 @@ pub fn mean_std(xs: &[f32]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// Greedy returns of `net` over `episodes` episodes whose starts are drawn from `rng`.
+/// Returns of `policy` (observation → action) over `episodes` episodes of `env`, whose starts
+/// are drawn from `rng`.
 pub fn evaluate(
-    net: &QNetwork,
-    max_episode_steps: u32,
+    policy: &mut dyn FnMut(&[f32]) -> Result<usize>,
+    env: &EnvConfig,
     episodes: u32,
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<f32>> {
-    let mut env = CartPole::new(max_episode_steps)?;
-    let mut ws = Workspace::default();
+    let mut env = env.make()?;
+    let mut obs = vec![0.0f32; env.obs_dim()];
     let mut returns = Vec::with_capacity(episodes as usize);
     for _ in 0..episodes {
-        let mut obs = env.reset(rng);
+        env.reset(rng, &mut obs);
         let mut ret = 0.0;
         loop {
-            let step = env.step(net.greedy_action(&obs, &mut ws)?)?;
+            let action = policy(&obs)?;
+            let step = env.step(action, &mut obs)?;
             ret += step.reward;
-            obs = step.obs;
             if step.terminated || step.truncated {
                 break;
             }
@@ -101,12 +102,27 @@ pub fn evaluate(
     Ok(returns)
 }
 
+/// Greedy returns of a Q-network (loaded weights, say): [`evaluate`] with its greedy action.
+pub fn evaluate_network(
+    net: &QNetwork,
+    env: &EnvConfig,
+    episodes: u32,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<f32>> {
+    let mut ws = Workspace::default();
+    evaluate(&mut |obs| net.greedy_action(obs, &mut ws), env, episodes, rng)
+}
+
 /// Where a run stands: everything the loop needs to go on. Kept in one struct so that a
 /// checkpoint can hold it.
 #[derive(Debug, Clone)]
 pub struct LoopState {
     /// The training environment.
-    pub env: CartPole,
+    pub env: AnyEnv,
+    /// The observation the next step acts on (of the episode under way).
+    pub obs: Vec<f32>,
+    /// Where a step writes the next observation.
+    pub(crate) next_obs: Vec<f32>,
     /// The replay buffer.
     pub buffer: ReplayBuffer,
     /// Generator of the training environment's resets.
@@ -148,9 +164,13 @@ pub enum OnDivergence {
 impl LoopState {
     /// The state at the start of a run seeded with `seed`.
     pub fn new(cfg: &Config, seed: u64) -> Result<Self> {
+        let env = cfg.env().make()?;
+        let obs_dim = env.obs_dim();
         Ok(Self {
-            env: CartPole::new(cfg.env().max_episode_steps)?,
-            buffer: ReplayBuffer::new(cfg.train().buffer_size, OBS_DIM)?,
+            env,
+            obs: vec![0.0; obs_dim],
+            next_obs: vec![0.0; obs_dim],
+            buffer: ReplayBuffer::new(cfg.train().buffer_size, obs_dim)?,
             env_rng: stream(seed, Stream::TrainEnv),
             explore_rng: stream(seed, Stream::Explore),
             replay_rng: stream(seed, Stream::Replay),
@@ -204,29 +224,34 @@ pub struct StepOutcome {
     pub loss: Option<f64>,
 }
 
-/// One training step from observation `obs`: act ε-greedily, step the environment, store the
-/// transition, and (once learning has started, every `train_frequency` steps) sample a
-/// minibatch and update, then sync the target network when due. `obs` becomes the next
-/// observation. Once the replay buffer, `batch` and the agent's buffers are warm, a step
-/// performs no heap allocation (with the default `OnDivergence::Stop`; `SkipBatch` copies the
-/// parameters before each update so it can undo it).
+/// One training step from the observation `st.obs`: act ε-greedily, step the environment,
+/// store the transition, and (once learning has started, every `train_frequency` steps) sample
+/// a minibatch and update, then move the target network if `TargetSync::action` says so.
+/// `st.obs` becomes the next observation. Once the replay buffer, `batch` and the agent's
+/// buffers are warm, a step performs no heap allocation (with the default
+/// `OnDivergence::Stop`; `SkipBatch` copies the parameters before each update so it can undo
+/// it).
 pub fn train_step(
     agent: &mut dyn Agent,
     cfg: &Config,
     st: &mut LoopState,
     batch: &mut Batch,
-    obs: &mut [f32; OBS_DIM],
 ) -> Result<StepOutcome> {
     let t = cfg.train();
     let eps = t.epsilon(st.env_steps);
     let action = if st.explore_rng.gen_bool(eps) {
-        st.explore_rng.gen_range(0..N_ACTIONS)
+        st.explore_rng.gen_range(0..st.env.n_actions())
     } else {
-        agent.act(obs)?
+        agent.act(&st.obs)?
     };
-    let step = st.env.step(action)?;
-    st.buffer
-        .push(obs, action as u32, step.reward, &step.obs, step.terminated)?;
+    let step = st.env.step(action, &mut st.next_obs)?;
+    st.buffer.push(
+        &st.obs,
+        action as u32,
+        step.reward,
+        &st.next_obs,
+        step.terminated,
+    )?;
     st.env_steps += 1;
     let mut loss = None;
     let update_due =
@@ -242,7 +267,7 @@ pub fn train_step(
     if let Some(action) = t.target_sync.action(st.env_steps, update_due) {
         agent.sync_target(action)?;
     }
-    *obs = step.obs;
+    std::mem::swap(&mut st.obs, &mut st.next_obs);
     Ok(StepOutcome {
         reward: step.reward,
         episode_over: step.terminated || step.truncated,
@@ -263,10 +288,10 @@ pub fn run_epoch(
     let mut returns = Vec::with_capacity(t.episodes_per_epoch as usize);
     let (mut loss_sum, mut loss_n) = (0.0f64, 0u64);
     for _ in 0..t.episodes_per_epoch {
-        let mut obs = st.env.reset(&mut st.env_rng);
+        st.env.reset(&mut st.env_rng, &mut st.obs);
         let mut ret = 0.0f32;
         loop {
-            let step = train_step(agent, cfg, st, batch, &mut obs)?;
+            let step = train_step(agent, cfg, st, batch)?;
             ret += step.reward;
             if let Some(loss) = step.loss {
                 loss_sum += loss;
@@ -280,8 +305,8 @@ pub fn run_epoch(
     }
     let mut eval_rng = stream(seed, Stream::EpochEval);
     let eval = evaluate(
-        agent.online(),
-        cfg.env().max_episode_steps,
+        &mut |obs| agent.act(obs),
+        cfg.env(),
         t.eval_episodes,
         &mut eval_rng,
     )?;
@@ -331,8 +356,8 @@ pub fn train(
     }
     let mut rng = stream(seed, Stream::FinalEval);
     let final_eval = evaluate(
-        agent.online(),
-        cfg.env().max_episode_steps,
+        &mut |obs| agent.act(obs),
+        cfg.env(),
         cfg.train().final_eval_episodes,
         &mut rng,
     )?;

@@ -53,11 +53,13 @@ fn every_preset_loads() {
         }
     }
     assert!(n >= 2);
-    // paper.toml spells out exactly the defaults.
-    assert_eq!(
-        preset("paper.toml").raw(),
-        with("").expect("defaults are valid").raw()
-    );
+    // paper.toml spells out exactly the defaults: every validated value is the same.
+    let (paper, defaults) = (preset("paper.toml"), with("").expect("defaults are valid"));
+    assert_eq!(paper.env(), defaults.env());
+    assert_eq!(paper.train(), defaults.train());
+    assert_eq!(paper.hidden(), defaults.hidden());
+    assert_eq!(paper.bp(), defaults.bp());
+    assert_eq!(paper.ff(), defaults.ff());
 }
 
 #[test]

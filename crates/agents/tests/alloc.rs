@@ -6,6 +6,7 @@
 //! must not grow. Any new allocation in the hot path fails these tests. A counting global
 //! allocator (this test binary only) counts calls, not time.
 
+use envs::Environment;
 use agents::rng::{Stream, stream};
 use agents::train::train_step;
 use agents::{AgentKind, Config, LoopState, build};
@@ -112,29 +113,43 @@ fn steady_state_updates_allocate_nothing() {
     }
 }
 
+/// Starts an episode in the loop's environment, as `run_epoch` does.
+fn start_episode(st: &mut LoopState) {
+    let LoopState {
+        env, env_rng, obs, ..
+    } = st;
+    env.reset(env_rng, obs);
+}
+
 #[test]
 fn steady_state_training_steps_allocate_nothing() {
-    let paper = paper();
-    for kind in [AgentKind::Bp, AgentKind::Ff] {
-        let mut agent = build(kind, &paper, &mut stream(0, Stream::Init)).expect("valid");
-        let mut st = LoopState::new(&paper, 0).expect("valid");
+    let acrobot = paper()
+        .with_overrides(&["env.id=\"Acrobot-v1\""])
+        .expect("valid");
+    for (kind, cfg) in [
+        (AgentKind::Bp, paper()),
+        (AgentKind::Ff, paper()),
+        (AgentKind::Bp, acrobot),
+    ] {
+        let mut agent = build(kind, &cfg, &mut stream(0, Stream::Init)).expect("valid");
+        let mut st = LoopState::new(&cfg, 0).expect("valid");
         let mut batch = Batch::default();
-        let mut obs = st.env.reset(&mut st.env_rng);
-        let mut run = |n: usize, st: &mut LoopState, obs: &mut [f32; 4]| {
+        start_episode(&mut st);
+        let mut run = |n: usize, st: &mut LoopState| {
             let mut updates = 0;
             for _ in 0..n {
-                let out = train_step(agent.as_mut(), &paper, st, &mut batch, obs).expect("ok");
+                let out = train_step(agent.as_mut(), &cfg, st, &mut batch).expect("ok");
                 updates += usize::from(out.loss.is_some());
                 if out.episode_over {
-                    *obs = st.env.reset(&mut st.env_rng);
+                    start_episode(st);
                 }
             }
             updates
         };
         // Past learning_starts, with a target sync or two, so every path has run once.
-        run(3_000, &mut st, &mut obs);
+        run(3_000, &mut st);
         let before = counts();
-        let updates = run(1_000, &mut st, &mut obs);
+        let updates = run(1_000, &mut st);
         let after = counts();
         assert_eq!(updates, 1_000, "every step updated");
         assert_eq!(

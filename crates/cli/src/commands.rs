@@ -5,8 +5,8 @@ use agents::rng::{Stream, stream};
 use agents::run_dir::EpochEvent;
 use agents::train::mean_std;
 use agents::{
-    AgentKind, Config, EpochMetrics, LoopState, OnDivergence, RunDir, RunInfo, build, evaluate,
-    train,
+    AgentKind, Config, EpochMetrics, LoopState, OnDivergence, RunDir, RunInfo, build,
+    evaluate_network, train,
 };
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -15,12 +15,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Forward-Forward and backprop Deep Q-Networks on CartPole-v1.
+/// Forward-Forward, layer-local and backprop Deep Q-Networks on classic-control tasks.
 #[derive(Debug, Parser)]
 #[command(
     name = "ffdqn",
     version,
-    about = "Forward-Forward and backprop Deep Q-Networks on CartPole-v1: train, evaluate, watch, benchmark.",
+    about = "Forward-Forward and backprop Deep Q-Networks on CartPole-v1, Acrobot-v1 and MountainCar-v0: train, evaluate, watch, benchmark, run experiments.",
     propagate_version = true
 )]
 pub struct Cli {
@@ -116,9 +116,13 @@ struct EvalArgs {
     /// Seed of the evaluation episodes' initial states.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Episode step limit.
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
-    max_episode_steps: u32,
+    /// The task, when given: refused if the weights were trained on another (the weights
+    /// record their task).
+    #[arg(long, value_name = "ID")]
+    env: Option<String>,
+    /// Episode step limit (default: the task's, 200 for CartPole-v1 as in the paper).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    max_episode_steps: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -129,9 +133,12 @@ struct PlayArgs {
     /// Seed of the episode's initial state.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Episode step limit.
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
-    max_episode_steps: u32,
+    /// The task, when given: refused if the weights were trained on another.
+    #[arg(long, value_name = "ID")]
+    env: Option<String>,
+    /// Episode step limit (default: the task's, 200 for CartPole-v1 as in the paper).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    max_episode_steps: Option<u32>,
     /// Milliseconds between frames (0: as fast as possible).
     #[arg(long, default_value_t = 40)]
     delay_ms: u64,
@@ -388,115 +395,110 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn load_cartpole_weights(path: &Path) -> Result<(AgentKind, agents::QNetwork)> {
-    let (kind, net) = load_weights(path)?;
-    use env_cartpole::consts::{N_ACTIONS, OBS_DIM};
-    if net.obs_dim() != OBS_DIM || net.n_actions() != N_ACTIONS {
-        bail!(BadInput(format!(
-            "{}: the network maps {} inputs to {} actions, but CartPole has {OBS_DIM} and {N_ACTIONS}",
-            path.display(),
-            net.obs_dim(),
-            net.n_actions()
-        )));
+/// Loads weights and the task to run them on: the one they record, checked against `--env`.
+fn load_weights_for(
+    path: &Path,
+    env: Option<&str>,
+    max_episode_steps: Option<u32>,
+) -> Result<(agents::io::Weights, agents::config::EnvConfig)> {
+    let w = load_weights(path)?;
+    if let Some(name) = env {
+        let Some(id) = envs::EnvId::from_name(name) else {
+            bail!(BadInput(format!(
+                "--env {name}: not a task of ffdqn; use one of {}",
+                envs::EnvId::ALL.map(envs::EnvId::name).join(", ")
+            )));
+        };
+        if id != w.env {
+            bail!(BadInput(format!(
+                "{}: these weights were trained on {}, not {id}: their network maps {} observations to {} actions",
+                path.display(),
+                w.env,
+                w.net.obs_dim(),
+                w.net.n_actions()
+            )));
+        }
     }
-    Ok((kind, net))
+    let env = agents::config::EnvConfig {
+        id: w.env,
+        max_episode_steps: max_episode_steps
+            .unwrap_or_else(|| agents::config::default_max_episode_steps(w.env)),
+    };
+    Ok((w, env))
 }
 
 fn eval_cmd(a: EvalArgs) -> Result<()> {
-    let (kind, net) = load_cartpole_weights(&a.weights)?;
+    let (w, env) = load_weights_for(&a.weights, a.env.as_deref(), a.max_episode_steps)?;
     let mut rng = stream(a.seed, Stream::FinalEval);
-    let returns = evaluate(&net, a.max_episode_steps, a.episodes, &mut rng)?;
+    let returns = evaluate_network(&w.net, &env, a.episodes, &mut rng)?;
     let (mean, std) = mean_std(&returns);
     let min = returns.iter().copied().fold(f32::INFINITY, f32::min);
     let max = returns.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     println!(
-        "{kind} weights {}: mean return {mean:.2} ± {std:.2} (std) over {} greedy episodes, min {min}, max {max}",
+        "{} weights {} on {}: mean return {mean:.2} ± {std:.2} (std) over {} greedy episodes, min {min}, max {max}",
+        w.agent,
         a.weights.display(),
+        env.id,
         returns.len()
     );
     Ok(())
 }
 
-/// One frame: the track with the cart, and the pole drawn above it at its angle.
-fn draw(obs: &[f32; 4], step: u32, ret: f32) -> String {
-    const WIDTH: usize = 61;
-    const POLE_ROWS: usize = 8;
-    let x = f64::from(obs[0]);
-    let theta = f64::from(obs[2]);
-    let limit = env_cartpole::consts::X_THRESHOLD;
-    let col = (((x + limit) / (2.0 * limit)) * (WIDTH - 1) as f64)
-        .round()
-        .clamp(0.0, (WIDTH - 1) as f64) as usize;
-    let mut rows = vec![vec![' '; WIDTH]; POLE_ROWS];
-    for r in 1..=POLE_ROWS {
-        // Rows count up from the cart; characters are about twice as tall as wide.
-        let dx = (theta.sin() * r as f64 * 2.0).round() as isize;
-        let c = col as isize + dx;
-        if (0..WIDTH as isize).contains(&c) {
-            let ch = if theta.abs() < 0.03 {
-                '|'
-            } else if theta > 0.0 {
-                '/'
-            } else {
-                '\\'
-            };
-            rows[POLE_ROWS - r][c as usize] = ch;
-        }
+/// Writes to stdout; a closed pipe (`ffdqn play … | head`) ends the program quietly, as Unix
+/// tools do, and any other output error is reported.
+fn emit(text: &str) -> Result<bool> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot write to standard output")),
     }
-    let mut frame = String::new();
-    for row in rows {
-        frame.push_str(row.iter().collect::<String>().trim_end());
-        frame.push('\n');
-    }
-    let mut cart = vec![' '; WIDTH];
-    for (k, c) in (col.saturating_sub(2)..(col + 3).min(WIDTH)).enumerate() {
-        cart[c] = if k == 2 { 'O' } else { '#' };
-    }
-    frame.push_str(cart.iter().collect::<String>().trim_end());
-    frame.push('\n');
-    frame.push('|');
-    frame.push_str(&"=".repeat(WIDTH - 2));
-    frame.push_str("|\n");
-    frame.push_str(&format!(
-        "step {step:>3}  return {ret:>5.0}  x {:+.3}  θ {:+.2}°\n",
-        obs[0],
-        theta.to_degrees()
-    ));
-    frame
 }
 
 fn play_cmd(a: PlayArgs) -> Result<()> {
-    let (kind, net) = load_cartpole_weights(&a.weights)?;
-    let mut env = env_cartpole::CartPole::new(a.max_episode_steps)?;
+    use envs::Environment;
+    let (w, env_cfg) = load_weights_for(&a.weights, a.env.as_deref(), a.max_episode_steps)?;
+    let mut env = env_cfg.make()?;
     let mut rng = stream(a.seed, Stream::FinalEval);
     let mut ws = agents::network::Workspace::default();
-    let mut obs = env.reset(&mut rng);
+    let mut obs = vec![0.0f32; env.obs_dim()];
+    env.reset(&mut rng, &mut obs);
     let tty = std::io::stdout().is_terminal();
     let (mut step, mut ret) = (0u32, 0.0f32);
+    let header = |step: u32, ret: f32| {
+        format!(
+            "{} agent on {}  step {step:>3}  return {ret:>6.0}\n",
+            w.agent, env_cfg.id
+        )
+    };
     loop {
-        let frame = draw(&obs, step, ret);
-        if tty {
-            print!("\x1b[2J\x1b[H{kind} agent\n{frame}");
+        let frame = format!("{}{}", header(step, ret), env.render_text());
+        let shown = if tty {
+            emit(&format!("\x1b[2J\x1b[H{frame}"))?
         } else {
-            println!("{frame}");
+            emit(&format!("{frame}\n"))?
+        };
+        if !shown {
+            return Ok(());
         }
-        let s = env.step(net.greedy_action(&obs, &mut ws)?)?;
+        let s = env.step(w.net.greedy_action(&obs, &mut ws)?, &mut obs)?;
         step += 1;
         ret += s.reward;
-        obs = s.obs;
         if a.delay_ms > 0 {
             std::thread::sleep(std::time::Duration::from_millis(a.delay_ms));
         }
         if s.terminated || s.truncated {
             let why = if s.terminated {
-                "the pole fell or the cart left the track"
+                "terminated (the task's end state)"
             } else {
                 "step limit reached"
             };
-            println!(
-                "{}episode over after {step} steps, return {ret}: {why}",
-                draw(&obs, step, ret)
-            );
+            emit(&format!(
+                "{}{}episode over after {step} steps, return {ret}: {why}\n",
+                header(step, ret),
+                env.render_text()
+            ))?;
             return Ok(());
         }
     }

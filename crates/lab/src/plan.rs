@@ -125,6 +125,7 @@ struct RawExperiment {
     seeds: RawSeeds,
     #[serde(default)]
     studies: Vec<Study>,
+    /// The return that counts as solved, for every group (default: each group's task's).
     threshold: Option<f64>,
     #[serde(default)]
     quick: RawQuick,
@@ -160,6 +161,20 @@ pub struct GroupPlan {
     pub overrides: Vec<String>,
     /// The resolved config, as TOML.
     pub config: String,
+    /// The return that counts as solved for this group: the experiment's `threshold`, or its
+    /// task's (see [`default_threshold`]).
+    pub threshold: f64,
+}
+
+/// What counts as solved on a task when the experiment says nothing: Gymnasium's
+/// `reward_threshold` (Acrobot-v1 −100, MountainCar-v0 −110), and for CartPole-v1 195 of the
+/// paper's 200-step cap (Gymnasium's 475 of 500; the same 97.5% of any other cap).
+pub fn default_threshold(env: envs::EnvId, max_episode_steps: u32) -> f64 {
+    match env {
+        envs::EnvId::CartPole if max_episode_steps == 500 => 475.0,
+        envs::EnvId::CartPole => 0.975 * f64::from(max_episode_steps),
+        other => other.gymnasium_reward_threshold(),
+    }
 }
 
 /// One run: a group and a seed.
@@ -199,8 +214,6 @@ pub struct Plan {
     pub seeds: Vec<u64>,
     /// Report sections beyond the default ones.
     pub studies: Vec<Study>,
-    /// The return that counts as solved (epochs-to-threshold, seeds reaching it).
-    pub threshold: f64,
     /// The groups.
     pub groups: Vec<GroupPlan>,
     /// P(X > Y) pairs for the report.
@@ -272,9 +285,10 @@ impl Plan {
         if seeds.is_empty() {
             return Err(bad("no seeds: give `seeds = N` (N >= 1) or a list".into()));
         }
-        let threshold = raw.threshold.unwrap_or(195.0);
-        if !threshold.is_finite() {
-            return Err(bad(format!("threshold {threshold} is not a finite number")));
+        if let Some(t) = raw.threshold
+            && !t.is_finite()
+        {
+            return Err(bad(format!("threshold {t} is not a finite number")));
         }
         let base_dir = path.parent().unwrap_or(Path::new("."));
         let mut groups = Vec::new();
@@ -353,6 +367,9 @@ impl Plan {
                         group: name.clone(),
                         source,
                     })?;
+                let threshold = raw.threshold.unwrap_or_else(|| {
+                    default_threshold(config.env().id, config.env().max_episode_steps)
+                });
                 groups.push(GroupPlan {
                     name,
                     label,
@@ -360,6 +377,7 @@ impl Plan {
                     config_file: g.config.display().to_string(),
                     overrides,
                     config: config.to_toml(),
+                    threshold,
                 });
             }
             Ok(())
@@ -426,7 +444,6 @@ impl Plan {
             quick: opts.quick,
             seeds,
             studies: raw.studies,
-            threshold,
             groups,
             compares: raw
                 .compares
@@ -506,6 +523,15 @@ impl Plan {
             .enumerate()
             .filter(move |(_, r)| r.group == g)
             .map(|(i, _)| i)
+    }
+
+    /// The one threshold every group shares, if they share one.
+    pub fn common_threshold(&self) -> Option<f64> {
+        let first = self.groups.first()?.threshold;
+        self.groups
+            .iter()
+            .all(|g| g.threshold == first)
+            .then_some(first)
     }
 
     /// The group named `name`.

@@ -152,12 +152,7 @@ fn cell(x: f64) -> String {
 }
 
 /// `all_epochs.csv` (every epoch of every run, long format) and `runs.csv` (one row per run).
-pub fn write_csvs(
-    out: &Path,
-    groups: &[Group],
-    data: &[Vec<RunData>],
-    threshold: f64,
-) -> Result<()> {
+pub fn write_csvs(out: &Path, plan: &Plan, groups: &[Group], data: &[Vec<RunData>]) -> Result<()> {
     let max_layers = groups
         .iter()
         .map(|g| g.config.hidden().len())
@@ -169,10 +164,14 @@ pub fn write_csvs(
         let _ = write!(csv, ",ff_l{k}_g_pos,ff_l{k}_g_neg");
     }
     csv.push('\n');
+    let threshold_name =
+        plan.common_threshold()
+            .map_or_else(|| "threshold".to_string(), |t| t.to_string());
     let mut runs = format!(
-        "group,agent,config,seed,final_return_mean,final_return_std,epochs_to_ma10_{threshold},last20_train_std,wall_seconds\n",
+        "group,agent,config,seed,final_return_mean,final_return_std,epochs_to_ma10_{threshold_name},last20_train_std,wall_seconds\n",
     );
-    for (g, runs_of) in groups.iter().zip(data) {
+    for ((g, runs_of), gp) in groups.iter().zip(data).zip(&plan.groups) {
+        let threshold = gp.threshold;
         for r in runs_of {
             for e in 0..r.train.len() {
                 let _ = write!(
@@ -285,9 +284,8 @@ pub fn figures(
             .position(|g| g.name == name)
             .map(|i| (&groups[i], &data[i]))
     };
-    let threshold = plan.threshold;
     let xs = epochs_axis(&data[0]);
-    let reference = Some((threshold, format!("{threshold}")));
+    let reference = plan.common_threshold().map(|t| (t, format!("{t}")));
     let curves = |pick: fn(&RunData) -> &Vec<f64>, seed: u64| -> Vec<Series> {
         groups
             .iter()
@@ -620,11 +618,14 @@ pub fn report(
     mem: Option<&[MemRow]>,
     ctx: &ReportContext,
 ) -> String {
-    let threshold = plan.threshold;
+    // The threshold as tables and text name it: the number when every group shares it.
+    let threshold = plan
+        .common_threshold()
+        .map_or_else(|| "its threshold".to_string(), |t| t.to_string());
     let st: Vec<GroupStats> = data
         .iter()
         .enumerate()
-        .map(|(i, runs)| group_stats(runs, 100 + i as u64, threshold))
+        .map(|(i, runs)| group_stats(runs, 100 + i as u64, plan.groups[i].threshold))
         .collect();
     let idx = |name: &str| groups.iter().position(|g| g.name == name);
     let p_of = |i: usize, j: usize| {
@@ -671,10 +672,11 @@ pub fn report(
         let overrides = &plan.groups[idx(&g.name).unwrap_or(0)].overrides;
         let _ = writeln!(
             r,
-            "  - `{}`: {} — {} `{}`{}, {} epochs × {} episodes, hidden {:?}; {:.1} s per run on average",
+            "  - `{}`: {} — {} on {} `{}`{}, {} epochs × {} episodes, hidden {:?}, solved at {}; {:.1} s per run on average",
             g.name,
             g.label,
             g.agent,
+            c.env().id,
             g.config_file,
             if overrides.is_empty() {
                 String::new()
@@ -684,6 +686,7 @@ pub fn report(
             c.train().epochs,
             c.train().episodes_per_epoch,
             c.hidden(),
+            plan.groups[idx(&g.name).unwrap_or(0)].threshold,
             s.wall
         );
     }
@@ -830,7 +833,7 @@ pub fn report(
             &st,
             &ratios,
             plan.seeds.len(),
-            threshold,
+            &threshold,
             bp,
             ff,
             &idx,
@@ -859,7 +862,7 @@ fn paper_claims(
     st: &[GroupStats],
     ratios: &[(usize, f64, usize, usize)],
     n: usize,
-    threshold: f64,
+    threshold: &str,
     bp: usize,
     ff: usize,
     idx: &dyn Fn(&str) -> Option<usize>,
@@ -1021,7 +1024,7 @@ pub fn build(plan: &Plan, out: &Path, ctx: &ReportContext) -> Result<()> {
         None
     };
     let data = load_all(plan, out, &groups)?;
-    write_csvs(out, &groups, &data, plan.threshold)?;
+    write_csvs(out, plan, &groups, &data)?;
     figures(out, plan, &groups, &data, mem.as_deref())?;
     let text = report(out, plan, &groups, &data, mem.as_deref(), ctx);
     write_file(&out.join("REPORT.md"), text.as_bytes())

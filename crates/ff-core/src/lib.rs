@@ -59,7 +59,12 @@
 //! * [`dense`]: the dense layer with forward and backward passes ([`Dense`]), the building
 //!   block of both the FF layers and a backpropagation baseline, so that the two are compared
 //!   on identical code.
-//! * [`norm`]: input normalisation and its backward pass ([`InputNorm`]).
+//! * [`norm`]: input normalisation and its backward pass ([`InputNorm`]), and LayerNorm.
+//! * [`cell`]: a dense layer, a ReLU and an optional LayerNorm before or after it, with its
+//!   backward pass: the layer of the layer-local learners and of a backprop baseline that
+//!   gets the same normalisation.
+//! * [`local`]: layer-local value functions: a layer's goodness as its Q-value, and SymBa's
+//!   loss.
 //! * [`optim`]: SGD, Adam and AdamW with PyTorch's update rules and `clip_grad_norm_`
 //!   ([`Optimizer`]).
 //! * [`mat`]: column-major matrices ([`MatRef`], the reusable [`Buf`]) and products.
@@ -72,9 +77,11 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod cell;
 pub mod dense;
 mod error;
 pub mod ff;
+pub mod local;
 pub mod mat;
 pub mod norm;
 pub mod optim;

@@ -142,3 +142,181 @@ pub fn l2_normalize_backward<T: Real>(
     }
     Ok(())
 }
+
+/// Layer normalisation over each column (one sample's features), with a learned gain `γ` and
+/// bias `β` (Ba, Kiros & Hinton, 2016):
+///
+/// ```text
+/// μ = mean(x),  σ² = mean((x − μ)²),  x̂ = (x − μ) / sqrt(σ² + ε),  y = γ ⊙ x̂ + β
+/// ```
+///
+/// with PyTorch's `ε = 1e-5` and biased variance. The backward pass, per column with
+/// `r = 1 / sqrt(σ² + ε)` and `g = ∂L/∂y ⊙ γ`:
+///
+/// ```text
+/// ∂L/∂γ = Σ_j ∂L/∂y_j ⊙ x̂_j,   ∂L/∂β = Σ_j ∂L/∂y_j,
+/// ∂L/∂x = r · (g − mean(g) − x̂ · mean(g ⊙ x̂))
+/// ```
+///
+/// ```
+/// use ff_core::{Buf, MatRef};
+/// use ff_core::norm::{LayerNorm, LnCache};
+/// let ln = LayerNorm::<f64>::new(3);
+/// let mut y = Buf::default();
+/// ln.forward(MatRef::new(&[1.0, 2.0, 3.0], 3, 1)?, &mut y, &mut LnCache::default())?;
+/// let s = y.as_slice();
+/// assert!((s[0] + s[2]).abs() < 1e-12 && s[1].abs() < 1e-12); // centred
+/// assert!((s[2] - (1.5f64).sqrt() * (1.0 / (2.0f64 / 3.0 + 1e-5).sqrt()) / 1.5f64.sqrt()).abs() < 1e-6);
+/// # Ok::<(), ff_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct LayerNorm<T: Real> {
+    gamma: Vec<T>,
+    beta: Vec<T>,
+}
+
+/// What [`LayerNorm::forward`] keeps for the backward pass: `x̂` and `1 / σ` per column.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LnCache<T> {
+    xhat: Buf<T>,
+    inv_std: Vec<T>,
+}
+
+/// Gradients of a [`LayerNorm`]'s gain and bias.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LnGrads<T> {
+    /// `∂L/∂γ`.
+    pub gamma: Vec<T>,
+    /// `∂L/∂β`.
+    pub beta: Vec<T>,
+}
+
+/// PyTorch's `LayerNorm` epsilon.
+pub const LN_EPS: f64 = 1e-5;
+
+impl<T: Real> LayerNorm<T> {
+    /// A LayerNorm over `width` features: `γ = 1`, `β = 0` (PyTorch's init).
+    pub fn new(width: usize) -> Self {
+        Self {
+            gamma: vec![T::one(); width],
+            beta: vec![T::zero(); width],
+        }
+    }
+
+    /// A LayerNorm from its gain and bias, which must have the same length.
+    pub fn from_parts(gamma: Vec<T>, beta: Vec<T>) -> Result<Self> {
+        if gamma.len() != beta.len() {
+            return Err(Error::ShapeMismatch {
+                op: "LayerNorm::from_parts",
+                expected: (gamma.len(), 1),
+                got: (beta.len(), 1),
+            });
+        }
+        Ok(Self { gamma, beta })
+    }
+
+    /// Features normalised.
+    pub fn width(&self) -> usize {
+        self.gamma.len()
+    }
+
+    /// The gain `γ`.
+    pub fn gamma(&self) -> &[T] {
+        &self.gamma
+    }
+
+    /// The bias `β`.
+    pub fn beta(&self) -> &[T] {
+        &self.beta
+    }
+
+    /// `[γ, β]`, mutably (fixed lengths).
+    pub fn params_mut(&mut self) -> [&mut [T]; 2] {
+        [&mut self.gamma, &mut self.beta]
+    }
+
+    /// `y = γ ⊙ x̂ + β` for every column of `x` into `out`, keeping `x̂` and `1/σ` in `cache`.
+    pub fn forward(
+        &self,
+        x: MatRef<'_, T>,
+        out: &mut Buf<T>,
+        cache: &mut LnCache<T>,
+    ) -> Result<()> {
+        let n = self.width();
+        if x.rows() != n {
+            return Err(Error::ShapeMismatch {
+                op: "LayerNorm::forward",
+                expected: (n, x.cols()),
+                got: x.shape(),
+            });
+        }
+        out.shape_to(n, x.cols());
+        cache.xhat.shape_to(n, x.cols());
+        cache.inv_std.resize(x.cols(), T::zero());
+        let inv_n = T::one() / T::of(n.max(1) as f64);
+        let eps = T::of(LN_EPS);
+        for (j, col) in x.as_slice().chunks_exact(n.max(1)).enumerate() {
+            let mean = col.iter().fold(T::zero(), |a, &v| a + v) * inv_n;
+            let var = col
+                .iter()
+                .fold(T::zero(), |a, &v| a + (v - mean) * (v - mean))
+                * inv_n;
+            let r = T::one() / (var + eps).sqrt();
+            cache.inv_std[j] = r;
+            let xh = &mut cache.xhat.as_mut_slice()[j * n..(j + 1) * n];
+            let o = &mut out.as_mut_slice()[j * n..(j + 1) * n];
+            for i in 0..n {
+                xh[i] = (col[i] - mean) * r;
+                o[i] = self.gamma[i] * xh[i] + self.beta[i];
+            }
+        }
+        Ok(())
+    }
+
+    /// Given `∂L/∂y` and the forward pass's `cache`, writes `∂L/∂γ`, `∂L/∂β` into `grads` and
+    /// `∂L/∂x` into `dx`.
+    pub fn backward(
+        &self,
+        dy: MatRef<'_, T>,
+        cache: &LnCache<T>,
+        grads: &mut LnGrads<T>,
+        dx: &mut Buf<T>,
+    ) -> Result<()> {
+        let n = self.width();
+        if dy.shape() != cache.xhat.shape() || dy.rows() != n {
+            return Err(Error::ShapeMismatch {
+                op: "LayerNorm::backward",
+                expected: cache.xhat.shape(),
+                got: dy.shape(),
+            });
+        }
+        grads.gamma.clear();
+        grads.gamma.resize(n, T::zero());
+        grads.beta.clear();
+        grads.beta.resize(n, T::zero());
+        dx.shape_to(n, dy.cols());
+        let inv_n = T::one() / T::of(n.max(1) as f64);
+        let xhat = cache.xhat.as_slice();
+        for j in 0..dy.cols() {
+            let (d, xh) = (dy.column(j), &xhat[j * n..(j + 1) * n]);
+            let (mut mean_g, mut mean_gx) = (T::zero(), T::zero());
+            for i in 0..n {
+                grads.gamma[i] += d[i] * xh[i];
+                grads.beta[i] += d[i];
+                let g = d[i] * self.gamma[i];
+                mean_g += g;
+                mean_gx += g * xh[i];
+            }
+            mean_g *= inv_n;
+            mean_gx *= inv_n;
+            let r = cache.inv_std[j];
+            let out = &mut dx.as_mut_slice()[j * n..(j + 1) * n];
+            for i in 0..n {
+                let g = d[i] * self.gamma[i];
+                out[i] = r * (g - mean_g - xh[i] * mean_gx);
+            }
+        }
+        Ok(())
+    }
+}

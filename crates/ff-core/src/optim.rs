@@ -1,6 +1,57 @@
 //! SGD, Adam and AdamW with PyTorch's update rules, and `clip_grad_norm_`.
 
+use crate::mat::sum_sq;
 use crate::{Dense, DenseGrads, Error, Real, Result};
+
+/// A layer's parameters, or their gradients, as a fixed list of flat tensors in optimizer
+/// order: `[W, b]` for a [`Dense`] layer, `[W, b, γ, β]` for a [`Cell`](crate::cell::Cell)
+/// with a LayerNorm, and so on. The optimizer keeps one state vector per layer, the tensors
+/// laid end to end.
+pub trait Tensors<T> {
+    /// How many tensors.
+    fn n_tensors(&self) -> usize;
+    /// Tensor `k` (`k < n_tensors()`).
+    fn tensor(&self, k: usize) -> &[T];
+    /// Elements over all tensors.
+    fn n_params(&self) -> usize {
+        (0..self.n_tensors()).map(|k| self.tensor(k).len()).sum()
+    }
+}
+
+/// [`Tensors`] that an optimizer can change in place.
+pub trait TensorsMut<T>: Tensors<T> {
+    /// Tensor `k`, mutably.
+    fn tensor_mut(&mut self, k: usize) -> &mut [T];
+}
+
+impl<T: Real> Tensors<T> for Dense<T> {
+    fn n_tensors(&self) -> usize {
+        2
+    }
+    fn tensor(&self, k: usize) -> &[T] {
+        self.params()[k.min(1)]
+    }
+}
+
+impl<T: Real> TensorsMut<T> for Dense<T> {
+    fn tensor_mut(&mut self, k: usize) -> &mut [T] {
+        let [w, b] = self.params_mut();
+        if k == 0 { w } else { b }
+    }
+}
+
+impl<T: Real> Tensors<T> for DenseGrads<T> {
+    fn n_tensors(&self) -> usize {
+        2
+    }
+    fn tensor(&self, k: usize) -> &[T] {
+        if k == 0 {
+            self.w.as_slice()
+        } else {
+            self.b.as_slice()
+        }
+    }
+}
 
 /// The update rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -179,9 +230,9 @@ impl<T: Real> Optimizer<T> {
         })
     }
 
-    /// An optimizer for exactly these layers.
-    pub fn for_layers(config: OptimizerConfig, layers: &[Dense<T>]) -> Result<Self> {
-        let sizes: Vec<usize> = layers.iter().map(Dense::param_count).collect();
+    /// An optimizer for exactly these layers (any [`Tensors`]: dense layers, cells, …).
+    pub fn for_layers<L: Tensors<T>>(config: OptimizerConfig, layers: &[L]) -> Result<Self> {
+        let sizes: Vec<usize> = layers.iter().map(Tensors::n_params).collect();
         Self::new(config, &sizes)
     }
 
@@ -208,10 +259,10 @@ impl<T: Real> Optimizer<T> {
     /// One update of `layers` with `grads` (same order and shapes as at construction). The
     /// gradients are clipped jointly first when a maximum norm is set. A non-finite gradient
     /// is refused before any parameter changes.
-    pub fn step_layers(
+    pub fn step_layers<L: TensorsMut<T>, G: Tensors<T>>(
         &mut self,
-        layers: &mut [Dense<T>],
-        grads: &[DenseGrads<T>],
+        layers: &mut [L],
+        grads: &[G],
     ) -> Result<StepInfo> {
         let layout_ok = layers.len() == self.sizes.len()
             && grads.len() == layers.len()
@@ -220,33 +271,35 @@ impl<T: Real> Optimizer<T> {
                 .zip(grads)
                 .zip(&self.sizes)
                 .all(|((l, g), &n)| {
-                    l.param_count() == n
-                        && g.w.shape() == l.weights().shape()
-                        && g.b.shape() == (l.out_dim(), 1)
+                    l.n_params() == n
+                        && g.n_tensors() == l.n_tensors()
+                        && (0..l.n_tensors()).all(|k| g.tensor(k).len() == l.tensor(k).len())
                 });
         if !layout_ok {
             return Err(Error::TensorLayout {
                 expected: self.sizes.clone(),
-                got: grads
-                    .iter()
-                    .map(|g| g.w.as_slice().len() + g.b.as_slice().len())
-                    .collect(),
+                got: grads.iter().map(Tensors::n_params).collect(),
             });
         }
-        let sq = grad_sq_norm(grads);
+        // Per layer the squares are summed in T, tensor after tensor, then the layers in f64.
+        let sq: f64 = grads
+            .iter()
+            .map(|g| {
+                (0..g.n_tensors())
+                    .fold(T::zero(), |acc, k| acc + sum_sq(g.tensor(k)))
+                    .to_f64()
+            })
+            .sum();
         let grad_norm = sq.sqrt();
         if !grad_norm.is_finite() {
             for g in grads {
-                crate::mat::check_finite(
-                    "Optimizer::step",
-                    crate::error::Tensor::Gradient,
-                    g.w.as_slice(),
-                )?;
-                crate::mat::check_finite(
-                    "Optimizer::step",
-                    crate::error::Tensor::Gradient,
-                    g.b.as_slice(),
-                )?;
+                for k in 0..g.n_tensors() {
+                    crate::mat::check_finite(
+                        "Optimizer::step",
+                        crate::error::Tensor::Gradient,
+                        g.tensor(k),
+                    )?;
+                }
             }
         }
         // torch.nn.utils.clip_grad_norm_: coef = max / (norm + 1e-6), clamped to at most 1.
@@ -256,10 +309,13 @@ impl<T: Real> Optimizer<T> {
         };
         self.steps += 1;
         for (k, (layer, g)) in layers.iter_mut().zip(grads).enumerate() {
-            let [pw, pb] = layer.params_mut();
-            let n_w = pw.len();
-            self.update(k, 0, pw, g.w.as_slice(), clip_coef);
-            self.update(k, n_w, pb, g.b.as_slice(), clip_coef);
+            let mut offset = 0;
+            for t in 0..layer.n_tensors() {
+                let p = layer.tensor_mut(t);
+                let n = p.len();
+                self.update(k, offset, p, g.tensor(t), clip_coef);
+                offset += n;
+            }
         }
         Ok(StepInfo {
             grad_norm,

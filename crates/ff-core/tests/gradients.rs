@@ -13,7 +13,7 @@ use ff_core::{Buf, Dense, DenseGrads, FfLayer, FfLayerConfig, Init, InputNorm, M
 use nalgebra::DMatrix;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cell::Cell;
 
@@ -334,6 +334,302 @@ fn l2_normalize_backward_matches_finite_differences() {
             let lm = loss(&probe);
             probe.as_mut_slice()[k] = orig;
             worst = worst.max(rel_err(dx.as_slice()[k], (lp - lm) / (2.0 * H)));
+        }
+        Ok(worst)
+    });
+}
+
+/// A random matrix strategy: `rows × cols` in [-2, 2).
+fn matrix(rows: usize, cols: usize) -> impl Strategy<Value = DMatrix<f64>> {
+    proptest::collection::vec(-2.0..2.0f64, rows * cols)
+        .prop_map(move |v| DMatrix::from_vec(rows, cols, v))
+}
+
+/// LayerNorm's backward pass (dx, dγ, dβ) against `L = Σ R ⊙ LN(x)`, with a random γ, β.
+#[test]
+fn layer_norm_backward_matches_finite_differences() {
+    use ff_core::norm::{LayerNorm, LnCache, LnGrads};
+    let strategy = (2usize..9, 1usize..7).prop_flat_map(|(n, b)| {
+        (
+            matrix(n, b),
+            matrix(n, b),
+            proptest::collection::vec(0.5..2.0f64, n),
+            proptest::collection::vec(-1.0..1.0f64, n),
+        )
+    });
+    run("LayerNorm dx, dγ, dβ", strategy, |(x, r, gamma, beta)| {
+        // Columns with almost no spread have an ill-conditioned σ: keep them out.
+        for c in x.column_iter() {
+            let m = c.mean();
+            prop_assume!(c.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / c.len() as f64 > 0.05);
+        }
+        let ln = LayerNorm::from_parts(gamma.clone(), beta.clone()).expect("same length");
+        let loss = |ln: &LayerNorm<f64>, x: &DMatrix<f64>| {
+            let mut y = Buf::default();
+            ln.forward(MatRef::from(x), &mut y, &mut LnCache::default())
+                .expect("ok");
+            y.as_slice()
+                .iter()
+                .zip(r.iter())
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+        };
+        let (mut y, mut cache, mut grads, mut dx) = (
+            Buf::default(),
+            LnCache::default(),
+            LnGrads::default(),
+            Buf::default(),
+        );
+        ln.forward(MatRef::from(&x), &mut y, &mut cache)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        ln.backward(MatRef::from(&r), &cache, &mut grads, &mut dx)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut worst = 0.0f64;
+        let mut xp = x.clone();
+        for k in 0..x.len() {
+            let orig = xp.as_slice()[k];
+            xp.as_mut_slice()[k] = orig + H;
+            let lp = loss(&ln, &xp);
+            xp.as_mut_slice()[k] = orig - H;
+            let lm = loss(&ln, &xp);
+            xp.as_mut_slice()[k] = orig;
+            worst = worst.max(rel_err(dx.as_slice()[k], (lp - lm) / (2.0 * H)));
+        }
+        for (t, analytic) in [(0usize, &grads.gamma), (1, &grads.beta)] {
+            for i in 0..gamma.len() {
+                let probe = |d: f64| {
+                    let (mut g, mut b) = (gamma.clone(), beta.clone());
+                    if t == 0 {
+                        g[i] += d
+                    } else {
+                        b[i] += d
+                    }
+                    loss(&LayerNorm::from_parts(g, b).expect("same length"), &x)
+                };
+                worst = worst.max(rel_err(analytic[i], (probe(H) - probe(-H)) / (2.0 * H)));
+            }
+        }
+        Ok(worst)
+    });
+}
+
+/// A cell's backward pass (dW, db, dγ, dβ and dx) for each normalisation position, against
+/// `L = Σ R ⊙ h(x)`.
+fn cell_gradient_check(norm: ff_core::cell::CellNorm) {
+    use ff_core::cell::{Cell, CellCache, CellGrads};
+    use ff_core::optim::{Tensors, TensorsMut};
+    let strategy =
+        (1usize..7, 2usize..8, 1usize..6, any::<u64>()).prop_flat_map(|(n_in, n_out, b, seed)| {
+            (
+                matrix(n_in, b),
+                matrix(n_out, b),
+                Just(seed),
+                Just((n_in, n_out)),
+            )
+        });
+    run(
+        &format!("cell {norm:?}: dW, db, dγ, dβ, dx"),
+        strategy,
+        |(x, r, seed, (n_in, n_out))| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut cell = Cell::<f64>::new(n_in, n_out, Init::PytorchDefault, norm, &mut rng);
+            // A random gain and bias, so the LayerNorm's parameters matter.
+            for t in 2..cell.n_tensors() {
+                for v in cell.tensor_mut(t) {
+                    *v += 0.3 * (rng.gen_range(-1.0..1.0f64));
+                }
+            }
+            let h_of = |cell: &Cell<f64>, x: &DMatrix<f64>| {
+                let mut h = Buf::default();
+                cell.forward_train(MatRef::from(x), &mut h, &mut CellCache::default())
+                    .expect("ok");
+                h
+            };
+            let loss = |cell: &Cell<f64>, x: &DMatrix<f64>| {
+                h_of(cell, x)
+                    .as_slice()
+                    .iter()
+                    .zip(r.iter())
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>()
+            };
+            // Stay away from the kinks: every ReLU input, and every LayerNorm column's spread.
+            let z = cell.dense().weights() * &x
+                + cell.dense().biases().clone()
+                    * nalgebra::RowDVector::from_element(x.ncols(), 1.0);
+            match norm {
+                ff_core::cell::CellNorm::None => {
+                    prop_assume!(z.iter().all(|v| v.abs() > 1e-3));
+                }
+                _ => {
+                    for c in z.column_iter() {
+                        let m = c.mean();
+                        let var = c.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / c.len() as f64;
+                        prop_assume!(var > 0.05);
+                        prop_assume!(c.iter().all(|v| (v - m).abs() > 1e-3 && v.abs() > 1e-3));
+                    }
+                    let h = h_of(&cell, &x);
+                    prop_assume!(h.as_slice().iter().all(|v| *v == 0.0 || v.abs() > 1e-3));
+                }
+            }
+            let (mut h, mut cache, mut grads, mut dx) = (
+                Buf::default(),
+                CellCache::default(),
+                CellGrads::for_cell(&cell),
+                Buf::default(),
+            );
+            cell.forward_train(MatRef::from(&x), &mut h, &mut cache)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            cell.backward(
+                MatRef::from(&x),
+                h.mat(),
+                MatRef::from(&r),
+                &cache,
+                &mut grads,
+                Some(&mut dx),
+            )
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut worst = 0.0f64;
+            for t in 0..cell.n_tensors() {
+                assert_eq!(grads.tensor(t).len(), cell.tensor(t).len());
+                for i in 0..cell.tensor(t).len() {
+                    let probe = |d: f64| {
+                        let mut c = cell.clone();
+                        c.tensor_mut(t)[i] += d;
+                        loss(&c, &x)
+                    };
+                    worst = worst.max(rel_err(
+                        grads.tensor(t)[i],
+                        (probe(H) - probe(-H)) / (2.0 * H),
+                    ));
+                }
+            }
+            let mut xp = x.clone();
+            for k in 0..x.len() {
+                let orig = xp.as_slice()[k];
+                xp.as_mut_slice()[k] = orig + H;
+                let lp = loss(&cell, &xp);
+                xp.as_mut_slice()[k] = orig - H;
+                let lm = loss(&cell, &xp);
+                xp.as_mut_slice()[k] = orig;
+                worst = worst.max(rel_err(dx.as_slice()[k], (lp - lm) / (2.0 * H)));
+            }
+            Ok(worst)
+        },
+    );
+}
+
+#[test]
+fn cell_gradients_without_norm() {
+    cell_gradient_check(ff_core::cell::CellNorm::None);
+}
+
+#[test]
+fn cell_gradients_with_layer_norm_before_relu() {
+    cell_gradient_check(ff_core::cell::CellNorm::BeforeRelu);
+}
+
+#[test]
+fn cell_gradients_with_layer_norm_after_relu() {
+    cell_gradient_check(ff_core::cell::CellNorm::AfterRelu);
+}
+
+/// The goodness readout's dα, dβ and dh, for both goodness forms and both β layouts, against
+/// `L = Σ_j R_j Q_j`.
+#[test]
+fn goodness_q_backward_matches_finite_differences() {
+    use ff_core::local::{GoodnessForm, GoodnessQ, GoodnessQGrads};
+    let strategy = (1usize..8, 1usize..8, 1usize..4).prop_flat_map(|(n, b, n_actions)| {
+        (
+            matrix(n, b).prop_map(|m| m.map(f64::abs)),
+            proptest::collection::vec(-1.0..1.0f64, b),
+            proptest::collection::vec(0..n_actions as u32, b),
+            proptest::collection::vec(-1.0..1.0f64, n_actions),
+            0.5..12.0f64,
+            prop_oneof![Just(GoodnessForm::MeanSquare), Just(GoodnessForm::Rms)],
+            any::<bool>(),
+        )
+    });
+    run(
+        "goodness-Q dα, dβ, dh",
+        strategy,
+        |(h, r, actions, beta, alpha, form, per_action)| {
+            let beta = if per_action { beta } else { vec![beta[0]] };
+            let head = GoodnessQ::from_parts(alpha, beta.clone()).expect("non-empty");
+            let loss = |head: &GoodnessQ<f64>, h: &DMatrix<f64>| {
+                let mut q = vec![0.0; h.ncols()];
+                head.q_values(form, MatRef::from(h), &actions, &mut q)
+                    .expect("ok");
+                q.iter().zip(&r).map(|(a, b)| a * b).sum::<f64>()
+            };
+            let (mut grads, mut dh) = (GoodnessQGrads::default(), Buf::default());
+            head.backward(form, MatRef::from(&h), &actions, &r, &mut grads, &mut dh)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut worst = rel_err(
+                grads.alpha[0],
+                (loss(
+                    &GoodnessQ::from_parts(alpha + H, beta.clone()).expect("ok"),
+                    &h,
+                ) - loss(
+                    &GoodnessQ::from_parts(alpha - H, beta.clone()).expect("ok"),
+                    &h,
+                )) / (2.0 * H),
+            );
+            for i in 0..beta.len() {
+                let probe = |d: f64| {
+                    let mut b = beta.clone();
+                    b[i] += d;
+                    loss(&GoodnessQ::from_parts(alpha, b).expect("ok"), &h)
+                };
+                worst = worst.max(rel_err(grads.beta[i], (probe(H) - probe(-H)) / (2.0 * H)));
+            }
+            // RMS has a kink at G = 0: skip columns that are all zero.
+            let mut hp = h.clone();
+            for k in 0..h.len() {
+                let col = k / h.nrows();
+                if form == GoodnessForm::Rms && h.column(col).iter().all(|v| *v < 1e-3) {
+                    continue;
+                }
+                let orig = hp.as_slice()[k];
+                hp.as_mut_slice()[k] = orig + H;
+                let lp = loss(&head, &hp);
+                hp.as_mut_slice()[k] = orig - H;
+                let lm = loss(&head, &hp);
+                hp.as_mut_slice()[k] = orig;
+                worst = worst.max(rel_err(dh.as_slice()[k], (lp - lm) / (2.0 * H)));
+            }
+            Ok(worst)
+        },
+    );
+}
+
+/// SymBa's ∂L/∂g against finite differences.
+#[test]
+fn symba_gradient_matches_finite_differences() {
+    use ff_core::local::symba_loss;
+    let strategy = (2usize..30).prop_flat_map(|b| {
+        (
+            proptest::collection::vec(0.0..6.0f64, b),
+            split_strategy(b),
+            0.5..8.0f64,
+        )
+    });
+    run("SymBa dL/dg", strategy, |(g, is_pos, kappa)| {
+        let mut dg = vec![0.0; g.len()];
+        symba_loss(&g, &is_pos, kappa, &mut dg).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut scratch = vec![0.0; g.len()];
+        let mut worst = 0.0f64;
+        for j in 0..g.len() {
+            let mut gp = g.clone();
+            gp[j] += H;
+            let lp = symba_loss(&gp, &is_pos, kappa, &mut scratch)
+                .expect("ok")
+                .loss;
+            gp[j] -= 2.0 * H;
+            let lm = symba_loss(&gp, &is_pos, kappa, &mut scratch)
+                .expect("ok")
+                .loss;
+            worst = worst.max(rel_err(dg[j], (lp - lm) / (2.0 * H)));
         }
         Ok(worst)
     });

@@ -1,11 +1,15 @@
-//! The agent trait the training loop drives, and its two implementations.
+//! The agent trait the training loop drives, and its implementations: BP-DQN, FF-DQN and the
+//! two layer-local agents.
 
 use crate::bp::BpLearner;
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::ff::{FfEpochStats, FfLearner};
-use crate::network::{QNetwork, Workspace};
+use crate::local::{LocalLayer, LocalLearner, LocalNet, LocalWorkspace};
+use crate::network::{QNetwork, Workspace, first_non_finite};
+use crate::policy::Policy;
 use crate::{Error, Result};
 use dqn_head::{SyncAction, td_targets};
+use ff_core::cell::{Cell, CellNorm};
 use ff_core::{InputNorm, MatRef};
 use rand_chacha::ChaCha8Rng;
 use replay::Batch;
@@ -20,15 +24,34 @@ pub enum AgentKind {
     Bp,
     /// Forward-Forward DQN.
     Ff,
+    /// Layer-local TD learning: a Q readout and a TD loss per layer.
+    LocalTd,
+    /// Layer-local TD learning with each layer's goodness as its Q-value.
+    GoodnessQ,
 }
 
 impl AgentKind {
-    /// `"bp"` or `"ff"`.
+    /// Every agent.
+    pub const ALL: [AgentKind; 4] = [
+        AgentKind::Bp,
+        AgentKind::Ff,
+        AgentKind::LocalTd,
+        AgentKind::GoodnessQ,
+    ];
+
+    /// `"bp"`, `"ff"`, `"local-td"` or `"goodness-q"`.
     pub fn name(self) -> &'static str {
         match self {
             AgentKind::Bp => "bp",
             AgentKind::Ff => "ff",
+            AgentKind::LocalTd => "local-td",
+            AgentKind::GoodnessQ => "goodness-q",
         }
+    }
+
+    /// Whether the agent's hidden layers learn only from losses of their own.
+    pub fn is_layer_local(self) -> bool {
+        self != AgentKind::Bp
     }
 }
 
@@ -42,8 +65,12 @@ impl std::fmt::Display for AgentKind {
 pub trait Agent {
     /// Which agent this is.
     fn kind(&self) -> AgentKind;
-    /// The online network.
-    fn online(&self) -> &QNetwork;
+    /// The online network as it acts (a copy, for weights files).
+    fn policy(&self) -> Policy;
+    /// Parameters of the online network.
+    fn param_count(&self) -> usize;
+    /// The first non-finite parameter of the online network, as `(layer, value)`.
+    fn first_non_finite(&self) -> Option<(usize, f32)>;
     /// The greedy action for one observation.
     fn act(&mut self, obs: &[f32]) -> Result<usize>;
     /// One learning step on a minibatch; returns the TD loss before the update.
@@ -62,15 +89,24 @@ pub trait Agent {
     fn restore(&mut self, snapshot: AgentSnapshot) -> Result<()>;
 }
 
+/// A network's parameters in a snapshot.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Params {
+    /// A Q-network's cells, the head last.
+    Q(Vec<Cell<f32>>),
+    /// A layer-local network's layers.
+    Local(Vec<LocalLayer>),
+}
+
 /// The learning state of an agent: both networks, every optimizer, schedules.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AgentSnapshot {
     /// Which agent.
     pub kind: AgentKind,
     /// Online network layers.
-    pub online: Vec<ff_core::Dense<f32>>,
+    pub online: Params,
     /// Target network layers.
-    pub target: Vec<ff_core::Dense<f32>>,
+    pub target: Params,
     /// Optimizers (BP: its groups; FF: one per hidden layer, then the head).
     pub optimizers: Vec<ff_core::Optimizer<f32>>,
     /// FF-DQN's BP warm start, while it runs: its optimizers and the updates left.
@@ -115,23 +151,18 @@ impl Core {
         Ok(())
     }
 
-    fn set_networks(
-        &mut self,
-        online: Vec<ff_core::Dense<f32>>,
-        target: Vec<ff_core::Dense<f32>>,
-    ) -> Result<()> {
-        let shapes = |layers: &[ff_core::Dense<f32>]| {
-            layers
-                .iter()
-                .map(|l| (l.out_dim(), l.in_dim()))
-                .collect::<Vec<_>>()
+    fn set_networks(&mut self, online: Params, target: Params) -> Result<()> {
+        let (Params::Q(online), Params::Q(target)) = (online, target) else {
+            return Err(Error::Mismatch(
+                "the saved networks are layer-local, this agent's is a Q-network".into(),
+            ));
         };
-        let mine = shapes(&self.online.layers);
+        let mine = layout(&self.online.layers);
         for (what, layers) in [("online", &online), ("target", &target)] {
-            if shapes(layers) != mine {
+            if layout(layers) != mine {
                 return Err(Error::Mismatch(format!(
-                    "{what} network has layers {:?} (out × in), this config builds {mine:?}",
-                    shapes(layers)
+                    "{what} network has layers {:?} (tensor sizes), this config builds {mine:?}",
+                    layout(layers)
                 )));
             }
         }
@@ -143,6 +174,14 @@ impl Core {
     fn sync(&mut self, action: SyncAction) -> Result<()> {
         Ok(action.apply(&self.online.layers, &mut self.target.layers)?)
     }
+}
+
+/// Every layer's tensor sizes: what must agree for saved parameters to fit.
+fn layout<L: ff_core::optim::Tensors<f32>>(layers: &[L]) -> Vec<Vec<usize>> {
+    layers
+        .iter()
+        .map(|l| (0..l.n_tensors()).map(|k| l.tensor(k).len()).collect())
+        .collect()
 }
 
 /// BP-DQN: the TD loss back-propagated through the head and every hidden layer.
@@ -163,6 +202,7 @@ impl BpAgent {
             cfg.bp().init,
             cfg.bp().init,
             InputNorm::None,
+            cfg.cell_norm(),
             rng,
         );
         let learner = BpLearner::new(cfg.bp(), &net, cfg.train().td_loss)?;
@@ -173,8 +213,13 @@ impl BpAgent {
     }
 
     /// Gradients of the last update (for tests).
-    pub fn last_grads(&self) -> &[ff_core::DenseGrads<f32>] {
+    pub fn last_grads(&self) -> &[ff_core::cell::CellGrads<f32>] {
         self.learner.last_grads()
+    }
+
+    /// The online network.
+    pub fn online(&self) -> &QNetwork {
+        &self.core.online
     }
 
     /// The target network.
@@ -187,8 +232,14 @@ impl Agent for BpAgent {
     fn kind(&self) -> AgentKind {
         AgentKind::Bp
     }
-    fn online(&self) -> &QNetwork {
-        &self.core.online
+    fn policy(&self) -> Policy {
+        Policy::Q(self.core.online.clone())
+    }
+    fn param_count(&self) -> usize {
+        self.core.online.param_count()
+    }
+    fn first_non_finite(&self) -> Option<(usize, f32)> {
+        self.core.online.first_non_finite()
     }
     fn act(&mut self, obs: &[f32]) -> Result<usize> {
         self.core.online.greedy_action(obs, &mut self.core.ws)
@@ -214,8 +265,8 @@ impl Agent for BpAgent {
     fn snapshot(&self) -> AgentSnapshot {
         AgentSnapshot {
             kind: AgentKind::Bp,
-            online: self.core.online.layers.clone(),
-            target: self.core.target.layers.clone(),
+            online: Params::Q(self.core.online.layers.clone()),
+            target: Params::Q(self.core.target.layers.clone()),
             optimizers: self.learner.optimizers(),
             warmstart: None,
             greedy: None,
@@ -246,6 +297,15 @@ impl FfAgent {
     /// A fresh agent with `[ff]`'s init drawn from `rng`.
     pub fn new(cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Self> {
         let ff = cfg.ff();
+        if cfg.cell_norm() != CellNorm::None {
+            return Err(ConfigError::Invalid {
+                file: cfg.source().to_string(),
+                key: "network.cell-norm".into(),
+                value: format!("{:?}", cfg.raw().network.cell_norm),
+                allowed: "\"none\" for the ff agent: its layers learn from FF's goodness of relu(W x + b); a per-cell LayerNorm is for bp, local-td and goodness-q".into(),
+            }
+            .into());
+        }
         let env = cfg.env().id;
         let net = QNetwork::new(
             env.obs_dim(),
@@ -254,6 +314,7 @@ impl FfAgent {
             ff.init,
             ff.head_init,
             ff.input_norm,
+            CellNorm::None,
             rng,
         );
         let learner = FfLearner::new(ff, &net, cfg.train().td_loss)?;
@@ -278,6 +339,11 @@ impl FfAgent {
         self.learner.last_split()
     }
 
+    /// The online network.
+    pub fn online(&self) -> &QNetwork {
+        &self.core.online
+    }
+
     /// The target network.
     pub fn target(&self) -> &QNetwork {
         &self.core.target
@@ -288,8 +354,14 @@ impl Agent for FfAgent {
     fn kind(&self) -> AgentKind {
         AgentKind::Ff
     }
-    fn online(&self) -> &QNetwork {
-        &self.core.online
+    fn policy(&self) -> Policy {
+        Policy::Q(self.core.online.clone())
+    }
+    fn param_count(&self) -> usize {
+        self.core.online.param_count()
+    }
+    fn first_non_finite(&self) -> Option<(usize, f32)> {
+        self.core.online.first_non_finite()
     }
     fn act(&mut self, obs: &[f32]) -> Result<usize> {
         self.core.online.greedy_action(obs, &mut self.core.ws)
@@ -333,8 +405,8 @@ impl Agent for FfAgent {
     fn snapshot(&self) -> AgentSnapshot {
         AgentSnapshot {
             kind: AgentKind::Ff,
-            online: self.core.online.layers.clone(),
-            target: self.core.target.layers.clone(),
+            online: Params::Q(self.core.online.layers.clone()),
+            target: Params::Q(self.core.target.layers.clone()),
             optimizers: self.learner.optimizers(),
             warmstart: self
                 .warmstart
@@ -369,10 +441,131 @@ impl Agent for FfAgent {
     }
 }
 
-/// Either agent, built from a config.
+/// A layer-local agent: local-td or goodness-q.
+#[derive(Debug, Clone)]
+pub struct LocalAgent {
+    kind: AgentKind,
+    online: LocalNet,
+    target: LocalNet,
+    learner: LocalLearner,
+    ws: LocalWorkspace,
+}
+
+impl LocalAgent {
+    /// A fresh agent (`kind` is `LocalTd` or `GoodnessQ`) with its section's init drawn from
+    /// `rng`.
+    pub fn new(kind: AgentKind, cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Self> {
+        let local = match kind {
+            AgentKind::LocalTd => cfg.local_td(),
+            AgentKind::GoodnessQ => cfg.goodness_q(),
+            other => {
+                return Err(Error::Mismatch(format!(
+                    "{other} is not a layer-local agent"
+                )));
+            }
+        };
+        let env = cfg.env().id;
+        let online = LocalNet::new(
+            local,
+            cfg.cell_norm(),
+            env.obs_dim(),
+            cfg.hidden(),
+            env.n_actions(),
+            rng,
+        );
+        let learner = LocalLearner::new(local, &online, cfg.train().td_loss, cfg.train().gamma)?;
+        Ok(Self {
+            kind,
+            target: online.clone(),
+            online,
+            learner,
+            ws: LocalWorkspace::default(),
+        })
+    }
+
+    /// The online network.
+    pub fn online(&self) -> &LocalNet {
+        &self.online
+    }
+
+    /// The target network.
+    pub fn target(&self) -> &LocalNet {
+        &self.target
+    }
+}
+
+impl Agent for LocalAgent {
+    fn kind(&self) -> AgentKind {
+        self.kind
+    }
+    fn policy(&self) -> Policy {
+        Policy::Local(self.online.clone())
+    }
+    fn param_count(&self) -> usize {
+        self.online.param_count()
+    }
+    fn first_non_finite(&self) -> Option<(usize, f32)> {
+        first_non_finite(&self.online.layers)
+    }
+    fn act(&mut self, obs: &[f32]) -> Result<usize> {
+        self.online.greedy_action(obs, &mut self.ws)
+    }
+    fn update(&mut self, batch: &Batch, _rng: &mut ChaCha8Rng) -> Result<f64> {
+        self.learner
+            .update(&mut self.online, &self.target, batch, &mut self.ws)
+    }
+    fn sync_target(&mut self, action: SyncAction) -> Result<()> {
+        Ok(action.apply(&self.online.layers, &mut self.target.layers)?)
+    }
+    fn take_epoch_stats(&mut self) -> FfEpochStats {
+        self.learner.take_epoch_stats()
+    }
+    fn optimizer_state_len(&self) -> usize {
+        self.learner.optimizer_state_len()
+    }
+    fn snapshot(&self) -> AgentSnapshot {
+        AgentSnapshot {
+            kind: self.kind,
+            online: Params::Local(self.online.layers.clone()),
+            target: Params::Local(self.target.layers.clone()),
+            optimizers: self.learner.optimizers(),
+            warmstart: None,
+            greedy: None,
+        }
+    }
+    fn restore(&mut self, s: AgentSnapshot) -> Result<()> {
+        if s.kind != self.kind || s.warmstart.is_some() || s.greedy.is_some() {
+            return Err(Error::Mismatch(format!(
+                "a saved {} agent cannot become a {} agent",
+                s.kind, self.kind
+            )));
+        }
+        let (Params::Local(online), Params::Local(target)) = (s.online, s.target) else {
+            return Err(Error::Mismatch(
+                "the saved networks are Q-networks, this agent's is layer-local".into(),
+            ));
+        };
+        let mine = layout(&self.online.layers);
+        for (what, layers) in [("online", &online), ("target", &target)] {
+            if layout(layers) != mine {
+                return Err(Error::Mismatch(format!(
+                    "{what} network has layers {:?} (tensor sizes), this config builds {mine:?}",
+                    layout(layers)
+                )));
+            }
+        }
+        self.learner.restore(s.optimizers)?;
+        self.online.layers = online;
+        self.target.layers = target;
+        Ok(())
+    }
+}
+
+/// Any agent, built from a config.
 pub fn build(kind: AgentKind, cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Box<dyn Agent + Send>> {
     Ok(match kind {
         AgentKind::Bp => Box::new(BpAgent::new(cfg, rng)?),
         AgentKind::Ff => Box::new(FfAgent::new(cfg, rng)?),
+        AgentKind::LocalTd | AgentKind::GoodnessQ => Box::new(LocalAgent::new(kind, cfg, rng)?),
     })
 }

@@ -5,14 +5,15 @@ use crate::network::{QNetwork, Workspace};
 use crate::{Error, Result, Tensor};
 
 use dqn_head::{TdLoss, td_gradients};
-use ff_core::dense::relu_backward_in_place;
+use ff_core::cell::{CellCache, CellGrads};
 use ff_core::mat::all_finite;
-use ff_core::{Buf, DenseGrads, InputNorm, MatRef, Optimizer};
+use ff_core::optim::Tensors;
+use ff_core::{Buf, InputNorm, MatRef, Optimizer};
 use replay::Batch;
 
 /// Optimizers and every buffer a backprop update needs. Unlike FF, backprop must keep each
-/// layer's input and output until the backward pass reaches it, so `outs` and `normed` hold
-/// one buffer per layer.
+/// layer's input and output until the backward pass reaches it, so `outs`, `normed` and
+/// `caches` hold one buffer per layer.
 #[derive(Debug, Clone)]
 pub struct BpLearner {
     /// One group over all layers, or hidden then head.
@@ -22,8 +23,9 @@ pub struct BpLearner {
     td_loss: TdLoss,
     normed: Vec<Buf<f32>>,
     outs: Vec<Buf<f32>>,
+    caches: Vec<CellCache<f32>>,
     dq: Buf<f32>,
-    grads: Vec<DenseGrads<f32>>,
+    grads: Vec<CellGrads<f32>>,
 }
 
 impl BpLearner {
@@ -49,8 +51,9 @@ impl BpLearner {
             td_loss,
             normed: vec![Buf::default(); n],
             outs: vec![Buf::default(); n],
+            caches: vec![CellCache::default(); n],
             dq: Buf::default(),
-            grads: vec![DenseGrads::default(); n + 1],
+            grads: net.layers.iter().map(CellGrads::for_cell).collect(),
         })
     }
 
@@ -72,29 +75,28 @@ impl BpLearner {
         let n = net.n_hidden();
         let obs = MatRef::new(&batch.obs, net.obs_dim(), batch.len())?;
         let norm = net.input_norm;
-        // Forward, keeping every layer's (normalised) input and output.
+        // Forward, keeping every layer's (normalised) input, output and cell cache.
         for l in 0..n {
             let (done, rest) = self.outs.split_at_mut(l);
             let raw = if l == 0 { obs } else { done[l - 1].mat() };
             let input = norm.apply(raw, &mut self.normed[l]);
-            net.layers[l].forward_relu(input, &mut rest[0])?;
+            net.layers[l].forward_train(input, &mut rest[0], &mut self.caches[l])?;
         }
         // The head's TD step, then backward from the head down.
         let loss = td_gradients(
-            &net.layers[n],
+            net.layers[n].dense(),
             self.outs[n - 1].mat(),
             &batch.actions,
             targets,
             self.td_loss,
             &mut ws.q,
             &mut self.dq,
-            &mut self.grads[n],
+            &mut self.grads[n].dense,
             Some(&mut *dh),
         )
         .map_err(|e| Error::from(e).in_layer(n))?
         .loss;
         for l in (0..n).rev() {
-            relu_backward_in_place(dh.as_mut_slice(), self.outs[l].as_slice());
             let raw = if l == 0 { obs } else { self.outs[l - 1].mat() };
             let input = match norm {
                 InputNorm::None => raw,
@@ -103,7 +105,9 @@ impl BpLearner {
             let want_dx = l > 0;
             net.layers[l].backward(
                 input,
+                self.outs[l].mat(),
                 dh.mat(),
+                &self.caches[l],
                 &mut self.grads[l],
                 want_dx.then_some(&mut *dx),
             )?;
@@ -118,16 +122,14 @@ impl BpLearner {
         // A non-finite gradient stops the update before any optimizer group moves (with two
         // groups the optimizer's own check would come after the first has stepped). The scan is
         // vectorised; the value is located only when there is one.
-        let all_ok = |g: &DenseGrads<f32>| all_finite(g.w.as_slice()) && all_finite(g.b.as_slice());
+        let all_ok = |g: &CellGrads<f32>| (0..g.n_tensors()).all(|k| all_finite(g.tensor(k)));
         if let Some(l) = self.grads.iter().position(|g| !all_ok(g)) {
             let g = &self.grads[l];
-            let (index, v) =
-                g.w.as_slice()
-                    .iter()
-                    .chain(g.b.as_slice())
-                    .enumerate()
-                    .find(|(_, v)| !v.is_finite())
-                    .unwrap_or((0, &f32::NAN));
+            let (index, v) = (0..g.n_tensors())
+                .flat_map(|k| g.tensor(k).iter())
+                .enumerate()
+                .find(|(_, v)| !v.is_finite())
+                .unwrap_or((0, &f32::NAN));
             return Err(Error::Diverged {
                 step: 0,
                 layer: Some(l + 1),
@@ -168,7 +170,7 @@ impl BpLearner {
     }
 
     /// The gradients of the last update, one per layer (for tests).
-    pub fn last_grads(&self) -> &[DenseGrads<f32>] {
+    pub fn last_grads(&self) -> &[CellGrads<f32>] {
         &self.grads
     }
 }

@@ -12,7 +12,9 @@
 
 use dqn_head::{TargetSync, TdLoss};
 use envs::EnvId;
+use ff_core::cell::CellNorm;
 use ff_core::ff::{FfObjective, Goodness, LossForm};
+use ff_core::local::GoodnessForm;
 use ff_core::optim::OptimizerKind;
 use ff_core::{Init, InputNorm, OptimizerConfig};
 use replay::Sampling;
@@ -76,6 +78,10 @@ pub struct RawConfig {
     pub bp: RawBp,
     /// `[ff]`: the Forward-Forward agent.
     pub ff: RawFf,
+    /// `[local-td]`: the layer-local TD agent.
+    pub local_td: RawLocal,
+    /// `[goodness-q]`: the layer-local agent whose Q-value is each layer's goodness.
+    pub goodness_q: RawLocal,
 }
 
 /// `[env]`
@@ -199,12 +205,154 @@ impl Default for RawEpsilon {
 pub struct RawNetwork {
     /// Widths of the hidden layers.
     pub hidden: Vec<usize>,
+    /// A LayerNorm in every hidden cell, before or after its ReLU (bp, local-td, goodness-q).
+    pub cell_norm: RawCellNorm,
 }
 
 impl Default for RawNetwork {
     fn default() -> Self {
         Self {
             hidden: vec![128, 64],
+            cell_norm: RawCellNorm::None,
+        }
+    }
+}
+
+/// `network.cell-norm`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawCellNorm {
+    /// `relu(W x + b)`.
+    #[default]
+    None,
+    /// `relu(LayerNorm(W x + b))`.
+    BeforeRelu,
+    /// `LayerNorm(relu(W x + b))` (the Artificial Dopamine cell).
+    AfterRelu,
+}
+
+/// Where a layer-local agent's layer gets its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawLocalInput {
+    /// The previous layer's output (detached), then the observation (the first layer: the
+    /// observation alone).
+    #[default]
+    PreviousAndObservation,
+    /// The previous layer's output alone.
+    Previous,
+}
+
+/// Which Q-values a layer-local agent acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawActOn {
+    /// The mean of every layer's Q-values (Artificial Dopamine).
+    #[default]
+    Mean,
+    /// The last layer's.
+    Last,
+}
+
+/// Goodness of a goodness-q layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawGoodnessForm {
+    /// `mean(h²)`.
+    #[default]
+    MeanSquare,
+    /// `sqrt(mean(h²))`.
+    Rms,
+}
+
+/// The `β` of a goodness-q layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawBeta {
+    /// One per action.
+    #[default]
+    PerAction,
+    /// One shared by every action.
+    Shared,
+}
+
+/// An FF objective added to a layer-local agent's TD loss, on the batch split at the median
+/// of that layer's TD targets.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RawFfAux {
+    /// `{ kind = "none" }`
+    None,
+    /// `{ kind = "ff", weight = 0.1, margin = 2.0 }`: λ · FF's per-sample softplus loss on the
+    /// layer's mean-square goodness.
+    Ff {
+        /// λ.
+        weight: f64,
+        /// The margin.
+        #[serde(default = "default_margin")]
+        margin: f64,
+    },
+    /// `{ kind = "symba", weight = 0.1, kappa = 4.0 }`: λ · softplus(−κ (ḡ+ − ḡ−)).
+    Symba {
+        /// λ.
+        weight: f64,
+        /// κ.
+        #[serde(default = "default_kappa")]
+        kappa: f64,
+    },
+}
+
+fn default_margin() -> f64 {
+    2.0
+}
+fn default_kappa() -> f64 {
+    4.0
+}
+
+/// `[local-td]` and `[goodness-q]`: the layer-local agents. Each hidden layer has its own
+/// readout (a linear Q-head, or its goodness), its own TD loss against its own target readout,
+/// and its own optimizer; no gradient crosses a layer.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct RawLocal {
+    /// Initialisation of the hidden layers.
+    pub init: RawInit,
+    /// Initialisation of local-td's linear readouts.
+    pub readout_init: RawInit,
+    /// What a layer reads.
+    pub input: RawLocalInput,
+    /// Normalisation of the previous layer's output before the next reads it.
+    pub input_norm: RawInputNorm,
+    /// The Q-values the agent acts on.
+    pub act_on: RawActOn,
+    /// Double Q-learning: the online layer picks the next action, the target layer values it.
+    pub double_q: bool,
+    /// The optimizer of each layer (one instance per layer, over its cell and readout).
+    pub optimizer: RawOptimizer,
+    /// An FF objective added to each layer's TD loss.
+    pub ff_aux: RawFfAux,
+    /// goodness-q: mean square or RMS.
+    pub goodness: RawGoodnessForm,
+    /// goodness-q: `α` at the start.
+    pub alpha_init: f64,
+    /// goodness-q: one `β` per action or one shared.
+    pub beta: RawBeta,
+}
+
+impl Default for RawLocal {
+    fn default() -> Self {
+        Self {
+            init: RawInit::PytorchDefault,
+            readout_init: RawInit::PytorchDefault,
+            input: RawLocalInput::PreviousAndObservation,
+            input_norm: RawInputNorm::None,
+            act_on: RawActOn::Mean,
+            double_q: false,
+            optimizer: RawOptimizer::new(RawOptimizerKind::Adam, 5e-4, 0.0, Some(10.0)),
+            ff_aux: RawFfAux::None,
+            goodness: RawGoodnessForm::MeanSquare,
+            alpha_init: 10.0,
+            beta: RawBeta::PerAction,
         }
     }
 }
@@ -232,10 +380,11 @@ impl From<RawInit> for Init {
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawOptimizer {
-    /// `sgd`, `adam` or `adamw`.
+    /// `sgd`, `adam`, `adamw` (or `frozen` where allowed).
     pub kind: RawOptimizerKind,
-    /// Learning rate.
-    pub lr: f64,
+    /// Learning rate (required unless frozen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
     /// Weight decay (L2 for sgd/adam, decoupled for adamw).
     #[serde(default)]
     pub weight_decay: f64,
@@ -267,7 +416,7 @@ impl RawOptimizer {
     fn new(kind: RawOptimizerKind, lr: f64, weight_decay: f64, max_grad_norm: Option<f64>) -> Self {
         Self {
             kind,
-            lr,
+            lr: Some(lr),
             weight_decay,
             max_grad_norm,
             beta1: 0.9,
@@ -287,6 +436,8 @@ pub enum RawOptimizerKind {
     Adam,
     /// AdamW.
     Adamw,
+    /// No learning at all (`ff.layer-optimizer` only: the frozen-features control).
+    Frozen,
 }
 
 /// `[bp]`
@@ -306,7 +457,7 @@ impl Default for RawBp {
     fn default() -> Self {
         Self {
             init: RawInit::XavierUniform,
-            optimizer: RawOptimizer::new(RawOptimizerKind::Adamw, 1e-3, 0.01, Some(1.0)),
+            optimizer: RawOptimizer::new(RawOptimizerKind::Adamw, 1e-3, 0.0, Some(1.0)),
             head_optimizer: None,
         }
     }
@@ -434,8 +585,11 @@ pub struct Config {
     env: EnvConfig,
     train: TrainConfig,
     hidden: Vec<usize>,
+    cell_norm: CellNorm,
     bp: BpConfig,
     ff: FfConfig,
+    local_td: LocalConfig,
+    goodness_q: LocalConfig,
 }
 
 /// The validated `[env]`.
@@ -550,10 +704,81 @@ pub struct FfConfig {
     pub update_prob: f64,
     /// Schedule.
     pub schedule: Schedule,
-    /// Per-layer optimizer.
-    pub layer_optimizer: OptimizerConfig,
+    /// Per-layer optimizer; `None`: the layers are frozen at their initialisation (the
+    /// frozen-features control: only the head learns).
+    pub layer_optimizer: Option<OptimizerConfig>,
     /// Head optimizer.
     pub head_optimizer: OptimizerConfig,
+}
+
+/// Which Q-values a layer-local agent acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActOn {
+    /// The mean over layers.
+    Mean,
+    /// The last layer's.
+    Last,
+}
+
+/// An FF objective added to a local layer's TD loss.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FfAux {
+    /// None.
+    None,
+    /// λ · FF's per-sample loss (mean-square goodness, this margin).
+    Ff {
+        /// λ.
+        weight: f32,
+        /// The margin.
+        margin: f32,
+    },
+    /// λ · SymBa's loss with this κ.
+    Symba {
+        /// λ.
+        weight: f32,
+        /// κ.
+        kappa: f32,
+    },
+}
+
+/// What distinguishes the two layer-local agents.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LocalKind {
+    /// local-td: a linear Q readout per layer.
+    Td {
+        /// Its initialisation.
+        readout_init: Init,
+    },
+    /// goodness-q: `Q = α · G(h(s, a)) + β_a`, the action in every layer's input.
+    Goodness {
+        /// Mean square or RMS.
+        form: GoodnessForm,
+        /// `α` at the start.
+        alpha_init: f64,
+        /// One `β` per action (else one shared).
+        beta_per_action: bool,
+    },
+}
+
+/// The validated `[local-td]` or `[goodness-q]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalConfig {
+    /// Which agent.
+    pub kind: LocalKind,
+    /// Initialisation of the hidden layers.
+    pub init: Init,
+    /// Whether every layer but the first also reads the observation.
+    pub concat_obs: bool,
+    /// Normalisation of the previous layer's output before the next reads it.
+    pub input_norm: InputNorm,
+    /// The Q-values the agent acts on.
+    pub act_on: ActOn,
+    /// Double Q-learning.
+    pub double_q: bool,
+    /// Each layer's optimizer.
+    pub optimizer: OptimizerConfig,
+    /// An FF objective added to each layer's TD loss.
+    pub ff_aux: FfAux,
 }
 
 /// Names the file in every refusal and checks values against their ranges.
@@ -592,15 +817,41 @@ impl Checker<'_> {
         }
     }
 
+    /// An optimizer that may be `frozen` (`None`).
+    fn optimizer_or_frozen(
+        &self,
+        key: &str,
+        raw: &RawOptimizer,
+    ) -> Result<Option<OptimizerConfig>, ConfigError> {
+        if raw.kind == RawOptimizerKind::Frozen {
+            return Ok(None);
+        }
+        self.optimizer(key, raw).map(Some)
+    }
+
     fn optimizer(&self, key: &str, raw: &RawOptimizer) -> Result<OptimizerConfig, ConfigError> {
         let kind = match raw.kind {
             RawOptimizerKind::Sgd => OptimizerKind::Sgd,
             RawOptimizerKind::Adam => OptimizerKind::Adam,
             RawOptimizerKind::Adamw => OptimizerKind::AdamW,
+            RawOptimizerKind::Frozen => {
+                return Err(self.fail(
+                    &format!("{key}.kind"),
+                    "\"frozen\"",
+                    "sgd, adam or adamw: only ff.layer-optimizer can be frozen (the frozen-features control)",
+                ));
+            }
+        };
+        let Some(lr) = raw.lr else {
+            return Err(self.fail(
+                &format!("{key}.lr"),
+                "(missing)",
+                "a learning rate, e.g. lr = 1e-3",
+            ));
         };
         let cfg = OptimizerConfig {
             kind,
-            lr: raw.lr,
+            lr,
             beta1: raw.beta1,
             beta2: raw.beta2,
             eps: raw.eps,
@@ -744,6 +995,80 @@ impl BpConfig {
     }
 }
 
+impl LocalConfig {
+    fn validate(
+        r: &RawLocal,
+        section: &str,
+        goodness: bool,
+        c: &Checker<'_>,
+    ) -> Result<Self, ConfigError> {
+        let optimizer = c.optimizer(&format!("{section}.optimizer"), &r.optimizer)?;
+        let finite_f32 = |key: &str, v: f64, lo: f64, hi: f64, allowed: &str| {
+            if v.is_finite() && v >= lo && v <= hi {
+                Ok(())
+            } else {
+                Err(c.fail(&format!("{section}.{key}"), v, allowed))
+            }
+        };
+        let ff_aux = match r.ff_aux {
+            RawFfAux::None => FfAux::None,
+            RawFfAux::Ff { weight, margin } => {
+                finite_f32("ff-aux.weight", weight, 0.0, 1e6, "a number in [0, 1e6]")?;
+                finite_f32("ff-aux.margin", margin, 0.0, 1e6, "a number in [0, 1e6]")?;
+                FfAux::Ff {
+                    weight: weight as f32,
+                    margin: margin as f32,
+                }
+            }
+            RawFfAux::Symba { weight, kappa } => {
+                finite_f32("ff-aux.weight", weight, 0.0, 1e6, "a number in [0, 1e6]")?;
+                finite_f32("ff-aux.kappa", kappa, 1e-6, 1e3, "a number in [1e-6, 1e3]")?;
+                FfAux::Symba {
+                    weight: weight as f32,
+                    kappa: kappa as f32,
+                }
+            }
+        };
+        let kind = if goodness {
+            finite_f32(
+                "alpha-init",
+                r.alpha_init,
+                -1e6,
+                1e6,
+                "a finite number in [-1e6, 1e6]",
+            )?;
+            LocalKind::Goodness {
+                form: match r.goodness {
+                    RawGoodnessForm::MeanSquare => GoodnessForm::MeanSquare,
+                    RawGoodnessForm::Rms => GoodnessForm::Rms,
+                },
+                alpha_init: r.alpha_init,
+                beta_per_action: r.beta == RawBeta::PerAction,
+            }
+        } else {
+            LocalKind::Td {
+                readout_init: r.readout_init.into(),
+            }
+        };
+        Ok(Self {
+            kind,
+            init: r.init.into(),
+            concat_obs: r.input == RawLocalInput::PreviousAndObservation,
+            input_norm: match r.input_norm {
+                RawInputNorm::None => InputNorm::None,
+                RawInputNorm::L2 => InputNorm::L2,
+            },
+            act_on: match r.act_on {
+                RawActOn::Mean => ActOn::Mean,
+                RawActOn::Last => ActOn::Last,
+            },
+            double_q: r.double_q,
+            optimizer,
+            ff_aux,
+        })
+    }
+}
+
 impl FfConfig {
     fn validate(f: &RawFf, bp: &BpConfig, c: &Checker<'_>) -> Result<Self, ConfigError> {
         let (init, bp_warmstart_steps) = match (f.init, f.bp_warmstart_steps) {
@@ -812,7 +1137,7 @@ impl FfConfig {
             },
             update_prob: f.update_prob,
             schedule,
-            layer_optimizer: c.optimizer("ff.layer-optimizer", &f.layer_optimizer)?,
+            layer_optimizer: c.optimizer_or_frozen("ff.layer-optimizer", &f.layer_optimizer)?,
             head_optimizer: c.optimizer("ff.head-optimizer", &f.head_optimizer)?,
         })
     }
@@ -889,14 +1214,24 @@ impl Config {
         let hidden = validate_hidden(&raw.network, &c)?;
         let bp = BpConfig::validate(&raw.bp, &c)?;
         let ff = FfConfig::validate(&raw.ff, &bp, &c)?;
+        let local_td = LocalConfig::validate(&raw.local_td, "local-td", false, &c)?;
+        let goodness_q = LocalConfig::validate(&raw.goodness_q, "goodness-q", true, &c)?;
+        let cell_norm = match raw.network.cell_norm {
+            RawCellNorm::None => CellNorm::None,
+            RawCellNorm::BeforeRelu => CellNorm::BeforeRelu,
+            RawCellNorm::AfterRelu => CellNorm::AfterRelu,
+        };
         Ok(Config {
             source: source.to_string(),
             raw,
             env,
             train,
             hidden,
+            cell_norm,
             bp,
             ff,
+            local_td,
+            goodness_q,
         })
     }
 
@@ -965,6 +1300,21 @@ impl Config {
     /// Widths of the hidden layers.
     pub fn hidden(&self) -> &[usize] {
         &self.hidden
+    }
+
+    /// The hidden cells' LayerNorm (`network.cell-norm`).
+    pub fn cell_norm(&self) -> CellNorm {
+        self.cell_norm
+    }
+
+    /// `[local-td]`.
+    pub fn local_td(&self) -> &LocalConfig {
+        &self.local_td
+    }
+
+    /// `[goodness-q]`.
+    pub fn goodness_q(&self) -> &LocalConfig {
+        &self.goodness_q
     }
 
     /// `[bp]`.

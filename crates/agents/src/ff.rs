@@ -110,10 +110,14 @@ impl FfLearner {
     /// A learner with fresh optimizers for `net`'s hidden layers and head.
     pub fn new(cfg: &FfConfig, net: &QNetwork, td_loss: TdLoss) -> Result<Self> {
         let n = net.n_hidden();
-        let layer_opts = net.layers[..n]
-            .iter()
-            .map(|l| Optimizer::for_layers(cfg.layer_optimizer, std::slice::from_ref(l)))
-            .collect::<Result<Vec<_>, _>>()?;
+        // Frozen layers (the frozen-features control) have no optimizer at all.
+        let layer_opts = match cfg.layer_optimizer {
+            Some(opt) => net.layers[..n]
+                .iter()
+                .map(|l| Optimizer::for_layers(opt, std::slice::from_ref(l)))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
         Ok(Self {
             cfg: cfg.clone(),
             td_loss,
@@ -157,8 +161,8 @@ impl FfLearner {
         let n = net.n_hidden();
         let b = batch.len();
         // The draw happens on every minibatch so that the random stream does not depend on
-        // the targets.
-        let mut do_ff = rng.gen_bool(self.cfg.update_prob);
+        // the targets. Frozen layers never take an FF step.
+        let mut do_ff = rng.gen_bool(self.cfg.update_prob) && !self.layer_opts.is_empty();
         if do_ff {
             let median = lower_median(targets, &mut self.sorted);
             self.is_pos.clear();
@@ -181,7 +185,7 @@ impl FfLearner {
             if learns {
                 let layer = &mut net.layers[l];
                 let stats = ff_gradients(
-                    layer,
+                    layer.dense(),
                     &self.cfg.objective,
                     input,
                     &self.is_pos,
@@ -202,12 +206,12 @@ impl FfLearner {
                 }
             }
             // The next layer sees this layer's output computed with its updated weights.
-            net.layers[l].forward_relu(input, out)?;
+            net.layers[l].dense().forward_relu(input, out)?;
         }
         // The features are constants for the head: no input gradient is asked for.
         let head = &mut net.layers[n];
         let loss = td_gradients(
-            head,
+            head.dense(),
             output_of(&ws.bufs, n - 1).mat(),
             &batch.actions,
             targets,

@@ -1,9 +1,14 @@
 //! Files: atomic writes, and the weights format.
 
 use crate::agent::AgentKind;
-use envs::EnvId;
+use crate::local::{LocalLayer, LocalNet, Readout, Wiring};
 use crate::network::QNetwork;
+use crate::policy::Policy;
 use crate::{Error, Result};
+use envs::EnvId;
+use ff_core::cell::{Cell, CellNorm};
+use ff_core::local::GoodnessQ;
+use ff_core::norm::LayerNorm;
 use ff_core::{Dense, InputNorm};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -37,10 +42,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 const WEIGHTS_FORMAT: &str = "ffdqn-weights";
-const WEIGHTS_VERSION: u32 = 1;
+/// The version written; version 1 (Q-networks without LayerNorm) is still read.
+const WEIGHTS_VERSION: u32 = 2;
 
-/// One layer in a weights file; `w` is row-major (`out_dim` rows of `in_dim`), as PyTorch
-/// stores a `Linear` weight.
+/// One dense layer in a weights file; `w` is row-major (`out_dim` rows of `in_dim`), as
+/// PyTorch stores a `Linear` weight. A hidden cell may carry its LayerNorm.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LayerWeights {
@@ -48,6 +54,37 @@ struct LayerWeights {
     out_dim: usize,
     w: Vec<f32>,
     b: Vec<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    norm: Option<NormWeights>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct NormWeights {
+    position: CellNorm,
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "kebab-case")]
+enum ReadoutWeights {
+    Linear(LayerWeights),
+    Goodness { alpha: f32, beta: Vec<f32> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocalLayerWeights {
+    cell: LayerWeights,
+    readout: ReadoutWeights,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocalWeights {
+    wiring: Wiring,
+    layers: Vec<LocalLayerWeights>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,8 +97,14 @@ struct WeightsFile {
     /// existed have none: CartPole-v1).
     #[serde(default)]
     env: EnvId,
-    input_norm: String,
+    /// Q-networks: the normalisation of each hidden layer's input, and the cells, head last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    input_norm: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     layers: Vec<LayerWeights>,
+    /// Layer-local networks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    local: Option<LocalWeights>,
 }
 
 /// A weights file read back: which agent trained the network, on which task, and the network.
@@ -72,39 +115,127 @@ pub struct Weights {
     /// The task.
     pub env: EnvId,
     /// The network.
-    pub net: QNetwork,
+    pub policy: Policy,
 }
 
-/// Saves a network's parameters, trained on `env`, as JSON (atomically).
-pub fn save_weights(path: &Path, kind: AgentKind, env: EnvId, net: &QNetwork) -> Result<()> {
+fn dense_weights(d: &Dense<f32>, norm: Option<NormWeights>) -> LayerWeights {
+    LayerWeights {
+        in_dim: d.in_dim(),
+        out_dim: d.out_dim(),
+        w: (0..d.out_dim())
+            .flat_map(|r| (0..d.in_dim()).map(move |c| (r, c)))
+            .map(|rc| d.weights()[rc])
+            .collect(),
+        b: d.biases().iter().copied().collect(),
+        norm,
+    }
+}
+
+fn cell_weights(c: &Cell<f32>) -> LayerWeights {
+    let norm = c.norm().map(|n| NormWeights {
+        position: c.position(),
+        gamma: n.gamma().to_vec(),
+        beta: n.beta().to_vec(),
+    });
+    dense_weights(c.dense(), norm)
+}
+
+/// Saves a trained network, with the agent and task, as JSON (atomically).
+pub fn save_weights(path: &Path, kind: AgentKind, env: EnvId, policy: &Policy) -> Result<()> {
+    let (input_norm, layers, local) = match policy {
+        Policy::Q(net) => (
+            Some(
+                match net.input_norm {
+                    InputNorm::None => "none",
+                    InputNorm::L2 => "l2",
+                }
+                .to_string(),
+            ),
+            net.layers.iter().map(cell_weights).collect(),
+            None,
+        ),
+        Policy::Local(net) => (
+            None,
+            Vec::new(),
+            Some(LocalWeights {
+                wiring: net.wiring,
+                layers: net
+                    .layers
+                    .iter()
+                    .map(|l| LocalLayerWeights {
+                        cell: cell_weights(&l.cell),
+                        readout: match &l.readout {
+                            Readout::Linear(d) => ReadoutWeights::Linear(dense_weights(d, None)),
+                            Readout::Goodness(g) => ReadoutWeights::Goodness {
+                                alpha: g.alpha(),
+                                beta: g.beta().to_vec(),
+                            },
+                        },
+                    })
+                    .collect(),
+            }),
+        ),
+    };
     let file = WeightsFile {
         format: WEIGHTS_FORMAT.into(),
         version: WEIGHTS_VERSION,
         agent: kind,
         env,
-        input_norm: match net.input_norm {
-            InputNorm::None => "none".into(),
-            InputNorm::L2 => "l2".into(),
-        },
-        layers: net
-            .layers
-            .iter()
-            .map(|d| LayerWeights {
-                in_dim: d.in_dim(),
-                out_dim: d.out_dim(),
-                w: (0..d.out_dim())
-                    .flat_map(|r| (0..d.in_dim()).map(move |c| (r, c)))
-                    .map(|rc| d.weights()[rc])
-                    .collect(),
-                b: d.biases().iter().copied().collect(),
-            })
-            .collect(),
+        input_norm,
+        layers,
+        local,
     };
     let text = serde_json::to_string(&file).map_err(|e| Error::BadFile {
         path: path.into(),
         problem: e.to_string(),
     })?;
     write_atomic(path, text.as_bytes())
+}
+
+/// A dense layer from a file, every length and value checked (with checked arithmetic).
+fn dense_from(l: &LayerWeights, what: &str) -> std::result::Result<Dense<f32>, String> {
+    let n_weights = l.in_dim.checked_mul(l.out_dim);
+    if l.in_dim == 0 || l.out_dim == 0 || n_weights != Some(l.w.len()) || l.b.len() != l.out_dim {
+        return Err(format!(
+            "{what}: {}×{} needs {} weights and {} biases, found {} and {}",
+            l.out_dim,
+            l.in_dim,
+            n_weights.map_or("more than 2^64".into(), |n| n.to_string()),
+            l.out_dim,
+            l.w.len(),
+            l.b.len()
+        ));
+    }
+    if let Some(v) = l.w.iter().chain(&l.b).find(|v| !v.is_finite()) {
+        return Err(format!("{what} holds a non-finite parameter ({v})"));
+    }
+    Dense::from_row_major(l.in_dim, l.out_dim, &l.w, &l.b).map_err(|e| format!("{what}: {e}"))
+}
+
+/// A hidden cell from a file.
+fn cell_from(l: &LayerWeights, what: &str) -> std::result::Result<Cell<f32>, String> {
+    let dense = dense_from(l, what)?;
+    match &l.norm {
+        None => Ok(Cell::from_dense(dense, CellNorm::None)),
+        Some(n) => {
+            if n.gamma.len() != l.out_dim || n.beta.len() != l.out_dim {
+                return Err(format!(
+                    "{what}: its LayerNorm needs {} gains and biases, found {} and {}",
+                    l.out_dim,
+                    n.gamma.len(),
+                    n.beta.len()
+                ));
+            }
+            if let Some(v) = n.gamma.iter().chain(&n.beta).find(|v| !v.is_finite()) {
+                return Err(format!(
+                    "{what}'s LayerNorm holds a non-finite parameter ({v})"
+                ));
+            }
+            let ln = LayerNorm::from_parts(n.gamma.clone(), n.beta.clone())
+                .map_err(|e| format!("{what}: {e}"))?;
+            Cell::from_parts(dense, Some(ln), n.position).map_err(|e| format!("{what}: {e}"))
+        }
+    }
 }
 
 /// Loads a weights file, checking its format, version, shapes and values, and that the network
@@ -129,65 +260,106 @@ pub fn load_weights(path: &Path) -> Result<Weights> {
             file.format
         )));
     }
-    if file.version != WEIGHTS_VERSION {
+    if !(1..=WEIGHTS_VERSION).contains(&file.version) {
         return Err(bad(format!(
-            "format version {} is not supported (this build reads version {WEIGHTS_VERSION})",
+            "format version {} is not supported (this build reads versions 1 to {WEIGHTS_VERSION})",
             file.version
         )));
     }
-    let input_norm = match file.input_norm.as_str() {
-        "none" => InputNorm::None,
-        "l2" => InputNorm::L2,
-        other => {
+    let policy = match (
+        &file.local,
+        file.agent.is_layer_local() && file.agent != AgentKind::Ff,
+    ) {
+        (Some(local), true) => {
+            let mut layers = Vec::with_capacity(local.layers.len());
+            for (k, l) in local.layers.iter().enumerate() {
+                let cell = cell_from(&l.cell, &format!("layer {}", k + 1)).map_err(bad)?;
+                let readout = match &l.readout {
+                    ReadoutWeights::Linear(d) => Readout::Linear(
+                        dense_from(d, &format!("layer {}'s readout", k + 1)).map_err(bad)?,
+                    ),
+                    ReadoutWeights::Goodness { alpha, beta } => {
+                        if !alpha.is_finite() || beta.iter().any(|v| !v.is_finite()) {
+                            return Err(bad(format!(
+                                "layer {}'s goodness readout holds a non-finite parameter",
+                                k + 1
+                            )));
+                        }
+                        Readout::Goodness(
+                            GoodnessQ::from_parts(*alpha, beta.clone())
+                                .map_err(|e| bad(format!("layer {}: {e}", k + 1)))?,
+                        )
+                    }
+                };
+                layers.push(LocalLayer { cell, readout });
+            }
+            let net = LocalNet {
+                layers,
+                wiring: local.wiring,
+            };
+            net.check().map_err(bad)?;
+            Policy::Local(net)
+        }
+        (None, false) => {
+            let input_norm = match file.input_norm.as_deref() {
+                Some("none") => InputNorm::None,
+                Some("l2") => InputNorm::L2,
+                other => {
+                    return Err(bad(format!(
+                        "input_norm {other:?} is not \"none\" or \"l2\""
+                    )));
+                }
+            };
+            if file.layers.len() < 2 {
+                return Err(bad(format!(
+                    "{} layer(s): a Q-network needs at least one hidden layer and a head",
+                    file.layers.len()
+                )));
+            }
+            let mut layers = Vec::with_capacity(file.layers.len());
+            let last = file.layers.len() - 1;
+            for (k, l) in file.layers.iter().enumerate() {
+                if k > 0 && l.in_dim != file.layers[k - 1].out_dim {
+                    return Err(bad(format!(
+                        "layer {k} takes {} inputs but layer {} gives {}",
+                        l.in_dim,
+                        k - 1,
+                        file.layers[k - 1].out_dim
+                    )));
+                }
+                if k == last {
+                    if l.norm.is_some() {
+                        return Err(bad(
+                            "the Q-head (the last layer) cannot have a LayerNorm".into()
+                        ));
+                    }
+                    layers.push(Cell::affine(
+                        dense_from(l, &format!("layer {k}")).map_err(bad)?,
+                    ));
+                } else {
+                    layers.push(cell_from(l, &format!("layer {k}")).map_err(bad)?);
+                }
+            }
+            Policy::Q(QNetwork { layers, input_norm })
+        }
+        _ => {
             return Err(bad(format!(
-                "input_norm {other:?} is not \"none\" or \"l2\""
+                "a {} agent's file must hold {}",
+                file.agent,
+                if file.agent.is_layer_local() && file.agent != AgentKind::Ff {
+                    "a layer-local network (`local`)"
+                } else {
+                    "a Q-network (`layers` and `input_norm`)"
+                }
             )));
         }
     };
-    if file.layers.len() < 2 {
-        return Err(bad(format!(
-            "{} layer(s): a Q-network needs at least one hidden layer and a head",
-            file.layers.len()
-        )));
-    }
-    let mut layers = Vec::with_capacity(file.layers.len());
-    for (k, l) in file.layers.iter().enumerate() {
-        let n_weights = l.in_dim.checked_mul(l.out_dim);
-        if l.in_dim == 0 || l.out_dim == 0 || n_weights != Some(l.w.len()) || l.b.len() != l.out_dim
-        {
-            return Err(bad(format!(
-                "layer {k}: {}×{} needs {} weights and {} biases, found {} and {}",
-                l.out_dim,
-                l.in_dim,
-                n_weights.map_or("more than 2^64".into(), |n| n.to_string()),
-                l.out_dim,
-                l.w.len(),
-                l.b.len()
-            )));
-        }
-        if k > 0 && l.in_dim != file.layers[k - 1].out_dim {
-            return Err(bad(format!(
-                "layer {k} takes {} inputs but layer {} gives {}",
-                l.in_dim,
-                k - 1,
-                file.layers[k - 1].out_dim
-            )));
-        }
-        if let Some(v) = l.w.iter().chain(&l.b).find(|v| !v.is_finite()) {
-            return Err(bad(format!("layer {k} holds a non-finite parameter ({v})")));
-        }
-        layers.push(
-            Dense::from_row_major(l.in_dim, l.out_dim, &l.w, &l.b)
-                .map_err(|e| bad(format!("layer {k}: {e}")))?,
-        );
-    }
-    let net = QNetwork { layers, input_norm };
     let env = file.env;
-    if net.obs_dim() != env.obs_dim() || net.n_actions() != env.n_actions() {
+    if policy.obs_dim() != env.obs_dim() || policy.n_actions() != env.n_actions() {
         return Err(bad(format!(
             "the network maps {} inputs to {} actions, but {env} has {} and {}",
-            net.obs_dim(),
-            net.n_actions(),
+            policy.obs_dim(),
+            policy.n_actions(),
             env.obs_dim(),
             env.n_actions()
         )));
@@ -195,6 +367,6 @@ pub fn load_weights(path: &Path) -> Result<Weights> {
     Ok(Weights {
         agent: file.agent,
         env,
-        net,
+        policy,
     })
 }

@@ -17,15 +17,18 @@ pub mod config;
 mod error;
 pub mod ff;
 pub mod io;
+pub mod local;
 pub mod network;
+pub mod policy;
 pub mod rng;
 pub mod run_dir;
 pub mod train;
 
-pub use agent::{Agent, AgentKind, AgentSnapshot, BpAgent, FfAgent, build};
+pub use agent::{Agent, AgentKind, AgentSnapshot, BpAgent, FfAgent, LocalAgent, Params, build};
 pub use config::{Config, ConfigError};
 pub use error::{Error, Result, Tensor};
 pub use network::QNetwork;
+pub use policy::Policy;
 pub use run_dir::{RunDir, RunInfo, Summary};
 pub use train::{
     EpochMetrics, LoopState, OnDivergence, RunResult, evaluate, evaluate_network, train,

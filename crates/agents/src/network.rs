@@ -1,15 +1,19 @@
-//! The Q-network both agents share: hidden ReLU layers, then the Q-head.
+//! The Q-network of BP-DQN and FF-DQN: hidden cells (dense, ReLU, optional LayerNorm), then
+//! the Q-head.
 
 use crate::Result;
+use ff_core::cell::{Cell, CellCache, CellNorm};
 use ff_core::ff::FfScratch;
+use ff_core::optim::Tensors;
 use ff_core::{Buf, Dense, Init, InputNorm, MatRef};
 use rand::Rng;
 
-/// Hidden layers then the head, all in one `Vec` so optimizer groups are slices of it.
+/// Hidden cells then the head (an affine cell), all in one `Vec` so optimizer groups are
+/// slices of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QNetwork {
-    /// `layers[..n_hidden]` are the hidden ReLU layers, the last one is the Q-head.
-    pub layers: Vec<Dense<f32>>,
+    /// `layers[..n_hidden]` are the hidden cells, the last one is the Q-head.
+    pub layers: Vec<Cell<f32>>,
     /// Normalisation applied to every hidden layer's input (the head reads the last hidden
     /// layer unnormalised).
     pub input_norm: InputNorm,
@@ -24,12 +28,15 @@ pub struct Workspace {
     /// A layer's L2-normalised input (with `InputNorm::L2`).
     pub(crate) x_norm: Buf<f32>,
     pub(crate) scratch: FfScratch<f32>,
+    /// A cell's LayerNorm work space (forward passes only).
+    pub(crate) cache: CellCache<f32>,
     /// Q-values of the last forward pass, `n_actions × batch`.
     pub q: Buf<f32>,
 }
 
 impl QNetwork {
-    /// A network `obs_dim → hidden… → n_actions`.
+    /// A network `obs_dim → hidden… → n_actions` whose hidden cells carry `cell_norm`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         obs_dim: usize,
         hidden: &[usize],
@@ -37,15 +44,16 @@ impl QNetwork {
         hidden_init: Init,
         head_init: Init,
         input_norm: InputNorm,
+        cell_norm: CellNorm,
         rng: &mut impl Rng,
     ) -> Self {
         let mut layers = Vec::with_capacity(hidden.len() + 1);
         let mut width = obs_dim;
         for &h in hidden {
-            layers.push(Dense::new(width, h, hidden_init, rng));
+            layers.push(Cell::new(width, h, hidden_init, cell_norm, rng));
             width = h;
         }
-        layers.push(Dense::new(width, n_actions, head_init, rng));
+        layers.push(Cell::affine(Dense::new(width, n_actions, head_init, rng)));
         Self { layers, input_norm }
     }
 
@@ -68,13 +76,13 @@ impl QNetwork {
     pub fn hidden_dims(&self) -> Vec<usize> {
         self.layers[..self.n_hidden()]
             .iter()
-            .map(Dense::out_dim)
+            .map(Cell::out_dim)
             .collect()
     }
 
     /// Parameters in total.
     pub fn param_count(&self) -> usize {
-        self.layers.iter().map(Dense::param_count).sum()
+        self.layers.iter().map(|c| c.n_params()).sum()
     }
 
     /// Q-values of a batch `x` (`obs_dim × batch`) into `ws.q`.
@@ -84,10 +92,10 @@ impl QNetwork {
             let (prev, out) = ping_pong(&mut ws.bufs, l);
             let raw = if l == 0 { x } else { prev.mat() };
             let input = self.input_norm.apply(raw, &mut ws.x_norm);
-            self.layers[l].forward_relu(input, out)?;
+            self.layers[l].forward(input, out, &mut ws.cache)?;
         }
         let features = output_of(&ws.bufs, n - 1).mat();
-        self.layers[n].forward(features, &mut ws.q)?;
+        self.layers[n].forward(features, &mut ws.q, &mut ws.cache)?;
         Ok(())
     }
 
@@ -100,13 +108,32 @@ impl QNetwork {
     /// The first non-finite parameter, as `(layer, value)`, if any.
     pub fn first_non_finite(&self) -> Option<(usize, f32)> {
         // Checked after every update, so the common case (all finite) is one vectorised pass.
-        if self.layers.iter().all(Dense::is_finite) {
-            return None;
-        }
-        self.layers.iter().enumerate().find_map(|(l, d)| {
-            let [w, b] = d.params();
-            w.iter().chain(b).find(|v| !v.is_finite()).map(|&v| (l, v))
-        })
+        first_non_finite(&self.layers)
+    }
+}
+
+/// The first non-finite parameter of `layers` (any tensors), as `(layer, value)`, if any.
+pub fn first_non_finite<L: Tensors<f32>>(layers: &[L]) -> Option<(usize, f32)> {
+    // Checked after every update, so the common case (all finite) is one vectorised pass.
+    let finite = |l: &L| (0..l.n_tensors()).all(|k| ff_core::mat::all_finite(l.tensor(k)));
+    if layers.iter().all(finite) {
+        return None;
+    }
+    layers.iter().enumerate().find_map(|(l, layer)| {
+        (0..layer.n_tensors())
+            .flat_map(|k| layer.tensor(k).iter())
+            .find(|v| !v.is_finite())
+            .map(|&v| (l, v))
+    })
+}
+
+impl QNetwork {
+    /// The hidden cells' normalisation.
+    pub fn cell_norm(&self) -> CellNorm {
+        self.layers
+            .first()
+            .filter(|c| c.has_relu())
+            .map_or(CellNorm::None, Cell::position)
     }
 }
 

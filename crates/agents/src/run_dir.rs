@@ -351,7 +351,7 @@ impl RunDir {
             Ok(())
         };
         let run = train(agent.as_mut(), &cfg, seed, &mut st, &mut save)?;
-        save_weights(&self.file(WEIGHTS), kind, cfg.env().id, agent.online())?;
+        save_weights(&self.file(WEIGHTS), kind, cfg.env().id, &agent.policy())?;
         let summary = Summary::new(kind, seed, &info.config_source, &run);
         self.write_json(SUMMARY, &summary)?;
         let _ = std::fs::remove_file(self.file(CHECKPOINT));

@@ -2,11 +2,11 @@
 
 use crate::agent::Agent;
 use crate::config::Config;
+use crate::config::EnvConfig;
 use crate::ff::FfEpochStats;
-use crate::network::{QNetwork, Workspace};
+
 use crate::rng::{Stream, stream};
 use crate::{Error, Result, Tensor};
-use crate::config::EnvConfig;
 use envs::{AnyEnv, Environment};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -102,15 +102,21 @@ pub fn evaluate(
     Ok(returns)
 }
 
-/// Greedy returns of a Q-network (loaded weights, say): [`evaluate`] with its greedy action.
+/// Greedy returns of a trained network (loaded weights, say): [`evaluate`] with its greedy
+/// action.
 pub fn evaluate_network(
-    net: &QNetwork,
+    policy: &crate::Policy,
     env: &EnvConfig,
     episodes: u32,
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<f32>> {
-    let mut ws = Workspace::default();
-    evaluate(&mut |obs| net.greedy_action(obs, &mut ws), env, episodes, rng)
+    let mut ws = crate::policy::PolicyWorkspace::default();
+    evaluate(
+        &mut |obs| policy.greedy_action(obs, &mut ws),
+        env,
+        episodes,
+        rng,
+    )
 }
 
 /// Where a run stands: everything the loop needs to go on. Kept in one struct so that a
@@ -190,18 +196,19 @@ impl LoopState {
 /// `SkipBatch` a diverging update is undone.
 fn guarded_update(agent: &mut dyn Agent, batch: &Batch, st: &mut LoopState) -> Result<Option<f64>> {
     let undo = (st.on_divergence == OnDivergence::SkipBatch).then(|| agent.snapshot());
-    let result = agent.update(batch, &mut st.update_rng).and_then(|loss| {
-        match agent.online().first_non_finite() {
-            None => Ok(loss),
-            Some((layer, value)) => Err(Error::Diverged {
-                step: 0,
-                layer: Some(layer + 1),
-                tensor: Tensor::Weight,
-                index: None,
-                value: f64::from(value),
-            }),
-        }
-    });
+    let result =
+        agent
+            .update(batch, &mut st.update_rng)
+            .and_then(|loss| match agent.first_non_finite() {
+                None => Ok(loss),
+                Some((layer, value)) => Err(Error::Diverged {
+                    step: 0,
+                    layer: Some(layer + 1),
+                    tensor: Tensor::Weight,
+                    index: None,
+                    value: f64::from(value),
+                }),
+            });
     match (result, undo) {
         (Ok(loss), _) => Ok(Some(loss)),
         (Err(e), Some(snapshot)) if e.is_divergence() => {

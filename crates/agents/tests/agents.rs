@@ -6,6 +6,7 @@ use agents::config::{ConfigError, RawFfInit};
 use agents::rng::{Stream, stream};
 use agents::{Agent, AgentKind, BpAgent, Config, FfAgent, LoopState, QNetwork, build, train};
 use dqn_head::{TdLoss, td_loss};
+use ff_core::cell::{Cell, CellNorm};
 use ff_core::{Buf, DenseGrads, FfLayer, FfLayerConfig, InputNorm, MatRef, Optimizer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -142,15 +143,15 @@ fn ff_update_is_local() {
         input.shape_to(4, 128);
         input.as_mut_slice().copy_from_slice(&b.obs);
         for l in 0..expected.n_hidden() {
-            let mut layer = FfLayer::from_dense(expected.layers[l].clone(), layer_cfg)
-                .with_optimizer(cfg.ff().layer_optimizer)
+            let mut layer = FfLayer::from_dense(expected.layers[l].dense().clone(), layer_cfg)
+                .with_optimizer(cfg.ff().layer_optimizer.expect("layers learn"))
                 .expect("valid");
             layer.train_step_split(input.mat(), &split).expect("finite");
             let out = layer.forward(input.mat()).expect("ok");
             let mut next = Buf::default();
             next.shape_to(out.rows(), out.cols());
             next.as_mut_slice().copy_from_slice(out.as_slice());
-            expected.layers[l] = layer.into_dense();
+            expected.layers[l] = Cell::from_dense(layer.into_dense(), CellNorm::None);
             input = next;
         }
         // Head: TD targets from the target network, TD gradient on the features.
@@ -170,9 +171,10 @@ fn ff_update_is_local() {
         let n = expected.n_hidden();
         let head = &mut expected.layers[n];
         let (mut q, mut dq, mut hg) = (Buf::default(), Buf::default(), DenseGrads::default());
-        head.forward(input.mat(), &mut q).expect("ok");
+        head.dense().forward(input.mat(), &mut q).expect("ok");
         td_loss(q.mat(), &b.actions, &y, TdLoss::Mse, &mut dq).expect("ok");
-        head.backward(input.mat(), dq.mat(), &mut hg, None)
+        head.dense()
+            .backward(input.mat(), dq.mat(), &mut hg, None)
             .expect("ok");
         let mut opt = Optimizer::for_layers(cfg.ff().head_optimizer, std::slice::from_ref(head))
             .expect("valid");
@@ -283,6 +285,7 @@ fn bp_gradient_matches_finite_differences() {
             ff_core::Init::XavierUniform,
             ff_core::Init::XavierUniform,
             norm,
+            CellNorm::None,
             &mut rng,
         );
         let b = batch(32, 3);
@@ -290,7 +293,10 @@ fn bp_gradient_matches_finite_differences() {
         let theta: Vec<Layer> = net
             .layers
             .iter()
-            .map(|d| (d.weights().map(f64::from), d.biases().map(f64::from)))
+            .map(|c| {
+                let d = c.dense();
+                (d.weights().map(f64::from), d.biases().map(f64::from))
+            })
             .collect();
         let obs = DMatrix::from_column_slice(4, 32, &b.obs).map(f64::from);
         let mut learner = BpLearner::new(cfg.bp(), &net, TdLoss::Mse).expect("valid");
@@ -304,9 +310,9 @@ fn bp_gradient_matches_finite_differences() {
             let n_w = theta[l].0.len();
             for k in 0..n_w + theta[l].1.len() {
                 let analytic = f64::from(if k < n_w {
-                    g.w.as_slice()[k]
+                    g.dense.w.as_slice()[k]
                 } else {
-                    g.b.as_slice()[k - n_w]
+                    g.dense.b.as_slice()[k - n_w]
                 });
                 let mut p = theta.clone();
                 let at = |p: &mut Vec<Layer>, v: f64| {
@@ -340,11 +346,11 @@ fn short(extra: &str) -> Config {
     .expect("valid")
 }
 
-fn run(kind: AgentKind, cfg: &Config, seed: u64) -> (agents::RunResult, QNetwork) {
+fn run(kind: AgentKind, cfg: &Config, seed: u64) -> (agents::RunResult, agents::Policy) {
     let mut agent = build(kind, cfg, &mut stream(seed, Stream::Init)).expect("valid");
     let mut st = LoopState::new(cfg, seed).expect("valid");
     let r = train(agent.as_mut(), cfg, seed, &mut st, &mut |_, _, _| Ok(())).expect("trains");
-    (r, agent.online().clone())
+    (r, agent.policy())
 }
 
 #[test]
@@ -352,6 +358,11 @@ fn one_seed_gives_identical_runs() {
     for (kind, extra) in [
         (AgentKind::Bp, ""),
         (AgentKind::Ff, "[ff]\nupdate-prob = 0.5"),
+        (AgentKind::LocalTd, "[network]\ncell-norm = \"after-relu\""),
+        (
+            AgentKind::GoodnessQ,
+            "[goodness-q]\nff-aux = { kind = \"symba\", weight = 0.1 }",
+        ),
     ] {
         let cfg = short(extra);
         let (a, wa) = run(kind, &cfg, 42);

@@ -6,10 +6,10 @@
 //! must not grow. Any new allocation in the hot path fails these tests. A counting global
 //! allocator (this test binary only) counts calls, not time.
 
-use envs::Environment;
 use agents::rng::{Stream, stream};
 use agents::train::train_step;
 use agents::{AgentKind, Config, LoopState, build};
+use envs::Environment;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use replay::{Batch, ReplayBuffer, Sampling};
@@ -67,10 +67,27 @@ fn steady_state_updates_allocate_nothing() {
     let ff_every = paper
         .with_overrides(&["ff.update-prob=1.0"])
         .expect("valid");
+    // The layer-local agents with every option that has buffers of its own: LayerNorm cells,
+    // double Q-learning, an FF auxiliary term, goodness readouts.
+    let local = paper
+        .with_overrides(&[
+            "network.cell-norm=\"after-relu\"",
+            "local-td.double-q=true",
+            "local-td.ff-aux={ kind = \"ff\", weight = 0.1 }",
+            "goodness-q.ff-aux={ kind = \"symba\", weight = 0.1 }",
+            "goodness-q.goodness=\"rms\"",
+        ])
+        .expect("valid");
+    let bp_norm = paper
+        .with_overrides(&["network.cell-norm=\"before-relu\""])
+        .expect("valid");
     for (kind, cfg) in [
         (AgentKind::Bp, &paper),
+        (AgentKind::Bp, &bp_norm),
         (AgentKind::Ff, &ff_every),
         (AgentKind::Ff, &paper),
+        (AgentKind::LocalTd, &local),
+        (AgentKind::GoodnessQ, &local),
     ] {
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let mut buffer = ReplayBuffer::new(2_000, 4).expect("valid");
@@ -126,10 +143,15 @@ fn steady_state_training_steps_allocate_nothing() {
     let acrobot = paper()
         .with_overrides(&["env.id=\"Acrobot-v1\""])
         .expect("valid");
+    let local = paper()
+        .with_overrides(&["network.cell-norm=\"after-relu\""])
+        .expect("valid");
     for (kind, cfg) in [
         (AgentKind::Bp, paper()),
         (AgentKind::Ff, paper()),
         (AgentKind::Bp, acrobot),
+        (AgentKind::LocalTd, local.clone()),
+        (AgentKind::GoodnessQ, local),
     ] {
         let mut agent = build(kind, &cfg, &mut stream(0, Stream::Init)).expect("valid");
         let mut st = LoopState::new(&cfg, 0).expect("valid");

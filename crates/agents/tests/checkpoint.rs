@@ -80,6 +80,12 @@ fn resume_is_bit_identical() {
             AgentKind::Ff,
             "[ff]\nupdate-prob = 1.0\nschedule = { kind = \"greedy\", target-accuracy = 0.6, window = 20, max-steps-per-layer = 150 }",
         ),
+        (
+            AgentKind::LocalTd,
+            "[network]\ncell-norm = \"after-relu\"\n[local-td]\nff-aux = { kind = \"ff\", weight = 0.1 }",
+        ),
+        (AgentKind::GoodnessQ, "[network]\ncell-norm = \"before-relu\""),
+        (AgentKind::Bp, "[network]\ncell-norm = \"after-relu\""),
     ] {
         let c = cfg(extra);
         let file = tmp("resume");

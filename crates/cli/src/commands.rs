@@ -46,10 +46,14 @@ enum Command {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum AgentArg {
-    /// Forward-Forward DQN.
+    /// Forward-Forward DQN: FF hidden layers, a TD-trained head.
     Ff,
     /// Backprop DQN.
     Bp,
+    /// Layer-local TD: a Q readout and a TD loss per layer, no gradient across layers.
+    LocalTd,
+    /// Layer-local TD with each layer's goodness as its Q-value (the action in its input).
+    GoodnessQ,
 }
 
 impl From<AgentArg> for AgentKind {
@@ -57,6 +61,8 @@ impl From<AgentArg> for AgentKind {
         match a {
             AgentArg::Ff => AgentKind::Ff,
             AgentArg::Bp => AgentKind::Bp,
+            AgentArg::LocalTd => AgentKind::LocalTd,
+            AgentArg::GoodnessQ => AgentKind::GoodnessQ,
         }
     }
 }
@@ -414,8 +420,8 @@ fn load_weights_for(
                 "{}: these weights were trained on {}, not {id}: their network maps {} observations to {} actions",
                 path.display(),
                 w.env,
-                w.net.obs_dim(),
-                w.net.n_actions()
+                w.policy.obs_dim(),
+                w.policy.n_actions()
             )));
         }
     }
@@ -430,7 +436,7 @@ fn load_weights_for(
 fn eval_cmd(a: EvalArgs) -> Result<()> {
     let (w, env) = load_weights_for(&a.weights, a.env.as_deref(), a.max_episode_steps)?;
     let mut rng = stream(a.seed, Stream::FinalEval);
-    let returns = evaluate_network(&w.net, &env, a.episodes, &mut rng)?;
+    let returns = evaluate_network(&w.policy, &env, a.episodes, &mut rng)?;
     let (mean, std) = mean_std(&returns);
     let min = returns.iter().copied().fold(f32::INFINITY, f32::min);
     let max = returns.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -461,7 +467,7 @@ fn play_cmd(a: PlayArgs) -> Result<()> {
     let (w, env_cfg) = load_weights_for(&a.weights, a.env.as_deref(), a.max_episode_steps)?;
     let mut env = env_cfg.make()?;
     let mut rng = stream(a.seed, Stream::FinalEval);
-    let mut ws = agents::network::Workspace::default();
+    let mut ws = agents::policy::PolicyWorkspace::default();
     let mut obs = vec![0.0f32; env.obs_dim()];
     env.reset(&mut rng, &mut obs);
     let tty = std::io::stdout().is_terminal();
@@ -482,7 +488,7 @@ fn play_cmd(a: PlayArgs) -> Result<()> {
         if !shown {
             return Ok(());
         }
-        let s = env.step(w.net.greedy_action(&obs, &mut ws)?, &mut obs)?;
+        let s = env.step(w.policy.greedy_action(&obs, &mut ws)?, &mut obs)?;
         step += 1;
         ret += s.reward;
         if a.delay_ms > 0 {
@@ -515,7 +521,7 @@ fn bench_cmd(a: BenchArgs) -> Result<()> {
         a.epochs,
         a.seed
     );
-    for kind in [AgentKind::Bp, AgentKind::Ff] {
+    for kind in AgentKind::ALL {
         let mut agent = build(kind, &cfg, &mut stream(a.seed, Stream::Init))?;
         let mut st = LoopState::new(&cfg, a.seed)?;
         let t0 = Instant::now();

@@ -11,6 +11,7 @@
 //! Q-values are `n_actions × batch` column-major matrices, one column per sample, as everywhere
 //! in the workspace.
 
+use ff_core::optim::TensorsMut;
 use ff_core::{Buf, Dense, DenseGrads, Init, MatRef};
 use rand::Rng;
 
@@ -251,13 +252,24 @@ impl TargetSync {
 }
 
 impl SyncAction {
-    /// Moves `target` towards `online` (layer by layer; the shapes must agree).
-    pub fn apply(self, online: &[Dense<f32>], target: &mut [Dense<f32>]) -> Result<()> {
+    /// Moves `target` towards `online`, layer by layer and tensor by tensor (dense layers,
+    /// cells, any [`TensorsMut`]); the shapes must agree.
+    pub fn apply<L: TensorsMut<f32>>(self, online: &[L], target: &mut [L]) -> Result<()> {
         check_len("target layers", online.len(), target.len())?;
         for (t, o) in target.iter_mut().zip(online) {
-            match self {
-                SyncAction::Copy => t.copy_from(o)?,
-                SyncAction::Blend { tau } => t.blend_from(o, tau)?,
+            check_len("target tensors", o.n_tensors(), t.n_tensors())?;
+            for k in 0..o.n_tensors() {
+                let (src, dst) = (o.tensor(k), t.tensor_mut(k));
+                check_len("target tensor elements", src.len(), dst.len())?;
+                match self {
+                    SyncAction::Copy => dst.copy_from_slice(src),
+                    SyncAction::Blend { tau } => {
+                        let keep = 1.0 - tau;
+                        for (d, &s) in dst.iter_mut().zip(src) {
+                            *d = tau * s + keep * *d;
+                        }
+                    }
+                }
             }
         }
         Ok(())

@@ -49,6 +49,8 @@ pub struct Cell<T: Real> {
     dense: Dense<T>,
     norm: Option<LayerNorm<T>>,
     position: CellNorm,
+    /// `false` for an affine output layer (a Q-head): no ReLU, no norm.
+    relu: bool,
 }
 
 /// What [`Cell::forward_train`] keeps for [`Cell::backward`] besides the output `h`: the
@@ -91,7 +93,24 @@ impl<T: Real> Cell<T> {
             dense,
             norm: (norm != CellNorm::None).then(|| LayerNorm::new(width)),
             position: norm,
+            relu: true,
         }
+    }
+
+    /// An affine output layer as a cell: `W x + b`, no ReLU, no norm (a Q-head, so that a whole
+    /// network is one slice of cells for its optimizer).
+    pub fn affine(dense: Dense<T>) -> Self {
+        Self {
+            dense,
+            norm: None,
+            position: CellNorm::None,
+            relu: false,
+        }
+    }
+
+    /// Whether the cell applies a ReLU (every cell but an affine output layer).
+    pub fn has_relu(&self) -> bool {
+        self.relu
     }
 
     /// A cell from its parts; the LayerNorm's width must be the layer's output width.
@@ -120,6 +139,7 @@ impl<T: Real> Cell<T> {
             dense,
             norm,
             position,
+            relu: true,
         })
     }
 
@@ -183,7 +203,7 @@ impl<T: Real> Cell<T> {
                 self.dense.affine(x, &mut cache.relu_in, true)?;
                 ln.forward(cache.relu_in.mat(), h, &mut cache.ln)
             }
-            _ => self.dense.affine(x, h, true),
+            _ => self.dense.affine(x, h, self.relu),
         }
     }
 
@@ -241,7 +261,11 @@ impl<T: Real> Cell<T> {
                 ln.backward(dh, &cache.ln, norm, work2)?;
                 mask_into(work2.as_slice(), cache.relu_in.as_slice(), work, rows, cols);
             }
-            _ => mask_into(dh.as_slice(), h.as_slice(), work, rows, cols),
+            _ if self.relu => mask_into(dh.as_slice(), h.as_slice(), work, rows, cols),
+            _ => {
+                work.shape_to(rows, cols);
+                work.as_mut_slice().copy_from_slice(dh.as_slice());
+            }
         }
         self.dense.backward(x, work.mat(), dense, dx)
     }

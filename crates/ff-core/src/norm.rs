@@ -7,6 +7,7 @@ use crate::{Buf, Error, MatRef, Real, Result};
 
 /// Whether a layer normalises its input before the affine map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum InputNorm {
     /// Use the input as it is (the paper's text).
     #[default]

@@ -82,9 +82,10 @@ fn prior_seconds(plan: &Plan, g: usize) -> f64 {
     let budget = f64::from(t.epochs)
         * f64::from(t.episodes_per_epoch)
         * f64::from(cfg.env().max_episode_steps);
+    // Agents that learn play full-length episodes; FF-DQN's stay short.
     let agent = match plan.groups[g].agent {
-        AgentKind::Bp => 3.0,
         AgentKind::Ff => 1.0,
+        AgentKind::Bp | AgentKind::LocalTd | AgentKind::GoodnessQ => 3.0,
     };
     let widths: Vec<f64> = std::iter::once(4.0)
         .chain(cfg.hidden().iter().map(|&w| w as f64))

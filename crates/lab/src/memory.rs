@@ -98,7 +98,7 @@ pub fn study(
                 depth,
                 width,
                 batch: batch_size,
-                param_bytes: agent.online().param_count() * 4,
+                param_bytes: agent.param_count() * 4,
                 optimizer_bytes: agent.optimizer_state_len() * 4,
                 params_and_state_bytes: built - before,
                 working_peak_bytes: peak - built,

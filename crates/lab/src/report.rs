@@ -164,9 +164,9 @@ pub fn write_csvs(out: &Path, plan: &Plan, groups: &[Group], data: &[Vec<RunData
         let _ = write!(csv, ",ff_l{k}_g_pos,ff_l{k}_g_neg");
     }
     csv.push('\n');
-    let threshold_name =
-        plan.common_threshold()
-            .map_or_else(|| "threshold".to_string(), |t| t.to_string());
+    let threshold_name = plan
+        .common_threshold()
+        .map_or_else(|| "threshold".to_string(), |t| t.to_string());
     let mut runs = format!(
         "group,agent,config,seed,final_return_mean,final_return_std,epochs_to_ma10_{threshold_name},last20_train_std,wall_seconds\n",
     );

@@ -1,0 +1,763 @@
+//! The layer-local agents: `local-td` and `goodness-q` (SPEC section 5).
+//!
+//! Every hidden layer `l` is a cell (dense, ReLU, optional LayerNorm) with a readout of its
+//! own, and learns from its own TD loss only:
+//!
+//! ```text
+//! x_l = [sg(n(h_{l−1})); s]        (local-td; the observation alone for l = 1)
+//! x_l = [sg(n(h_{l−1})); s; a]     (goodness-q: the action one-hot too)
+//! h_l = cell_l(x_l)
+//! Q_l(s, ·) = U_l h_l + c_l                      (local-td: a linear readout)
+//! Q_l(s, a) = α_l · G(h_l(s, a)) + β_{l,a}       (goodness-q: the layer's goodness)
+//! y_l = r + γ (1 − terminated) max_a′ Q̄_l(s′, a′)  (its own target readout; double-Q optional)
+//! L_l = TD(Q_l(s, a), y_l) [+ λ · FF objective on h_l, the batch split at the median of y_l]
+//! ```
+//!
+//! `sg` stops gradients: a layer's input is the previous layer's output as a constant, so
+//! no gradient crosses a layer boundary, and each layer steps with its own optimizer over its
+//! cell and readout. All layers learn from one forward pass with the pre-update weights. The
+//! agent acts on the mean of the layers' Q-values (Artificial Dopamine) or the last layer's.
+
+use crate::config::{ActOn, FfAux, LocalConfig, LocalKind};
+use crate::ff::{FfEpochStats, FfLayerEpoch};
+use crate::network::argmax;
+use crate::{Error, Result, Tensor};
+use dqn_head::{TdLoss, td_gradients, td_loss};
+use ff_core::cell::{Cell, CellCache, CellGrads, CellNorm};
+use ff_core::ff::{FfStats, LossForm, ff_loss, goodness};
+use ff_core::local::{GoodnessForm, GoodnessQ, GoodnessQGrads, symba_loss};
+use ff_core::mat::all_finite;
+use ff_core::optim::{Tensors, TensorsMut};
+use ff_core::{Buf, Dense, DenseGrads, InputNorm, MatRef, Optimizer};
+use rand::Rng;
+use replay::Batch;
+use serde::{Deserialize, Serialize};
+
+/// A layer's readout: its Q-values from its activity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Readout {
+    /// local-td: `Q = U h + c`, one row per action.
+    Linear(Dense<f32>),
+    /// goodness-q: `Q = α · G(h) + β_a`.
+    Goodness(GoodnessQ<f32>),
+}
+
+/// One layer of a layer-local network: its cell and its readout, the group its optimizer
+/// steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocalLayer {
+    /// The cell.
+    pub cell: Cell<f32>,
+    /// The readout.
+    pub readout: Readout,
+}
+
+impl LocalLayer {
+    fn readout_tensors(&self) -> (&dyn Tensors<f32>, usize) {
+        match &self.readout {
+            Readout::Linear(d) => (d, 2),
+            Readout::Goodness(g) => (g, 2),
+        }
+    }
+}
+
+impl Tensors<f32> for LocalLayer {
+    fn n_tensors(&self) -> usize {
+        self.cell.n_tensors() + 2
+    }
+    fn tensor(&self, k: usize) -> &[f32] {
+        let nc = self.cell.n_tensors();
+        if k < nc {
+            self.cell.tensor(k)
+        } else {
+            self.readout_tensors().0.tensor(k - nc)
+        }
+    }
+}
+
+impl TensorsMut<f32> for LocalLayer {
+    fn tensor_mut(&mut self, k: usize) -> &mut [f32] {
+        let nc = self.cell.n_tensors();
+        if k < nc {
+            return self.cell.tensor_mut(k);
+        }
+        match &mut self.readout {
+            Readout::Linear(d) => d.tensor_mut(k - nc),
+            Readout::Goodness(g) => g.tensor_mut(k - nc),
+        }
+    }
+}
+
+/// Gradients of a [`LocalLayer`], laid out as it is.
+#[derive(Debug, Clone, Default)]
+struct LocalGrads {
+    cell: CellGrads<f32>,
+    linear: DenseGrads<f32>,
+    goodness: GoodnessQGrads<f32>,
+    is_goodness: bool,
+}
+
+impl Tensors<f32> for LocalGrads {
+    fn n_tensors(&self) -> usize {
+        self.cell.n_tensors() + 2
+    }
+    fn tensor(&self, k: usize) -> &[f32] {
+        let nc = self.cell.n_tensors();
+        if k < nc {
+            self.cell.tensor(k)
+        } else if self.is_goodness {
+            self.goodness.tensor(k - nc)
+        } else {
+            self.linear.tensor(k - nc)
+        }
+    }
+}
+
+/// How a layer-local network's layers are wired: what each reads, what the agent acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Wiring {
+    /// Width of an observation.
+    pub obs_dim: usize,
+    /// Number of actions.
+    pub n_actions: usize,
+    /// Every layer after the first also reads the observation.
+    pub concat_obs: bool,
+    /// Normalisation of the previous layer's output before the next reads it.
+    pub input_norm: InputNorm,
+    /// Act on the mean of the layers' Q-values (else the last layer's).
+    pub act_on_mean: bool,
+    /// goodness-q's goodness (and the action in every layer's input); `None` for local-td.
+    pub goodness: Option<GoodnessForm>,
+}
+
+impl Wiring {
+    /// Width of layer `l`'s input, given the widths of the layers.
+    fn input_width(&self, l: usize, widths: &[usize]) -> usize {
+        let action = if self.goodness.is_some() {
+            self.n_actions
+        } else {
+            0
+        };
+        if l == 0 {
+            self.obs_dim + action
+        } else {
+            widths[l - 1] + if self.concat_obs { self.obs_dim } else { 0 } + action
+        }
+    }
+}
+
+/// A layer-local network: its layers and their wiring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocalNet {
+    /// The layers.
+    pub layers: Vec<LocalLayer>,
+    /// How they are wired.
+    pub wiring: Wiring,
+}
+
+/// Reusable buffers of a layer-local network's forward passes.
+#[derive(Debug, Clone, Default)]
+pub struct LocalWorkspace {
+    x: Buf<f32>,
+    norm: Buf<f32>,
+    h: [Buf<f32>; 2],
+    cache: CellCache<f32>,
+    q: Buf<f32>,
+    obs_rep: Vec<f32>,
+    actions_rep: Vec<u32>,
+    qtmp: Vec<f32>,
+    /// Every layer's Q-values of the last [`LocalNet::q_all`]: `layers × n_actions × batch`.
+    q_layers: Vec<f32>,
+    combined: Vec<f32>,
+}
+
+/// Writes layer `l`'s input into `x`: `[n(prev); obs; onehot(action)]` column by column, the
+/// parts the wiring asks for.
+fn build_input(
+    w: &Wiring,
+    l: usize,
+    prev: Option<MatRef<'_, f32>>,
+    obs: MatRef<'_, f32>,
+    actions: &[u32],
+    norm: &mut Buf<f32>,
+    x: &mut Buf<f32>,
+) {
+    let cols = obs.cols();
+    let prev = prev.filter(|_| l > 0).map(|p| w.input_norm.apply(p, norm));
+    let p_rows = prev.map_or(0, |p| p.rows());
+    let with_obs = l == 0 || w.concat_obs;
+    let o_rows = if with_obs { obs.rows() } else { 0 };
+    let a_rows = if w.goodness.is_some() { w.n_actions } else { 0 };
+    let rows = p_rows + o_rows + a_rows;
+    x.shape_to(rows, cols);
+    let out = x.as_mut_slice();
+    for j in 0..cols {
+        let col = &mut out[j * rows..(j + 1) * rows];
+        if let Some(p) = prev {
+            col[..p_rows].copy_from_slice(p.column(j));
+        }
+        if with_obs {
+            col[p_rows..p_rows + o_rows].copy_from_slice(obs.column(j));
+        }
+        if a_rows > 0 {
+            let one_hot = &mut col[p_rows + o_rows..];
+            one_hot.fill(0.0);
+            if let Some(slot) = one_hot.get_mut(actions[j] as usize) {
+                *slot = 1.0;
+            }
+        }
+    }
+}
+
+impl LocalWorkspace {
+    /// Every layer's Q-values of the last [`LocalNet::q_all`]: `layers × n_actions × batch`,
+    /// each layer's block column-major (`n_actions` rows).
+    pub fn q_layers(&self) -> &[f32] {
+        &self.q_layers
+    }
+}
+
+impl LocalNet {
+    /// A fresh network for `cfg` (a [`LocalConfig`]) with hidden widths `hidden`.
+    pub fn new(
+        cfg: &LocalConfig,
+        cell_norm: CellNorm,
+        obs_dim: usize,
+        hidden: &[usize],
+        n_actions: usize,
+        rng: &mut impl Rng,
+    ) -> Self {
+        let wiring = Wiring {
+            obs_dim,
+            n_actions,
+            concat_obs: cfg.concat_obs,
+            input_norm: cfg.input_norm,
+            act_on_mean: cfg.act_on == ActOn::Mean,
+            goodness: match cfg.kind {
+                LocalKind::Goodness { form, .. } => Some(form),
+                LocalKind::Td { .. } => None,
+            },
+        };
+        let layers = hidden
+            .iter()
+            .enumerate()
+            .map(|(l, &width)| {
+                let cell = Cell::new(
+                    wiring.input_width(l, hidden),
+                    width,
+                    cfg.init,
+                    cell_norm,
+                    rng,
+                );
+                let readout = match cfg.kind {
+                    LocalKind::Td { readout_init } => {
+                        Readout::Linear(Dense::new(width, n_actions, readout_init, rng))
+                    }
+                    LocalKind::Goodness {
+                        alpha_init,
+                        beta_per_action,
+                        ..
+                    } => Readout::Goodness(GoodnessQ::new(n_actions, alpha_init, beta_per_action)),
+                };
+                LocalLayer { cell, readout }
+            })
+            .collect();
+        Self { layers, wiring }
+    }
+
+    /// Checks that the layers fit the wiring (for networks read from files).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let widths: Vec<usize> = self.layers.iter().map(|l| l.cell.out_dim()).collect();
+        if self.layers.is_empty() {
+            return Err("a layer-local network needs at least one layer".into());
+        }
+        for (l, layer) in self.layers.iter().enumerate() {
+            let want = self.wiring.input_width(l, &widths);
+            if layer.cell.in_dim() != want {
+                return Err(format!(
+                    "layer {} takes {} inputs, its wiring gives {want}",
+                    l + 1,
+                    layer.cell.in_dim()
+                ));
+            }
+            let ok = match (&layer.readout, self.wiring.goodness) {
+                (Readout::Linear(d), None) => {
+                    d.in_dim() == widths[l] && d.out_dim() == self.wiring.n_actions
+                }
+                (Readout::Goodness(g), Some(_)) => {
+                    g.beta().len() == 1 || g.beta().len() == self.wiring.n_actions
+                }
+                _ => false,
+            };
+            if !ok {
+                return Err(format!(
+                    "layer {}'s readout does not fit {} actions",
+                    l + 1,
+                    self.wiring.n_actions
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Width of an observation.
+    pub fn obs_dim(&self) -> usize {
+        self.wiring.obs_dim
+    }
+
+    /// Number of actions.
+    pub fn n_actions(&self) -> usize {
+        self.wiring.n_actions
+    }
+
+    /// Parameters in total.
+    pub fn param_count(&self) -> usize {
+        self.layers.iter().map(Tensors::n_params).sum()
+    }
+
+    /// Every layer's Q-values for every action of a batch of observations (`obs_dim ×
+    /// batch`), into `ws.q_layers` (`layers × n_actions × batch`, column-major per layer).
+    pub fn q_all(&self, obs: MatRef<'_, f32>, ws: &mut LocalWorkspace) -> Result<()> {
+        let (b, na) = (obs.cols(), self.wiring.n_actions);
+        let n_layers = self.layers.len();
+        ws.q_layers.resize(n_layers * na * b, 0.0);
+        // goodness-q reads the action: every observation once per action, column j·A + a.
+        let expanded = self.wiring.goodness.is_some();
+        let LocalWorkspace {
+            x,
+            norm,
+            h,
+            cache,
+            q,
+            obs_rep,
+            actions_rep,
+            qtmp,
+            q_layers,
+            ..
+        } = ws;
+        let input = if expanded {
+            obs_rep.clear();
+            actions_rep.clear();
+            for j in 0..b {
+                for a in 0..na {
+                    obs_rep.extend_from_slice(obs.column(j));
+                    actions_rep.push(a as u32);
+                }
+            }
+            MatRef::new(obs_rep, obs.rows(), b * na)?
+        } else {
+            actions_rep.clear();
+            obs
+        };
+        for (l, layer) in self.layers.iter().enumerate() {
+            let (prev, out) = crate::network::ping_pong(h, l);
+            build_input(
+                &self.wiring,
+                l,
+                (l > 0).then(|| prev.mat()),
+                input,
+                actions_rep,
+                norm,
+                x,
+            );
+            layer.cell.forward(x.mat(), out, cache)?;
+            let dst = &mut q_layers[l * na * b..(l + 1) * na * b];
+            match (&layer.readout, self.wiring.goodness) {
+                (Readout::Linear(d), _) => {
+                    d.forward(out.mat(), q)?;
+                    dst.copy_from_slice(q.as_slice());
+                }
+                (Readout::Goodness(g), Some(form)) => {
+                    qtmp.resize(b * na, 0.0);
+                    g.q_values(form, out.mat(), actions_rep, qtmp)?;
+                    // Column j·A + a is (state j, action a): the n_actions × batch layout.
+                    dst.copy_from_slice(qtmp);
+                }
+                (Readout::Goodness(_), None) => {
+                    return Err(Error::Mismatch(
+                        "a goodness readout in a network wired for local-td".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The greedy action for one observation: the argmax of the mean of the layers'
+    /// Q-values, or of the last layer's.
+    pub fn greedy_action(&self, obs: &[f32], ws: &mut LocalWorkspace) -> Result<usize> {
+        self.q_all(MatRef::new(obs, obs.len(), 1)?, ws)?;
+        let na = self.wiring.n_actions;
+        let n_layers = self.layers.len();
+        ws.combined.clear();
+        if self.wiring.act_on_mean {
+            ws.combined.resize(na, 0.0);
+            for l in 0..n_layers {
+                for (c, &v) in ws
+                    .combined
+                    .iter_mut()
+                    .zip(&ws.q_layers[l * na..(l + 1) * na])
+                {
+                    *c += v;
+                }
+            }
+        } else {
+            ws.combined
+                .extend_from_slice(&ws.q_layers[(n_layers - 1) * na..n_layers * na]);
+        }
+        Ok(argmax(&ws.combined))
+    }
+}
+
+/// Running sums of one layer's statistics over an epoch (FF auxiliary term).
+#[derive(Debug, Clone, Copy, Default)]
+struct Accum {
+    steps: u64,
+    g_pos: f64,
+    g_neg: f64,
+    loss: f64,
+    accuracy: f64,
+}
+
+/// Optimizers and buffers of a layer-local agent.
+#[derive(Debug, Clone)]
+pub struct LocalLearner {
+    cfg: LocalConfig,
+    td_loss: TdLoss,
+    gamma: f32,
+    opts: Vec<Optimizer<f32>>,
+    grads: LocalGrads,
+    /// Per layer, per sample.
+    targets: Vec<f32>,
+    q_online_next: Vec<f32>,
+    dq: Buf<f32>,
+    dh: Buf<f32>,
+    qtmp: Vec<f32>,
+    zeros: Vec<u32>,
+    g: Vec<f32>,
+    dl_dg: Vec<f32>,
+    is_pos: Vec<bool>,
+    sorted: Vec<f32>,
+    accum: Vec<Accum>,
+    cache: CellCache<f32>,
+}
+
+impl LocalLearner {
+    /// A learner for `net`, one optimizer per layer.
+    pub fn new(cfg: &LocalConfig, net: &LocalNet, td_loss: TdLoss, gamma: f32) -> Result<Self> {
+        let opts = net
+            .layers
+            .iter()
+            .map(|l| Optimizer::for_layers(cfg.optimizer, std::slice::from_ref(l)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            cfg: cfg.clone(),
+            td_loss,
+            gamma,
+            opts,
+            grads: LocalGrads::default(),
+            targets: Vec::new(),
+            q_online_next: Vec::new(),
+            dq: Buf::default(),
+            dh: Buf::default(),
+            qtmp: Vec::new(),
+            zeros: Vec::new(),
+            g: Vec::new(),
+            dl_dg: Vec::new(),
+            is_pos: Vec::new(),
+            sorted: Vec::new(),
+            accum: vec![Accum::default(); net.layers.len()],
+            cache: CellCache::default(),
+        })
+    }
+
+    /// Elements held by the optimizers.
+    pub fn optimizer_state_len(&self) -> usize {
+        self.opts.iter().map(Optimizer::state_len).sum()
+    }
+
+    /// Every layer's optimizer (for checkpoints).
+    pub fn optimizers(&self) -> Vec<Optimizer<f32>> {
+        self.opts.clone()
+    }
+
+    /// Restores optimizers saved by [`LocalLearner::optimizers`].
+    pub fn restore(&mut self, opts: Vec<Optimizer<f32>>) -> Result<()> {
+        let expected: Vec<&[usize]> = self.opts.iter().map(Optimizer::sizes).collect();
+        let got: Vec<&[usize]> = opts.iter().map(Optimizer::sizes).collect();
+        if expected != got {
+            return Err(Error::Mismatch(format!(
+                "layer-local optimizer layout {got:?}, this agent has {expected:?}"
+            )));
+        }
+        self.opts = opts;
+        Ok(())
+    }
+
+    /// Every layer's TD targets of a batch from the target network (`layers × batch`): the
+    /// online layer picks the next action with double Q-learning, the target layer otherwise.
+    fn compute_targets(
+        &mut self,
+        online: &LocalNet,
+        target: &LocalNet,
+        batch: &Batch,
+        ws: &mut LocalWorkspace,
+    ) -> Result<()> {
+        let b = batch.len();
+        let na = online.wiring.n_actions;
+        let next = MatRef::new(&batch.next_obs, online.obs_dim(), b)?;
+        if self.cfg.double_q {
+            online.q_all(next, ws)?;
+            self.q_online_next.clear();
+            self.q_online_next.extend_from_slice(&ws.q_layers);
+        }
+        target.q_all(next, ws)?;
+        let n_layers = online.layers.len();
+        self.targets.resize(n_layers * b, 0.0);
+        for l in 0..n_layers {
+            let q_next = MatRef::new(&ws.q_layers[l * na * b..(l + 1) * na * b], na, b)?;
+            let out = &mut self.targets[l * b..(l + 1) * b];
+            if !self.cfg.double_q {
+                dqn_head::td_targets(q_next, &batch.rewards, &batch.terminated, self.gamma, out)
+                    .map_err(|e| Error::from(e).in_layer(l))?;
+                continue;
+            }
+            let picker = &self.q_online_next[l * na * b..(l + 1) * na * b];
+            for j in 0..b {
+                let column = q_next.column(j);
+                if let Some(&bad) = column.iter().find(|v| !v.is_finite()) {
+                    return Err(Error::Diverged {
+                        step: 0,
+                        layer: Some(l + 1),
+                        tensor: Tensor::TargetQValue,
+                        index: Some(j),
+                        value: f64::from(bad),
+                    });
+                }
+                let a = argmax(&picker[j * na..(j + 1) * na]);
+                let bootstrap = if batch.terminated[j] {
+                    0.0
+                } else {
+                    self.gamma * column[a]
+                };
+                out[j] = batch.rewards[j] + bootstrap;
+            }
+        }
+        Ok(())
+    }
+
+    /// One update: every layer's TD step (and FF auxiliary term) on its own loss, from one
+    /// forward pass with the pre-update weights. Returns the mean TD loss over layers.
+    pub fn update(
+        &mut self,
+        online: &mut LocalNet,
+        target: &LocalNet,
+        batch: &Batch,
+        ws: &mut LocalWorkspace,
+    ) -> Result<f64> {
+        self.compute_targets(online, target, batch, ws)?;
+        // The targets are read while the learner's other buffers change: take them out, and
+        // put them back (the allocation is kept) at the end.
+        let targets = std::mem::take(&mut self.targets);
+        let result = self.update_layers(online, batch, ws, &targets);
+        self.targets = targets;
+        result
+    }
+
+    fn update_layers(
+        &mut self,
+        online: &mut LocalNet,
+        batch: &Batch,
+        ws: &mut LocalWorkspace,
+        targets: &[f32],
+    ) -> Result<f64> {
+        let b = batch.len();
+        let wiring = online.wiring;
+        let obs = MatRef::new(&batch.obs, wiring.obs_dim, b)?;
+        self.zeros.clear();
+        self.zeros.resize(b, 0);
+        let mut loss_sum = 0.0;
+        let n_layers = online.layers.len();
+        for l in 0..n_layers {
+            let LocalWorkspace { x, norm, h, q, .. } = &mut *ws;
+            let (prev, out) = crate::network::ping_pong(h, l);
+            build_input(
+                &wiring,
+                l,
+                (l > 0).then(|| prev.mat()),
+                obs,
+                &batch.actions,
+                norm,
+                x,
+            );
+            let layer = &mut online.layers[l];
+            layer.cell.forward_train(x.mat(), out, &mut self.cache)?;
+            let y = &targets[l * b..(l + 1) * b];
+            let in_layer = |e: Error| e.in_layer(l);
+            // The layer's TD loss, and ∂L/∂h through its readout.
+            let loss = match (&layer.readout, wiring.goodness) {
+                (Readout::Linear(d), _) => {
+                    self.grads.is_goodness = false;
+                    td_gradients(
+                        d,
+                        out.mat(),
+                        &batch.actions,
+                        y,
+                        self.td_loss,
+                        q,
+                        &mut self.dq,
+                        &mut self.grads.linear,
+                        Some(&mut self.dh),
+                    )
+                    .map_err(|e| in_layer(e.into()))?
+                    .loss
+                }
+                (Readout::Goodness(g), Some(form)) => {
+                    self.grads.is_goodness = true;
+                    self.qtmp.resize(b, 0.0);
+                    g.q_values(form, out.mat(), &batch.actions, &mut self.qtmp)
+                        .map_err(|e| in_layer(e.into()))?;
+                    // The Q of the taken action is the only row: a 1 × batch TD loss.
+                    let loss = td_loss(
+                        MatRef::new(&self.qtmp, 1, b)?,
+                        &self.zeros,
+                        y,
+                        self.td_loss,
+                        &mut self.dq,
+                    )
+                    .map_err(|e| in_layer(e.into()))?;
+                    g.backward(
+                        form,
+                        out.mat(),
+                        &batch.actions,
+                        self.dq.as_slice(),
+                        &mut self.grads.goodness,
+                        &mut self.dh,
+                    )?;
+                    loss
+                }
+                (Readout::Goodness(_), None) => {
+                    return Err(Error::Mismatch(
+                        "a goodness readout in a network wired for local-td".into(),
+                    ));
+                }
+            };
+            loss_sum += loss;
+            self.ff_aux(l, out.mat(), y)?;
+            layer.cell.backward(
+                x.mat(),
+                out.mat(),
+                self.dh.mat(),
+                &self.cache,
+                &mut self.grads.cell,
+                None,
+            )?;
+            if let Some((index, value)) = (0..self.grads.n_tensors())
+                .filter(|&k| !all_finite(self.grads.tensor(k)))
+                .find_map(|k| {
+                    self.grads
+                        .tensor(k)
+                        .iter()
+                        .enumerate()
+                        .find(|(_, v)| !v.is_finite())
+                })
+            {
+                return Err(Error::Diverged {
+                    step: 0,
+                    layer: Some(l + 1),
+                    tensor: Tensor::Gradient,
+                    index: Some(index),
+                    value: f64::from(*value),
+                });
+            }
+            self.opts[l]
+                .step_layers(
+                    std::slice::from_mut(layer),
+                    std::slice::from_ref(&self.grads),
+                )
+                .map_err(|e| Error::from(e).in_layer(l))?;
+        }
+        Ok(loss_sum / n_layers as f64)
+    }
+
+    /// Adds λ · an FF objective's gradient to `self.dh`: the layer's mean-square goodness of
+    /// `h`, the batch split at the lower median of the layer's TD targets `y`.
+    fn ff_aux(&mut self, l: usize, h: MatRef<'_, f32>, y: &[f32]) -> Result<()> {
+        let weight = match self.cfg.ff_aux {
+            FfAux::None => return Ok(()),
+            FfAux::Ff { weight, .. } | FfAux::Symba { weight, .. } => weight,
+        };
+        let b = h.cols();
+        self.sorted.clear();
+        self.sorted.extend_from_slice(y);
+        let k = (b - 1) / 2;
+        let (_, median, _) = self.sorted.select_nth_unstable_by(k, f32::total_cmp);
+        let median = *median;
+        self.is_pos.clear();
+        self.is_pos.extend(y.iter().map(|&v| v > median));
+        self.g.resize(b, 0.0);
+        self.dl_dg.resize(b, 0.0);
+        goodness(ff_core::ff::Goodness::Mean, h, &mut self.g)?;
+        let stats: ff_core::Result<FfStats> = match self.cfg.ff_aux {
+            FfAux::Ff { margin, .. } => ff_loss(
+                LossForm::PerSample,
+                margin,
+                &self.g,
+                &self.is_pos,
+                &mut self.dl_dg,
+            ),
+            FfAux::Symba { kappa, .. } => symba_loss(&self.g, &self.is_pos, kappa, &mut self.dl_dg),
+            FfAux::None => return Ok(()),
+        };
+        let stats = stats.map_err(|e| Error::from(e).in_layer(l))?;
+        // ∂g_j/∂h_ij = 2 h_ij / n for the mean-square goodness.
+        let rows = h.rows().max(1);
+        let scale = 2.0 / rows as f32;
+        for (j, (dcol, hcol)) in self
+            .dh
+            .as_mut_slice()
+            .chunks_exact_mut(rows)
+            .zip(h.as_slice().chunks_exact(rows))
+            .enumerate()
+        {
+            let k = weight * self.dl_dg[j] * scale;
+            for (d, &v) in dcol.iter_mut().zip(hcol) {
+                *d += k * v;
+            }
+        }
+        let a = &mut self.accum[l];
+        a.steps += 1;
+        a.g_pos += stats.mean_g_pos;
+        a.g_neg += stats.mean_g_neg;
+        a.loss += stats.loss;
+        a.accuracy += stats.accuracy;
+        Ok(())
+    }
+
+    /// The FF auxiliary term's statistics of the epoch (empty without one); resets them.
+    pub fn take_epoch_stats(&mut self) -> FfEpochStats {
+        if self.cfg.ff_aux == FfAux::None {
+            return FfEpochStats::default();
+        }
+        let layers = self
+            .accum
+            .iter()
+            .map(|a| {
+                let n = a.steps as f64;
+                let mean = |s: f64| if a.steps == 0 { f64::NAN } else { s / n };
+                FfLayerEpoch {
+                    steps: a.steps,
+                    mean_g_pos: mean(a.g_pos),
+                    mean_g_neg: mean(a.g_neg),
+                    ff_loss: mean(a.loss),
+                    accuracy: mean(a.accuracy),
+                }
+            })
+            .collect();
+        self.accum.iter_mut().for_each(|a| *a = Accum::default());
+        FfEpochStats {
+            layers,
+            ..FfEpochStats::default()
+        }
+    }
+}

@@ -84,7 +84,10 @@ fn resume_is_bit_identical() {
             AgentKind::LocalTd,
             "[network]\ncell-norm = \"after-relu\"\n[local-td]\nff-aux = { kind = \"ff\", weight = 0.1 }",
         ),
-        (AgentKind::GoodnessQ, "[network]\ncell-norm = \"before-relu\""),
+        (
+            AgentKind::GoodnessQ,
+            "[network]\ncell-norm = \"before-relu\"",
+        ),
         (AgentKind::Bp, "[network]\ncell-norm = \"after-relu\""),
     ] {
         let c = cfg(extra);

@@ -245,7 +245,7 @@ impl<T: Real> LayerNorm<T> {
         cache: &mut LnCache<T>,
     ) -> Result<()> {
         let n = self.width();
-        if x.rows() != n {
+        if x.rows() != n || n == 0 {
             return Err(Error::ShapeMismatch {
                 op: "LayerNorm::forward",
                 expected: (n, x.cols()),
@@ -255,21 +255,28 @@ impl<T: Real> LayerNorm<T> {
         out.shape_to(n, x.cols());
         cache.xhat.shape_to(n, x.cols());
         cache.inv_std.resize(x.cols(), T::zero());
-        let inv_n = T::one() / T::of(n.max(1) as f64);
+        let inv_n = T::one() / T::of(n as f64);
         let eps = T::of(LN_EPS);
-        for (j, col) in x.as_slice().chunks_exact(n.max(1)).enumerate() {
-            let mean = col.iter().fold(T::zero(), |a, &v| a + v) * inv_n;
-            let var = col
-                .iter()
-                .fold(T::zero(), |a, &v| a + (v - mean) * (v - mean))
-                * inv_n;
+        let columns = x
+            .as_slice()
+            .chunks_exact(n)
+            .zip(cache.xhat.as_mut_slice().chunks_exact_mut(n))
+            .zip(out.as_mut_slice().chunks_exact_mut(n))
+            .zip(cache.inv_std.iter_mut());
+        for (((col, xh), o), inv_std) in columns {
+            let mean = lane_sum(col, |v| v) * inv_n;
+            let var = lane_sum(col, |v| (v - mean) * (v - mean)) * inv_n;
             let r = T::one() / (var + eps).sqrt();
-            cache.inv_std[j] = r;
-            let xh = &mut cache.xhat.as_mut_slice()[j * n..(j + 1) * n];
-            let o = &mut out.as_mut_slice()[j * n..(j + 1) * n];
-            for i in 0..n {
-                xh[i] = (col[i] - mean) * r;
-                o[i] = self.gamma[i] * xh[i] + self.beta[i];
+            *inv_std = r;
+            for ((((xh, o), &v), &g), &b) in xh
+                .iter_mut()
+                .zip(o.iter_mut())
+                .zip(col)
+                .zip(&self.gamma)
+                .zip(&self.beta)
+            {
+                *xh = (v - mean) * r;
+                *o = g * *xh + b;
             }
         }
         Ok(())
@@ -285,7 +292,7 @@ impl<T: Real> LayerNorm<T> {
         dx: &mut Buf<T>,
     ) -> Result<()> {
         let n = self.width();
-        if dy.shape() != cache.xhat.shape() || dy.rows() != n {
+        if dy.shape() != cache.xhat.shape() || dy.rows() != n || n == 0 {
             return Err(Error::ShapeMismatch {
                 op: "LayerNorm::backward",
                 expected: cache.xhat.shape(),
@@ -297,27 +304,76 @@ impl<T: Real> LayerNorm<T> {
         grads.beta.clear();
         grads.beta.resize(n, T::zero());
         dx.shape_to(n, dy.cols());
-        let inv_n = T::one() / T::of(n.max(1) as f64);
-        let xhat = cache.xhat.as_slice();
-        for j in 0..dy.cols() {
-            let (d, xh) = (dy.column(j), &xhat[j * n..(j + 1) * n]);
-            let (mut mean_g, mut mean_gx) = (T::zero(), T::zero());
-            for i in 0..n {
-                grads.gamma[i] += d[i] * xh[i];
-                grads.beta[i] += d[i];
-                let g = d[i] * self.gamma[i];
-                mean_g += g;
-                mean_gx += g * xh[i];
+        let inv_n = T::one() / T::of(n as f64);
+        let columns = dy
+            .as_slice()
+            .chunks_exact(n)
+            .zip(cache.xhat.as_slice().chunks_exact(n))
+            .zip(dx.as_mut_slice().chunks_exact_mut(n))
+            .zip(&cache.inv_std);
+        for (((d, xh), out), &r) in columns {
+            for (((gg, gb), &di), &xi) in grads
+                .gamma
+                .iter_mut()
+                .zip(grads.beta.iter_mut())
+                .zip(d)
+                .zip(xh)
+            {
+                *gg += di * xi;
+                *gb += di;
             }
-            mean_g *= inv_n;
-            mean_gx *= inv_n;
-            let r = cache.inv_std[j];
-            let out = &mut dx.as_mut_slice()[j * n..(j + 1) * n];
-            for i in 0..n {
-                let g = d[i] * self.gamma[i];
-                out[i] = r * (g - mean_g - xh[i] * mean_gx);
+            let (sum_g, sum_gx) = lane_sums3(d, &self.gamma, xh);
+            let (mean_g, mean_gx) = (sum_g * inv_n, sum_gx * inv_n);
+            for (((o, &di), &g), &xi) in out.iter_mut().zip(d).zip(&self.gamma).zip(xh) {
+                *o = r * (di * g - mean_g - xi * mean_gx);
             }
         }
         Ok(())
     }
+}
+
+/// `Σ f(x)` over eight interleaved accumulators (a fixed order, so deterministic; eight lanes,
+/// so the compiler can vectorise it where one running sum would serialise every addition).
+#[inline(always)]
+fn lane_sum<T: Real>(xs: &[T], f: impl Fn(T) -> T) -> T {
+    let mut acc = [T::zero(); 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..8 {
+            acc[l] += f(c[l]);
+        }
+    }
+    let mut sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for &x in rest {
+        sum += f(x);
+    }
+    sum
+}
+
+/// `(Σ d ⊙ g, Σ d ⊙ g ⊙ x)` over eight lanes, as [`lane_sum`].
+#[inline(always)]
+fn lane_sums3<T: Real>(d: &[T], g: &[T], x: &[T]) -> (T, T) {
+    let (mut a, mut b) = ([T::zero(); 8], [T::zero(); 8]);
+    let n = d.len().min(g.len()).min(x.len());
+    let full = n - n % 8;
+    for ((dc, gc), xc) in d[..full]
+        .chunks_exact(8)
+        .zip(g[..full].chunks_exact(8))
+        .zip(x[..full].chunks_exact(8))
+    {
+        for l in 0..8 {
+            let dg = dc[l] * gc[l];
+            a[l] += dg;
+            b[l] += dg * xc[l];
+        }
+    }
+    let fold = |v: [T; 8]| ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+    let (mut sa, mut sb) = (fold(a), fold(b));
+    for i in full..n {
+        let dg = d[i] * g[i];
+        sa += dg;
+        sb += dg * x[i];
+    }
+    (sa, sb)
 }

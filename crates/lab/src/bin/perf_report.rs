@@ -186,6 +186,7 @@ fn run_criterion() -> Result<Criterion> {
     let root = project_root();
     for (package, bench) in [
         ("env-cartpole", "step"),
+        ("envs", "step"),
         ("replay", "sample"),
         ("ff-core", "ff_vs_bp"),
     ] {
@@ -312,13 +313,16 @@ fn run_peer(py: &str, mode: &str, steps: u64) -> Result<Peer> {
     })
 }
 
-fn gymnasium_steps_per_s(py: &str) -> Option<f64> {
-    let code = "import time,gymnasium as gym,numpy as np\n\
-env=gym.make('CartPole-v1');env.reset(seed=0);rng=np.random.default_rng(0);a=rng.integers(0,2,200000)\n\
+/// Gymnasium's own stepping rate of `env_id` (random actions, resets included).
+fn gymnasium_steps_per_s(py: &str, env_id: &str, n_actions: usize) -> Option<f64> {
+    let code = format!(
+        "import time,gymnasium as gym,numpy as np\n\
+env=gym.make('{env_id}');env.reset(seed=0);rng=np.random.default_rng(0);a=rng.integers(0,{n_actions},200000)\n\
 t=time.perf_counter()\n\
 for i in range(200000):\n    _,_,te,tr,_=env.step(int(a[i]))\n    if te or tr: env.reset()\n\
-print(200000/(time.perf_counter()-t))";
-    let out = Command::new(py).args(["-c", code]).output().ok()?;
+print(200000/(time.perf_counter()-t))"
+    );
+    let out = Command::new(py).args(["-c", &code]).output().ok()?;
     String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
@@ -378,6 +382,7 @@ fn run(args: &[String]) -> Result<()> {
     eprintln!("updates, interleaved…");
     let paper = load("paper.toml")?;
     let ff_every = paper.with_overrides(&["ff.update-prob=1.0"])?;
+    let paper_ln = paper.with_overrides(&["network.cell-norm=\"after-relu\""])?;
     let mut agents: Vec<(&str, Box<dyn Agent + Send>)> = vec![
         (
             "bp",
@@ -391,10 +396,27 @@ fn run(args: &[String]) -> Result<()> {
             "ff-0.1",
             build(AgentKind::Ff, &paper, &mut stream(0, Stream::Init))?,
         ),
+        (
+            "local-td",
+            build(AgentKind::LocalTd, &paper, &mut stream(0, Stream::Init))?,
+        ),
+        (
+            "goodness-q",
+            build(AgentKind::GoodnessQ, &paper, &mut stream(0, Stream::Init))?,
+        ),
+        (
+            "bp-ln",
+            build(AgentKind::Bp, &paper_ln, &mut stream(0, Stream::Init))?,
+        ),
+        (
+            "local-td-ln",
+            build(AgentKind::LocalTd, &paper_ln, &mut stream(0, Stream::Init))?,
+        ),
     ];
     let upd = time_updates(&mut agents, 30, 100)?;
     let act = time_acting(&mut agents[..2])?;
     let (bp_us, ff_us, ff01_us) = (upd[0], upd[1], upd[2]);
+    let (local_us, goodness_us, bp_ln_us, local_ln_us) = (upd[3], upd[4], upd[5], upd[6]);
     let dims: Vec<usize> = std::iter::once(4)
         .chain(paper.hidden().iter().copied())
         .chain(std::iter::once(2))
@@ -439,6 +461,7 @@ fn run(args: &[String]) -> Result<()> {
     let py = python();
     let mut peer_rows = Vec::new();
     let mut gym_rate = None;
+    let mut gym_env_rates: Vec<(envs::EnvId, f64)> = Vec::new();
     let mut peer_note = String::new();
     if peer {
         match &py {
@@ -456,7 +479,12 @@ fn run(args: &[String]) -> Result<()> {
                         let p = run_peer(py, mode, loop_rows[ours].1)?;
                         peer_rows.push((mode, p, ours));
                     }
-                    gym_rate = gymnasium_steps_per_s(py);
+                    gym_rate = gymnasium_steps_per_s(py, "CartPole-v1", 2);
+                    for id in envs::EnvId::ALL {
+                        if let Some(rate) = gymnasium_steps_per_s(py, id.name(), id.n_actions()) {
+                            gym_env_rates.push((id, rate));
+                        }
+                    }
                 }
             }
         }
@@ -502,6 +530,28 @@ fn run(args: &[String]) -> Result<()> {
             env_vec.unwrap_or(s) / g
         );
     }
+    for id in envs::EnvId::ALL {
+        let ours = crit
+            .get(&format!("env_step/{}", id.name()))
+            .map(|ns| 1e9 / ns);
+        let gym = gym_env_rates
+            .iter()
+            .find(|(e, _)| *e == id)
+            .map(|(_, r)| *r);
+        let _ = writeln!(
+            r,
+            "| {id} steps through the `envs` trait (random actions, resets included) | {}{} |",
+            fmt_rate(ours),
+            match (ours, gym) {
+                (Some(o), Some(g)) => format!(
+                    "; Gymnasium's, same run: {:.0} k steps/s, ours {:.0}× faster",
+                    g / 1e3,
+                    o / g
+                ),
+                _ => String::new(),
+            }
+        );
+    }
     if let Some(ns) = crit.get("replay_sample_128/without_replacement") {
         let _ = writeln!(
             r,
@@ -532,6 +582,24 @@ fn run(args: &[String]) -> Result<()> {
         r,
         "| FF update / BP update (FF every minibatch) | {:.2} |",
         ff_us / bp_us
+    );
+    let _ = writeln!(
+        r,
+        "| one local-td update (two layers, each with its own readout, TD loss and optimizer) | {local_us:.1} µs |"
+    );
+    let _ = writeln!(
+        r,
+        "| local-td update / BP update | {:.2} |",
+        local_us / bp_us
+    );
+    let _ = writeln!(
+        r,
+        "| one goodness-q update (the target evaluates every action: 2× the columns) | {goodness_us:.1} µs |"
+    );
+    let _ = writeln!(
+        r,
+        "| with LayerNorm after each ReLU: BP update / local-td update | {bp_ln_us:.1} / {local_ln_us:.1} µs ({:.2}) |",
+        local_ln_us / bp_ln_us
     );
     let _ = writeln!(
         r,

@@ -26,7 +26,6 @@ use dqn_head::{TdLoss, td_gradients, td_loss};
 use ff_core::cell::{Cell, CellCache, CellGrads, CellNorm};
 use ff_core::ff::{FfStats, LossForm, ff_loss, goodness};
 use ff_core::local::{GoodnessForm, GoodnessQ, GoodnessQGrads, symba_loss};
-use ff_core::mat::all_finite;
 use ff_core::optim::{Tensors, TensorsMut};
 use ff_core::{Buf, Dense, DenseGrads, InputNorm, MatRef, Optimizer};
 use rand::Rng;
@@ -652,24 +651,8 @@ impl LocalLearner {
                 &mut self.grads.cell,
                 None,
             )?;
-            if let Some((index, value)) = (0..self.grads.n_tensors())
-                .filter(|&k| !all_finite(self.grads.tensor(k)))
-                .find_map(|k| {
-                    self.grads
-                        .tensor(k)
-                        .iter()
-                        .enumerate()
-                        .find(|(_, v)| !v.is_finite())
-                })
-            {
-                return Err(Error::Diverged {
-                    step: 0,
-                    layer: Some(l + 1),
-                    tensor: Tensor::Gradient,
-                    index: Some(index),
-                    value: f64::from(*value),
-                });
-            }
+            // A non-finite gradient is the optimizer's error (it checks before it moves
+            // anything), named with this layer.
             self.opts[l]
                 .step_layers(
                     std::slice::from_mut(layer),

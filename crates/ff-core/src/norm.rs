@@ -263,22 +263,27 @@ impl<T: Real> LayerNorm<T> {
             .zip(cache.xhat.as_mut_slice().chunks_exact_mut(n))
             .zip(out.as_mut_slice().chunks_exact_mut(n))
             .zip(cache.inv_std.iter_mut());
-        for (((col, xh), o), inv_std) in columns {
-            let mean = lane_sum(col, |v| v) * inv_n;
-            let var = lane_sum(col, |v| (v - mean) * (v - mean)) * inv_n;
-            let r = T::one() / (var + eps).sqrt();
-            *inv_std = r;
-            for ((((xh, o), &v), &g), &b) in xh
-                .iter_mut()
-                .zip(o.iter_mut())
-                .zip(col)
-                .zip(&self.gamma)
-                .zip(&self.beta)
-            {
-                *xh = (v - mean) * r;
-                *o = g * *xh + b;
-            }
-        }
+        ff_gemm::with_wide_vectors(
+            #[inline(always)]
+            || {
+                for (((col, xh), o), inv_std) in columns {
+                    let mean = lane_sum(col, |v| v) * inv_n;
+                    let var = lane_sum(col, |v| (v - mean) * (v - mean)) * inv_n;
+                    let r = T::one() / (var + eps).sqrt();
+                    *inv_std = r;
+                    for ((((xh, o), &v), &g), &b) in xh
+                        .iter_mut()
+                        .zip(o.iter_mut())
+                        .zip(col)
+                        .zip(&self.gamma)
+                        .zip(&self.beta)
+                    {
+                        *xh = (v - mean) * r;
+                        *o = g * *xh + b;
+                    }
+                }
+            },
+        );
         Ok(())
     }
 
@@ -311,23 +316,28 @@ impl<T: Real> LayerNorm<T> {
             .zip(cache.xhat.as_slice().chunks_exact(n))
             .zip(dx.as_mut_slice().chunks_exact_mut(n))
             .zip(&cache.inv_std);
-        for (((d, xh), out), &r) in columns {
-            for (((gg, gb), &di), &xi) in grads
-                .gamma
-                .iter_mut()
-                .zip(grads.beta.iter_mut())
-                .zip(d)
-                .zip(xh)
-            {
-                *gg += di * xi;
-                *gb += di;
-            }
-            let (sum_g, sum_gx) = lane_sums3(d, &self.gamma, xh);
-            let (mean_g, mean_gx) = (sum_g * inv_n, sum_gx * inv_n);
-            for (((o, &di), &g), &xi) in out.iter_mut().zip(d).zip(&self.gamma).zip(xh) {
-                *o = r * (di * g - mean_g - xi * mean_gx);
-            }
-        }
+        ff_gemm::with_wide_vectors(
+            #[inline(always)]
+            || {
+                for (((d, xh), out), &r) in columns {
+                    for (((gg, gb), &di), &xi) in grads
+                        .gamma
+                        .iter_mut()
+                        .zip(grads.beta.iter_mut())
+                        .zip(d)
+                        .zip(xh)
+                    {
+                        *gg += di * xi;
+                        *gb += di;
+                    }
+                    let (sum_g, sum_gx) = lane_sums3(d, &self.gamma, xh);
+                    let (mean_g, mean_gx) = (sum_g * inv_n, sum_gx * inv_n);
+                    for (((o, &di), &g), &xi) in out.iter_mut().zip(d).zip(&self.gamma).zip(xh) {
+                        *o = r * (di * g - mean_g - xi * mean_gx);
+                    }
+                }
+            },
+        );
         Ok(())
     }
 }
@@ -337,8 +347,7 @@ impl<T: Real> LayerNorm<T> {
 #[inline(always)]
 fn lane_sum<T: Real>(xs: &[T], f: impl Fn(T) -> T) -> T {
     let mut acc = [T::zero(); 8];
-    let chunks = xs.chunks_exact(8);
-    let rest = chunks.remainder();
+    let (chunks, rest) = xs.as_chunks::<8>();
     for c in chunks {
         for l in 0..8 {
             acc[l] += f(c[l]);
@@ -357,11 +366,10 @@ fn lane_sums3<T: Real>(d: &[T], g: &[T], x: &[T]) -> (T, T) {
     let (mut a, mut b) = ([T::zero(); 8], [T::zero(); 8]);
     let n = d.len().min(g.len()).min(x.len());
     let full = n - n % 8;
-    for ((dc, gc), xc) in d[..full]
-        .chunks_exact(8)
-        .zip(g[..full].chunks_exact(8))
-        .zip(x[..full].chunks_exact(8))
-    {
+    let (dc, _) = d[..full].as_chunks::<8>();
+    let (gc, _) = g[..full].as_chunks::<8>();
+    let (xc, _) = x[..full].as_chunks::<8>();
+    for ((dc, gc), xc) in dc.iter().zip(gc).zip(xc) {
         for l in 0..8 {
             let dg = dc[l] * gc[l];
             a[l] += dg;

@@ -18,16 +18,70 @@ fn round_up(x: usize, to: usize) -> usize {
     x.div_ceil(to) * to
 }
 
-/// Tiles of `C` the kernel computes for an `m × n` product, padding included.
+/// Elements of `C` the kernel computes for an `m × n` product, padding included (a product
+/// narrower than a tile runs on a narrow variant of the kernel).
 fn padded_area<K: MicroKernel>(m: usize, n: usize) -> usize {
-    round_up(m, K::MR) * round_up(n, K::NR)
+    let rows = if m <= K::MR_SMALL {
+        K::MR_SMALL
+    } else {
+        round_up(m, K::MR)
+    };
+    let cols = match n {
+        1 | 2 => n,
+        3 | 4 => 4.min(K::NR),
+        _ => round_up(n, K::NR),
+    };
+    rows * cols
 }
 
-/// The blocked product for one kernel. Computes `Cᵀ = Bᵀ Aᵀ` instead when that pads less
-/// (a 2-row head output against a 32-row kernel, say).
+/// Elements of an operand the product copies before multiplying, weighted by what a copy
+/// costs against a multiply-add: a transposing copy is a scalar load and store per element,
+/// a contiguous one moves whole vectors. `lines` are the operand's panel lines (rows of `A`,
+/// columns of `B`), `width` the panel width, `depth` the `k` extent; `(along, across)` the
+/// strides along a line and across lines; `broadcast` says whether lines contiguous along
+/// `k` are read in place (they are for `B`, whose values the kernel broadcasts one by one).
+fn pack_cost<K: MicroKernel>(
+    lines: usize,
+    width: usize,
+    depth: usize,
+    (along, across): (usize, usize),
+    broadcast: bool,
+) -> usize {
+    let in_place_lines = if across == 1 && short_stride::<K::E>(along) {
+        lines / width * width
+    } else if broadcast && along == 1 && short_stride::<K::E>(across) {
+        // Columns of a column-major B are broadcast in place from their column.
+        lines / width * width
+    } else {
+        0
+    };
+    let copied = (lines - in_place_lines) * depth;
+    if across == 1 {
+        copied / K::MR_SMALL
+    } else if along == 1 {
+        // A transpose of lines contiguous along `k`: 8 × 8 blocks of shuffles (f32 with AVX).
+        copied / 2
+    } else {
+        // A gather: a scalar load and store per element, about two multiply-adds' time.
+        2 * copied
+    }
+}
+
+/// The cost of computing `C ← A B` as given, in multiply-add instructions: the kernel's tiles
+/// (padding included) and the copies of the panels it cannot read in place.
+fn product_cost<K: MicroKernel>(a: Strided<'_, K::E>, b: Strided<'_, K::E>) -> usize {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    padded_area::<K>(m, n) / K::MR_SMALL * k
+        + pack_cost::<K>(m, K::MR, k, (a.cs, a.rs), false)
+        + pack_cost::<K>(n, K::NR, k, (b.rs, b.cs), true)
+}
+
+/// The blocked product for one kernel. Computes `Cᵀ = Bᵀ Aᵀ` instead when that costs less
+/// (a 2-row head output against a 32-row kernel, say). Either way every element of `C` is the
+/// same chain of fused multiply-adds, so the choice never changes a result.
 pub(crate) fn blocked<K: MicroKernel>(c: &mut [K::E], a: Strided<'_, K::E>, b: Strided<'_, K::E>) {
-    let (m, n) = (a.rows, b.cols);
-    if padded_area::<K>(n, m) < padded_area::<K>(m, n) {
+    let m = a.rows;
+    if product_cost::<K>(b.t(), a.t()) < product_cost::<K>(a, b) {
         blocked_strided::<K>(c, (m, 1), b.t(), a.t());
     } else {
         blocked_strided::<K>(c, (1, m), a, b);
@@ -35,7 +89,7 @@ pub(crate) fn blocked<K: MicroKernel>(c: &mut [K::E], a: Strided<'_, K::E>, b: S
 }
 
 /// `C ← A B` with `C` at strides `(rsc, csc)` inside `c`.
-fn blocked_strided<K: MicroKernel>(
+pub(crate) fn blocked_strided<K: MicroKernel>(
     c: &mut [K::E],
     (rsc, csc): (usize, usize),
     a: Strided<'_, K::E>,
@@ -213,6 +267,15 @@ fn transpose_into<T: Scalar>(
         start + (lanes - 1) * outer + (depth - 1) * inner < src.len(),
         "gemm: packing reads past the operand"
     );
+    // Lines contiguous along `p` (a transposed operand): whole 8 × 8 blocks with SIMD
+    // shuffles where the CPU has them, the edges element by element below.
+    let (mut r_done, mut p_done) = (0, 0);
+    if inner == 1 {
+        let (rows8, depth8) = (lanes / 8 * 8, depth / 8 * 8);
+        if T::transpose_blocks(out, width, rows8, depth8, src, start, outer) {
+            (r_done, p_done) = (rows8, depth8);
+        }
+    }
     let (dst, src) = (out.as_mut_ptr(), src.as_ptr());
     // SAFETY: the asserts above bound every index read (`start + r * outer + p * inner`) and
     // written (`p * width + r`); `out` is borrowed mutably and `src` shared, so they are
@@ -222,7 +285,8 @@ fn transpose_into<T: Scalar>(
     unsafe {
         for p in 0..depth {
             let (d, s) = (dst.add(p * width), src.add(start + p * inner));
-            for r in 0..lanes {
+            let first = if p < p_done { r_done } else { 0 };
+            for r in first..lanes {
                 *d.add(r) = *s.add(r * outer);
             }
         }

@@ -24,6 +24,9 @@ pub(crate) trait MicroKernel {
     type E: Scalar;
     const MR: usize;
     const NR: usize;
+    /// Rows of the narrowest tile variant: a tile with at most this many rows is computed by
+    /// a variant of fewer accumulators (as are tiles of 1, 2 or up to 4 columns).
+    const MR_SMALL: usize;
     /// `C[tile] ← Σ_k a_k b_kᵀ` (or `+=` when `accumulate`), where `a_k` is the `MR` contiguous
     /// values at `a + k * a_step` and `b_k` the `NR` values `b + k * b_step + j * b_ld`
     /// (`b_ld` is 1 for a packed panel or a row-major `B`, the column stride for a
@@ -125,6 +128,48 @@ pub(crate) unsafe fn micro<S: Simd, const MV: usize, const NR: usize, const UNIT
     }
 }
 
+/// A tile routine's signature: [`MicroKernel::run`]'s.
+pub(crate) type TileFn<E> = unsafe fn(
+    usize,
+    *const E,
+    usize,
+    *const E,
+    usize,
+    usize,
+    *mut E,
+    usize,
+    usize,
+    usize,
+    usize,
+    bool,
+);
+
+/// The tile routine for a `rows × cols` tile: `$f::<MV, NR, UNIT>` with the fewest
+/// accumulators that cover it. A narrow tile (a 2-column head output, one observation's
+/// forward pass) then costs what it computes instead of a full `MR × NR` tile. Every
+/// accumulator still adds its `k` terms in order, one fused multiply-add each, so the variant
+/// chosen never changes a result.
+macro_rules! pick_tile {
+    ($f:ident, $mv:expr, $nr:expr, $mv_small:expr, $small_rows:expr, $cols:expr, $unit:expr) => {{
+        macro_rules! by_cols {
+            ($m:expr, $u:expr) => {
+                match $cols {
+                    1 => $f::<{ $m }, 1, $u> as TileFn<_>,
+                    2 => $f::<{ $m }, 2, $u> as TileFn<_>,
+                    3 | 4 if $nr > 4 => $f::<{ $m }, 4, $u> as TileFn<_>,
+                    _ => $f::<{ $m }, { $nr }, $u> as TileFn<_>,
+                }
+            };
+        }
+        match ($small_rows, $unit) {
+            (true, true) => by_cols!($mv_small, true),
+            (true, false) => by_cols!($mv_small, false),
+            (false, true) => by_cols!($mv, true),
+            (false, false) => by_cols!($mv, false),
+        }
+    }};
+}
+
 /// The portable kernel: plain multiply-adds the compiler vectorises for the baseline target.
 pub(crate) struct Portable<T>(std::marker::PhantomData<T>);
 
@@ -164,6 +209,7 @@ impl<T: Scalar> MicroKernel for Portable<T> {
     type E = T;
     const MR: usize = 8;
     const NR: usize = 4;
+    const MR_SMALL: usize = 2;
     unsafe fn run(
         k: usize,
         a: *const T,
@@ -178,24 +224,55 @@ impl<T: Scalar> MicroKernel for Portable<T> {
         cols: usize,
         accumulate: bool,
     ) {
-        // SAFETY: `run`'s contract is `micro`'s, passed on unchanged.
-        unsafe {
-            if b_ld == 1 {
-                micro::<Self, 8, 4, true>(
-                    k, a, a_step, b, b_step, b_ld, c, rsc, csc, rows, cols, accumulate,
-                )
-            } else {
-                micro::<Self, 8, 4, false>(
+        /// `micro` for the portable kernel's element type.
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn tile<T: Scalar, const MV: usize, const NR: usize, const UNIT: bool>(
+            k: usize,
+            a: *const T,
+            a_step: usize,
+            b: *const T,
+            b_step: usize,
+            b_ld: usize,
+            c: *mut T,
+            rsc: usize,
+            csc: usize,
+            rows: usize,
+            cols: usize,
+            accumulate: bool,
+        ) {
+            // SAFETY: `run`'s contract is `micro`'s, passed on unchanged.
+            unsafe {
+                micro::<Portable<T>, MV, NR, UNIT>(
                     k, a, a_step, b, b_step, b_ld, c, rsc, csc, rows, cols, accumulate,
                 )
             }
+        }
+        let f: TileFn<T> = match (rows <= 2, b_ld == 1, cols) {
+            (true, true, 1) => tile::<T, 2, 1, true>,
+            (true, true, 2) => tile::<T, 2, 2, true>,
+            (true, true, _) => tile::<T, 2, 4, true>,
+            (true, false, 1) => tile::<T, 2, 1, false>,
+            (true, false, 2) => tile::<T, 2, 2, false>,
+            (true, false, _) => tile::<T, 2, 4, false>,
+            (false, true, 1) => tile::<T, 8, 1, true>,
+            (false, true, 2) => tile::<T, 8, 2, true>,
+            (false, true, _) => tile::<T, 8, 4, true>,
+            (false, false, 1) => tile::<T, 8, 1, false>,
+            (false, false, 2) => tile::<T, 8, 2, false>,
+            (false, false, _) => tile::<T, 8, 4, false>,
+        };
+        // SAFETY: `run`'s contract is the tile routine's.
+        unsafe {
+            f(
+                k, a, a_step, b, b_step, b_ld, c, rsc, csc, rows, cols, accumulate,
+            )
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86 {
-    use super::{MicroKernel, Simd, micro};
+    use super::{MicroKernel, Simd, TileFn, micro};
     use std::arch::x86_64::*;
 
     macro_rules! simd {
@@ -289,12 +366,13 @@ pub(crate) mod x86 {
         _mm256_add_pd
     );
 
-    /// A kernel of `MV` vectors by `NR` columns, compiled with the given target features.
+    /// A kernel of `MV` vectors by `NR` columns, compiled with the given target features, with
+    /// its narrow variants (one vector; 1, 2 or 4 columns).
     macro_rules! kernel {
         ($simd:ident, $mv:expr, $nr:expr, $feat:literal, $inner:ident) => {
             #[target_feature(enable = $feat)]
             #[allow(clippy::too_many_arguments)]
-            unsafe fn $inner<const UNIT: bool>(
+            unsafe fn $inner<const MV: usize, const NR: usize, const UNIT: bool>(
                 k: usize,
                 a: *const <$simd as Simd>::E,
                 a_step: usize,
@@ -311,7 +389,7 @@ pub(crate) mod x86 {
                 // SAFETY: `run`'s contract is `micro`'s, passed on unchanged; this function is
                 // only reached through `run`, after the dispatcher checked the CPU features.
                 unsafe {
-                    micro::<$simd, $mv, $nr, UNIT>(
+                    micro::<$simd, MV, NR, UNIT>(
                         k, a, a_step, b, b_step, b_ld, c, rsc, csc, rows, cols, accumulate,
                     )
                 }
@@ -320,6 +398,7 @@ pub(crate) mod x86 {
                 type E = <$simd as Simd>::E;
                 const MR: usize = $mv * <$simd as Simd>::LANES;
                 const NR: usize = $nr;
+                const MR_SMALL: usize = <$simd as Simd>::LANES;
                 #[inline(always)]
                 unsafe fn run(
                     k: usize,
@@ -335,18 +414,21 @@ pub(crate) mod x86 {
                     cols: usize,
                     accumulate: bool,
                 ) {
+                    let f: TileFn<Self::E> = pick_tile!(
+                        $inner,
+                        $mv,
+                        $nr,
+                        1,
+                        rows <= <$simd as Simd>::LANES,
+                        cols,
+                        b_ld == 1
+                    );
                     // SAFETY: `run`'s contract (readable panels, writable tile, the CPU
-                    // features this kernel is compiled for) is the inner function's.
+                    // features this kernel is compiled for) is the tile routine's.
                     unsafe {
-                        if b_ld == 1 {
-                            $inner::<true>(
-                                k, a, a_step, b, b_step, b_ld, c, rsc, csc, rows, cols, accumulate,
-                            )
-                        } else {
-                            $inner::<false>(
-                                k, a, a_step, b, b_step, b_ld, c, rsc, csc, rows, cols, accumulate,
-                            )
-                        }
+                        f(
+                            k, a, a_step, b, b_step, b_ld, c, rsc, csc, rows, cols, accumulate,
+                        )
                     }
                 }
             }
@@ -359,8 +441,105 @@ pub(crate) mod x86 {
     kernel!(Avx2F32, 2, 6, "avx2,fma", avx2_f32);
     kernel!(Avx2F64, 2, 6, "avx2,fma", avx2_f64);
 
+    /// [`Scalar::transpose_blocks`](crate::sealed::Scalar::transpose_blocks) for `f32` with
+    /// AVX: 8 × 8 blocks, each eight loads, 24 shuffles and eight stores instead of 64 scalar
+    /// loads and stores. A transposing pack feeds every product with a transposed operand.
+    pub(crate) fn transpose_f32(
+        out: &mut [f32],
+        width: usize,
+        rows: usize,
+        depth: usize,
+        src: &[f32],
+        start: usize,
+        outer: usize,
+    ) -> bool {
+        if !is_x86_feature_detected!("avx") || !rows.is_multiple_of(8) || !depth.is_multiple_of(8) {
+            return false;
+        }
+        if rows == 0 || depth == 0 {
+            return true;
+        }
+        assert!(
+            rows <= width && (depth - 1) * width + rows <= out.len(),
+            "gemm: packing panel too short"
+        );
+        assert!(
+            start + (rows - 1) * outer + depth <= src.len(),
+            "gemm: packing reads past the operand"
+        );
+        // SAFETY: the CPU has AVX (checked above); the asserts bound every read
+        // (`start + r * outer + p`, r < rows, p < depth) and write (`p * width + r`).
+        unsafe {
+            transpose_f32_avx(
+                out.as_mut_ptr(),
+                width,
+                rows,
+                depth,
+                src.as_ptr(),
+                start,
+                outer,
+            )
+        }
+        true
+    }
+
+    #[target_feature(enable = "avx")]
+    unsafe fn transpose_f32_avx(
+        out: *mut f32,
+        width: usize,
+        rows: usize,
+        depth: usize,
+        src: *const f32,
+        start: usize,
+        outer: usize,
+    ) {
+        // SAFETY: the caller bounds every index (see `transpose_f32`); AVX is available.
+        unsafe {
+            for r0 in (0..rows).step_by(8) {
+                for p0 in (0..depth).step_by(8) {
+                    let at = |i: usize| _mm256_loadu_ps(src.add(start + (r0 + i) * outer + p0));
+                    let (r0v, r1, r2, r3) = (at(0), at(1), at(2), at(3));
+                    let (r4, r5, r6, r7) = (at(4), at(5), at(6), at(7));
+                    let t0 = _mm256_unpacklo_ps(r0v, r1);
+                    let t1 = _mm256_unpackhi_ps(r0v, r1);
+                    let t2 = _mm256_unpacklo_ps(r2, r3);
+                    let t3 = _mm256_unpackhi_ps(r2, r3);
+                    let t4 = _mm256_unpacklo_ps(r4, r5);
+                    let t5 = _mm256_unpackhi_ps(r4, r5);
+                    let t6 = _mm256_unpacklo_ps(r6, r7);
+                    let t7 = _mm256_unpackhi_ps(r6, r7);
+                    let u0 = _mm256_shuffle_ps::<0b01_00_01_00>(t0, t2);
+                    let u1 = _mm256_shuffle_ps::<0b11_10_11_10>(t0, t2);
+                    let u2 = _mm256_shuffle_ps::<0b01_00_01_00>(t1, t3);
+                    let u3 = _mm256_shuffle_ps::<0b11_10_11_10>(t1, t3);
+                    let u4 = _mm256_shuffle_ps::<0b01_00_01_00>(t4, t6);
+                    let u5 = _mm256_shuffle_ps::<0b11_10_11_10>(t4, t6);
+                    let u6 = _mm256_shuffle_ps::<0b01_00_01_00>(t5, t7);
+                    let u7 = _mm256_shuffle_ps::<0b11_10_11_10>(t5, t7);
+                    let cols = [
+                        _mm256_permute2f128_ps::<0x20>(u0, u4),
+                        _mm256_permute2f128_ps::<0x20>(u1, u5),
+                        _mm256_permute2f128_ps::<0x20>(u2, u6),
+                        _mm256_permute2f128_ps::<0x20>(u3, u7),
+                        _mm256_permute2f128_ps::<0x31>(u0, u4),
+                        _mm256_permute2f128_ps::<0x31>(u1, u5),
+                        _mm256_permute2f128_ps::<0x31>(u2, u6),
+                        _mm256_permute2f128_ps::<0x31>(u3, u7),
+                    ];
+                    for (q, v) in cols.into_iter().enumerate() {
+                        _mm256_storeu_ps(out.add((p0 + q) * width + r0), v);
+                    }
+                }
+            }
+        }
+    }
+
     pub(crate) fn has_avx512() -> bool {
         is_x86_feature_detected!("avx512f")
+    }
+
+    pub(crate) fn has_avx2() -> bool {
+        is_x86_feature_detected!("avx2")
     }
 
     pub(crate) fn has_avx2_fma() -> bool {
@@ -369,7 +548,7 @@ pub(crate) mod x86 {
 }
 
 macro_rules! scalar {
-    ($t:ty, $tls:ident, $avx512:ident, $avx2:ident) => {
+    ($t:ty, $tls:ident, $avx512:ident, $avx2:ident, $transpose:expr) => {
         thread_local! {
             static $tls: Cell<Vec<$t>> = const { Cell::new(Vec::new()) };
         }
@@ -394,9 +573,101 @@ macro_rules! scalar {
             fn release_pack() {
                 $tls.with(|cell| drop(cell.take()));
             }
+            fn transpose_blocks(
+                out: &mut [$t],
+                width: usize,
+                rows: usize,
+                depth: usize,
+                src: &[$t],
+                start: usize,
+                outer: usize,
+            ) -> bool {
+                let fast: fn(&mut [$t], usize, usize, usize, &[$t], usize, usize) -> bool =
+                    $transpose;
+                fast(out, width, rows, depth, src, start, outer)
+            }
         }
     };
 }
 
-scalar!(f32, PACK_F32, Avx512F32, Avx2F32);
-scalar!(f64, PACK_F64, Avx512F64, Avx2F64);
+#[cfg(target_arch = "x86_64")]
+scalar!(f32, PACK_F32, Avx512F32, Avx2F32, x86::transpose_f32);
+#[cfg(not(target_arch = "x86_64"))]
+scalar!(f32, PACK_F32, Avx512F32, Avx2F32, |_, _, _, _, _, _, _| {
+    false
+});
+scalar!(f64, PACK_F64, Avx512F64, Avx2F64, |_, _, _, _, _, _, _| {
+    false
+});
+
+#[cfg(test)]
+mod tests {
+    use super::MicroKernel;
+    use crate::Strided;
+    use crate::blocked::blocked_strided;
+
+    /// `C = A B` computed as given and as `Cᵀ = Bᵀ Aᵀ`, both orientations forced.
+    fn both_orientations<K: MicroKernel<E = f32>>(name: &str) {
+        let shapes = [
+            (2, 128, 128),
+            (2, 64, 128),
+            (1, 4, 128),
+            (128, 4, 1),
+            (64, 132, 128),
+            (4, 33, 70),
+            (16, 8, 3),
+            (40, 300, 2),
+            (37, 600, 29),
+        ];
+        let mut state = 0x9e37_79b9_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        };
+        for (m, k, n) in shapes {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let ad: Vec<f32> = (0..m * k).map(|_| next()).collect();
+                let bd: Vec<f32> = (0..k * n).map(|_| next()).collect();
+                fn view(d: &[f32], r: usize, c: usize, t: bool) -> Strided<'_, f32> {
+                    if t {
+                        Strided::row_major(d, r, c)
+                    } else {
+                        Strided::col_major(d, r, c)
+                    }
+                    .expect("in bounds")
+                }
+                let (a, b) = (view(&ad, m, k, ta), view(&bd, k, n, tb));
+                let mut c = vec![0.0f32; m * n];
+                let mut ct = vec![0.0f32; m * n];
+                blocked_strided::<K>(&mut c, (1, m), a, b);
+                blocked_strided::<K>(&mut ct, (m, 1), b.t(), a.t());
+                for (i, (x, y)) in c.iter().zip(&ct).enumerate() {
+                    assert_eq!(
+                        x.to_bits(),
+                        y.to_bits(),
+                        "{name} {m}x{k}x{n} ta={ta} tb={tb} at {i}: {x} vs {y}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every element of `C` is one chain of fused multiply-adds over `k` in order, whichever
+    /// orientation, narrow tile variant or packing (in place, copied, transposed with SIMD)
+    /// the product runs on: so the cost model's choice never changes a result.
+    #[test]
+    fn orientation_tile_variant_and_packing_never_change_a_result() {
+        both_orientations::<super::Portable<f32>>("portable");
+        #[cfg(target_arch = "x86_64")]
+        {
+            if super::x86::has_avx2_fma() {
+                both_orientations::<super::x86::Avx2F32>("avx2");
+            }
+            if super::x86::has_avx512() {
+                both_orientations::<super::x86::Avx512F32>("avx512");
+            }
+        }
+    }
+}

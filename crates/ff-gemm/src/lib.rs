@@ -252,6 +252,18 @@ pub(crate) mod sealed {
         );
         /// Runs `f` on this thread's packing space.
         fn with_pack<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
+        /// `out[p * width + r] = src[start + r * outer + p]` for `r < rows`, `p < depth`, both
+        /// multiples of 8, with SIMD shuffles when the CPU has them; `false` (nothing written)
+        /// when there is no fast path for this type or CPU. The caller has checked the bounds.
+        fn transpose_blocks(
+            out: &mut [Self],
+            width: usize,
+            rows: usize,
+            depth: usize,
+            src: &[Self],
+            start: usize,
+            outer: usize,
+        ) -> bool;
         /// Frees this thread's packing space.
         fn release_pack();
     }
@@ -325,4 +337,35 @@ pub fn gemm_with<T: Element>(
 /// product): before measuring memory, or in a thread that is done multiplying.
 pub fn release_packing_space<T: Element>() {
     T::release_pack();
+}
+
+/// Runs `f` compiled for AVX2 when this CPU has it, and as it is otherwise: elementwise loops
+/// and fixed-lane reductions (a LayerNorm, an optimizer step) then run on 256-bit vectors
+/// instead of the baseline target's 128-bit ones. Vector width changes no result: Rust never
+/// fuses or reorders floating-point operations, so `f` computes the same bits either way.
+///
+/// `f` is inlined into a function compiled with the feature; calls `f` makes to functions
+/// that are not inlined run as compiled.
+///
+/// ```
+/// let xs = [1.0f32, 2.0, 3.0];
+/// let sum: f32 = ff_gemm::with_wide_vectors(|| xs.iter().sum());
+/// assert_eq!(sum, 6.0);
+/// ```
+#[inline(always)]
+pub fn with_wide_vectors<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if kernel::x86::has_avx2() {
+        // SAFETY: the CPU has AVX2, the only feature `avx2_body` is compiled with.
+        return unsafe { avx2_body(f) };
+    }
+    f()
+}
+
+/// `f()` compiled with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn avx2_body<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }

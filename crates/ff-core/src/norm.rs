@@ -353,31 +353,45 @@ fn lane_sum<T: Real>(xs: &[T], f: impl Fn(T) -> T) -> T {
             acc[l] += f(c[l]);
         }
     }
-    let mut sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    let mut sum = fold8(acc);
     for &x in rest {
         sum += f(x);
     }
     sum
 }
 
-/// `(Σ d ⊙ g, Σ d ⊙ g ⊙ x)` over eight lanes, as [`lane_sum`].
+/// The sum of eight lanes as a vector unit reduces them: halves added lane by lane
+/// (`l + 4` onto `l`, then `l + 2`, then `l + 1`). Pairing neighbours instead made the compiler
+/// shuffle every load into odd and even lanes.
+#[inline(always)]
+fn fold8<T: Real>(v: [T; 8]) -> T {
+    let h = [v[0] + v[4], v[1] + v[5], v[2] + v[6], v[3] + v[7]];
+    let q = [h[0] + h[2], h[1] + h[3]];
+    q[0] + q[1]
+}
+
+/// `(Σ d ⊙ g, Σ d ⊙ g ⊙ x)` over eight lanes, as [`lane_sum`]: one loop per sum (in one loop
+/// the compiler paired the two sums' lanes and multiplied element by element).
 #[inline(always)]
 fn lane_sums3<T: Real>(d: &[T], g: &[T], x: &[T]) -> (T, T) {
-    let (mut a, mut b) = ([T::zero(); 8], [T::zero(); 8]);
     let n = d.len().min(g.len()).min(x.len());
     let full = n - n % 8;
     let (dc, _) = d[..full].as_chunks::<8>();
     let (gc, _) = g[..full].as_chunks::<8>();
     let (xc, _) = x[..full].as_chunks::<8>();
-    for ((dc, gc), xc) in dc.iter().zip(gc).zip(xc) {
+    let mut a = [T::zero(); 8];
+    for (dc, gc) in dc.iter().zip(gc) {
         for l in 0..8 {
-            let dg = dc[l] * gc[l];
-            a[l] += dg;
-            b[l] += dg * xc[l];
+            a[l] += dc[l] * gc[l];
         }
     }
-    let fold = |v: [T; 8]| ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
-    let (mut sa, mut sb) = (fold(a), fold(b));
+    let mut b = [T::zero(); 8];
+    for ((dc, gc), xc) in dc.iter().zip(gc).zip(xc) {
+        for l in 0..8 {
+            b[l] += dc[l] * gc[l] * xc[l];
+        }
+    }
+    let (mut sa, mut sb) = (fold8(a), fold8(b));
     for i in full..n {
         let dg = d[i] * g[i];
         sa += dg;

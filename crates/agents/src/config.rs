@@ -327,6 +327,9 @@ pub struct RawLocal {
     pub act_on: RawActOn,
     /// Double Q-learning: the online layer picks the next action, the target layer values it.
     pub double_q: bool,
+    /// The frozen-features control: the cells keep their initialisation and only the readouts
+    /// learn.
+    pub frozen_cells: bool,
     /// The optimizer of each layer (one instance per layer, over its cell and readout).
     pub optimizer: RawOptimizer,
     /// An FF objective added to each layer's TD loss.
@@ -348,6 +351,7 @@ impl Default for RawLocal {
             input_norm: RawInputNorm::None,
             act_on: RawActOn::Mean,
             double_q: false,
+            frozen_cells: false,
             optimizer: RawOptimizer::new(RawOptimizerKind::Adam, 5e-4, 0.0, Some(10.0)),
             ff_aux: RawFfAux::None,
             goodness: RawGoodnessForm::MeanSquare,
@@ -775,6 +779,9 @@ pub struct LocalConfig {
     pub act_on: ActOn,
     /// Double Q-learning.
     pub double_q: bool,
+    /// The cells never learn (the frozen-features control): each layer's optimizer steps its
+    /// readout only.
+    pub frozen_cells: bool,
     /// Each layer's optimizer.
     pub optimizer: OptimizerConfig,
     /// An FF objective added to each layer's TD loss.
@@ -1029,6 +1036,13 @@ impl LocalConfig {
                 }
             }
         };
+        if r.frozen_cells && ff_aux != FfAux::None {
+            return Err(c.fail(
+                &format!("{section}.ff-aux"),
+                "an FF term",
+                "{ kind = \"none\" } with frozen-cells = true: the FF term trains the cells, which are frozen",
+            ));
+        }
         let kind = if goodness {
             finite_f32(
                 "alpha-init",
@@ -1063,6 +1077,7 @@ impl LocalConfig {
                 RawActOn::Last => ActOn::Last,
             },
             double_q: r.double_q,
+            frozen_cells: r.frozen_cells,
             optimizer,
             ff_aux,
         })

@@ -112,6 +112,44 @@ impl Tensors<f32> for LocalGrads {
     }
 }
 
+/// A layer's readout alone, for the frozen-features control's optimizer.
+struct ReadoutOf<L>(L);
+
+impl Tensors<f32> for ReadoutOf<&LocalLayer> {
+    fn n_tensors(&self) -> usize {
+        2
+    }
+    fn tensor(&self, k: usize) -> &[f32] {
+        self.0.readout_tensors().0.tensor(k)
+    }
+}
+
+impl Tensors<f32> for ReadoutOf<&mut LocalLayer> {
+    fn n_tensors(&self) -> usize {
+        2
+    }
+    fn tensor(&self, k: usize) -> &[f32] {
+        self.0.readout_tensors().0.tensor(k)
+    }
+}
+
+impl TensorsMut<f32> for ReadoutOf<&mut LocalLayer> {
+    fn tensor_mut(&mut self, k: usize) -> &mut [f32] {
+        let nc = self.0.cell.n_tensors();
+        self.0.tensor_mut(nc + k)
+    }
+}
+
+impl Tensors<f32> for ReadoutOf<&LocalGrads> {
+    fn n_tensors(&self) -> usize {
+        2
+    }
+    fn tensor(&self, k: usize) -> &[f32] {
+        let nc = self.0.cell.n_tensors();
+        self.0.tensor(nc + k)
+    }
+}
+
 /// How a layer-local network's layers are wired: what each reads, what the agent acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Wiring {
@@ -447,7 +485,13 @@ impl LocalLearner {
         let opts = net
             .layers
             .iter()
-            .map(|l| Optimizer::for_layers(cfg.optimizer, std::slice::from_ref(l)))
+            .map(|l| {
+                if cfg.frozen_cells {
+                    Optimizer::for_layers(cfg.optimizer, &[ReadoutOf(l)])
+                } else {
+                    Optimizer::for_layers(cfg.optimizer, std::slice::from_ref(l))
+                }
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             cfg: cfg.clone(),
@@ -606,7 +650,8 @@ impl LocalLearner {
                         q,
                         &mut self.dq,
                         &mut self.grads.linear,
-                        Some(&mut self.dh),
+                        // Frozen cells need no gradient with respect to their output.
+                        (!self.cfg.frozen_cells).then_some(&mut self.dh),
                     )
                     .map_err(|e| in_layer(e.into()))?
                     .loss
@@ -642,6 +687,14 @@ impl LocalLearner {
                 }
             };
             loss_sum += loss;
+            // A non-finite gradient is the optimizer's error (it checks before it moves
+            // anything), named with this layer.
+            if self.cfg.frozen_cells {
+                self.opts[l]
+                    .step_layers(&mut [ReadoutOf(layer)], &[ReadoutOf(&self.grads)])
+                    .map_err(|e| Error::from(e).in_layer(l))?;
+                continue;
+            }
             self.ff_aux(l, out.mat(), y)?;
             layer.cell.backward(
                 x.mat(),
@@ -651,8 +704,6 @@ impl LocalLearner {
                 &mut self.grads.cell,
                 None,
             )?;
-            // A non-finite gradient is the optimizer's error (it checks before it moves
-            // anything), named with this layer.
             self.opts[l]
                 .step_layers(
                     std::slice::from_mut(layer),

@@ -350,3 +350,48 @@ fn bad_local_keys_name_the_key() {
         .expect("refused");
     assert!(err.to_string().contains("network.cell-norm"), "{err}");
 }
+
+/// The frozen-features control: after many updates every cell is bit for bit its
+/// initialisation, and every readout has moved (so the agent still learns, from its
+/// random features only).
+#[test]
+fn frozen_cells_keep_their_initialisation_and_readouts_learn() {
+    for (kind, section) in [
+        (AgentKind::LocalTd, "local-td"),
+        (AgentKind::GoodnessQ, "goodness-q"),
+    ] {
+        let c = cfg(&format!(
+            "cell-norm = \"after-relu\"\n[{section}]\nfrozen-cells = true"
+        ));
+        let mut agent = LocalAgent::new(kind, &c, &mut stream(3, Stream::Init)).expect("valid");
+        let before = agent.online().layers.clone();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for i in 0..20 {
+            agent.update(&batch(64, i), &mut rng).expect("finite");
+        }
+        let after = &agent.online().layers;
+        for (l, (a, b)) in before.iter().zip(after).enumerate() {
+            assert_eq!(a.cell, b.cell, "{section}: cell {l} moved");
+            assert_ne!(a.readout, b.readout, "{section}: readout {l} did not learn");
+        }
+        // Its optimizers hold the readouts' moments only.
+        let readout_params: usize = after
+            .iter()
+            .map(|l| match &l.readout {
+                agents::local::Readout::Linear(d) => d.params().iter().map(|p| p.len()).sum(),
+                agents::local::Readout::Goodness(g) => {
+                    (0..g.n_tensors()).map(|k| g.tensor(k).len()).sum::<usize>()
+                }
+            })
+            .sum();
+        assert_eq!(agent.optimizer_state_len(), 2 * readout_params, "{section}");
+    }
+    // An FF term would train the frozen cells: refused, naming the key.
+    let err = Config::from_toml(
+        "[local-td]\nfrozen-cells = true\nff-aux = { kind = \"ff\", weight = 0.1 }",
+        "t.toml",
+    )
+    .expect_err("refused");
+    assert!(err.to_string().contains("local-td.ff-aux"), "{err}");
+    assert!(Config::from_toml("[local-td]\nfrozen-cells = 1", "t.toml").is_err());
+}

@@ -40,10 +40,17 @@ fn quick_paper_experiment_writes_every_file_and_resumes() {
     assert!(o.status.success(), "{log}");
     assert_eq!(
         log.matches("final greedy return").count(),
-        8,
+        12,
         "one line per run:\n{log}"
     );
-    let groups = ["bp", "ff", "ff-text", "ff-warmstart"];
+    let groups = [
+        "bp",
+        "ff",
+        "ff-text",
+        "ff-warmstart",
+        "ff-frozen",
+        "bp-tuned",
+    ];
     for g in groups {
         for seed in 0..2 {
             let run = out.join("runs").join(g).join(format!("seed-{seed}"));
@@ -62,7 +69,7 @@ fn quick_paper_experiment_writes_every_file_and_resumes() {
     }
     let plan: serde_json::Value =
         serde_json::from_str(&read(&out.join("plan.json"))).expect("plan parses");
-    assert_eq!(plan["runs"].as_array().expect("runs").len(), 8);
+    assert_eq!(plan["runs"].as_array().expect("runs").len(), 12);
     let all = read(&out.join("all_epochs.csv"));
     let header: Vec<&str> = all.lines().next().expect("header").split(',').collect();
     assert!(header.contains(&"train_return") && header.contains(&"ff_l2_g_neg"));
@@ -78,8 +85,8 @@ fn quick_paper_experiment_writes_every_file_and_resumes() {
         serde_json::from_str(&read(&out.join("memory.json"))).expect("memory parses");
     assert_eq!(
         mem.as_array().expect("rows").len(),
-        4,
-        "2 depths × 2 agents"
+        8,
+        "2 depths × 4 agents"
     );
     assert!(
         mem[0]["working_peak_bytes"].as_u64().expect("bytes") > 0,
@@ -102,6 +109,9 @@ fn quick_paper_experiment_writes_every_file_and_resumes() {
         "## The paper's claims",
         "Smoke run",
         "| FF-DQN (paper.toml) | BP-DQN (paper.toml) |",
+        "## Questions",
+        "*Does FF training of the hidden layers beat not training them at all?* **",
+        "| hidden layers | BP-DQN | FF-DQN | local-td | goodness-q | BP / FF working |",
     ] {
         assert!(report.contains(needle), "REPORT.md lacks {needle:?}");
     }
@@ -118,7 +128,7 @@ fn quick_paper_experiment_writes_every_file_and_resumes() {
     let log = text(&o);
     assert!(o.status.success(), "{log}");
     assert!(
-        log.contains("0 to run") && log.contains("8 already done"),
+        log.contains("0 to run") && log.contains("12 already done"),
         "{log}"
     );
     assert_eq!(read(&out.join("runs.csv")), before);
@@ -145,17 +155,22 @@ fn quick_paper_experiment_writes_every_file_and_resumes() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Runs spread over threads give exactly the results of running them one at a time.
+/// Runs spread over threads give exactly the results of running them one at a time: on the
+/// layer-local experiment, whose report answers its questions and measures every agent.
 #[test]
 fn results_do_not_depend_on_the_job_count() {
     let dir = temp_dir("exp-jobs");
+    let file = root()
+        .join("configs/experiments/layer-local.toml")
+        .display()
+        .to_string();
     let mut tables = Vec::new();
     for jobs in ["1", "2"] {
         let out = dir.join(format!("jobs-{jobs}"));
         let o = ffdqn(&[
             "experiment",
             "run",
-            &paper(),
+            &file,
             "--quick",
             "--jobs",
             jobs,
@@ -163,7 +178,17 @@ fn results_do_not_depend_on_the_job_count() {
             out.to_str().expect("utf8"),
         ]);
         assert!(o.status.success(), "{}", text(&o));
+        assert_eq!(text(&o).matches("final greedy return").count(), 12);
         tables.push((runs_without_time(&out), read(&out.join("all_epochs.csv"))));
+        let report = read(&out.join("REPORT.md"));
+        for needle in [
+            "## Questions",
+            "*Does local-td beat BP-DQN as the paper ran it?* **",
+            "*Does goodness-q's training of its layers beat frozen features?* **",
+            "| local-td, cells frozen at init (control) |",
+        ] {
+            assert!(report.contains(needle), "REPORT.md lacks {needle:?}");
+        }
     }
     assert_eq!(tables[0], tables[1]);
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,4 +1,5 @@
-//! The memory study: peak heap bytes of one training update, FF vs BP, as depth grows.
+//! The memory study: peak heap bytes of one training update of every agent (BP, FF and the
+//! layer-local agents), as depth grows.
 //!
 //! Measured with the counting allocator of this binary, single-threaded, nothing else running:
 //! * parameters + optimizer state: bytes that building the agent adds (online and target
@@ -39,7 +40,7 @@ pub struct MemRow {
     pub working_held_bytes: usize,
 }
 
-/// Measures BP and FF at each depth, from `base`'s settings. Needs [`alloc_count::Counting`]
+/// Measures every agent at each depth, from `base`'s settings. Needs [`alloc_count::Counting`]
 /// as the process's global allocator, and no other thread allocating meanwhile.
 pub fn study(
     base: &Config,
@@ -74,8 +75,8 @@ pub fn study(
         )
         .map_err(replay_err)?;
     for &depth in depths {
-        for kind in [AgentKind::Bp, AgentKind::Ff] {
-            // Every update includes the FF step.
+        for kind in AgentKind::ALL {
+            // Every FF update includes the FF step.
             let cfg = base
                 .with_overrides(&[
                     format!("network.hidden={:?}", vec![width; depth]),

@@ -32,6 +32,7 @@
 //! [[compare]]                       # P(X > Y) in the report
 //! x = "ff-margin.margin=2"
 //! y = "bp"
+//! question = "Does the widest margin beat backprop?"   # optional: answered in the report
 //! ```
 
 use crate::error::{Error, Result, read_err};
@@ -114,6 +115,8 @@ struct RawAxis {
 struct RawCompare {
     x: String,
     y: String,
+    #[serde(default)]
+    question: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -193,6 +196,10 @@ pub struct Compare {
     pub x: String,
     /// Group name of Y.
     pub y: String,
+    /// A question the comparison answers; the report answers it from P(X > Y)'s confidence
+    /// interval (yes, no, or not resolved at this many seeds).
+    #[serde(default)]
+    pub question: Option<String>,
 }
 
 /// An experiment expanded: every group resolved, every run listed. Serialised as `plan.json`.
@@ -448,7 +455,11 @@ impl Plan {
             compares: raw
                 .compares
                 .into_iter()
-                .map(|c| Compare { x: c.x, y: c.y })
+                .map(|c| Compare {
+                    x: c.x,
+                    y: c.y,
+                    question: c.question.filter(|q| !q.trim().is_empty()),
+                })
                 .collect(),
             runs,
         })

@@ -34,6 +34,18 @@ pub const BP_COLOR: RGBColor = RGBColor(31, 119, 180);
 pub const FF_COLOR: RGBColor = RGBColor(214, 39, 40);
 pub const TEXT_COLOR: RGBColor = RGBColor(255, 127, 14);
 pub const WARM_COLOR: RGBColor = RGBColor(44, 160, 44);
+pub const LOCAL_TD_COLOR: RGBColor = RGBColor(148, 103, 189);
+pub const GOODNESS_Q_COLOR: RGBColor = RGBColor(140, 86, 75);
+
+/// An agent's colour in the memory figure.
+pub fn agent_color(kind: agents::AgentKind) -> RGBColor {
+    match kind {
+        agents::AgentKind::Bp => BP_COLOR,
+        agents::AgentKind::Ff => FF_COLOR,
+        agents::AgentKind::LocalTd => LOCAL_TD_COLOR,
+        agents::AgentKind::GoodnessQ => GOODNESS_Q_COLOR,
+    }
+}
 
 /// Colours of groups in figures, in group order (matplotlib's tab10, red second so that the
 /// paper's BP/FF pair reads blue/red).

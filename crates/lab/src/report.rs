@@ -419,6 +419,24 @@ pub fn figures(
     Ok(())
 }
 
+/// The agents a memory study measured, in [`AgentKind::ALL`] order.
+fn mem_agents(mem: &[MemRow]) -> Vec<AgentKind> {
+    AgentKind::ALL
+        .into_iter()
+        .filter(|k| mem.iter().any(|r| r.agent == *k))
+        .collect()
+}
+
+/// How the memory table and figure name an agent.
+fn agent_title(kind: AgentKind) -> &'static str {
+    match kind {
+        AgentKind::Bp => "BP-DQN",
+        AgentKind::Ff => "FF-DQN",
+        AgentKind::LocalTd => "local-td",
+        AgentKind::GoodnessQ => "goodness-q",
+    }
+}
+
 fn memory_figure(out: &Path, mem: &[MemRow]) -> Result<()> {
     let depths: Vec<f64> = mem
         .iter()
@@ -431,13 +449,21 @@ fn memory_figure(out: &Path, mem: &[MemRow]) -> Result<()> {
             .map(|r| f(r) as f64 / (1024.0 * 1024.0))
             .collect()
     };
-    let line = |label: &str, color, v: Vec<f64>, dashed| Series {
-        label: label.into(),
-        color,
-        mean: v.clone(),
-        lo: v.clone(),
-        hi: v,
-        dashed,
+    let lines = |f: fn(&MemRow) -> usize| -> Vec<Series> {
+        mem_agents(mem)
+            .into_iter()
+            .map(|kind| {
+                let v = mib(kind, f);
+                Series {
+                    label: agent_title(kind).into(),
+                    color: plots::agent_color(kind),
+                    mean: v.clone(),
+                    lo: v.clone(),
+                    hi: v,
+                    dashed: kind != AgentKind::Bp,
+                }
+            })
+            .collect()
     };
     let width = mem.first().map_or(0, |r| r.width);
     let batch = mem.first().map_or(0, |r| r.batch);
@@ -447,20 +473,7 @@ fn memory_figure(out: &Path, mem: &[MemRow]) -> Result<()> {
             x_label: "hidden layers".into(),
             y_label: "peak heap above parameters, MiB".into(),
             xs: depths.clone(),
-            series: vec![
-                line(
-                    "BP-DQN",
-                    plots::BP_COLOR,
-                    mib(AgentKind::Bp, |r| r.working_peak_bytes),
-                    false,
-                ),
-                line(
-                    "FF-DQN",
-                    plots::FF_COLOR,
-                    mib(AgentKind::Ff, |r| r.working_peak_bytes),
-                    false,
-                ),
-            ],
+            series: lines(|r| r.working_peak_bytes),
             reference: None,
             log2_x: true,
         },
@@ -469,20 +482,7 @@ fn memory_figure(out: &Path, mem: &[MemRow]) -> Result<()> {
             x_label: "hidden layers".into(),
             y_label: "MiB".into(),
             xs: depths,
-            series: vec![
-                line(
-                    "BP-DQN",
-                    plots::BP_COLOR,
-                    mib(AgentKind::Bp, |r| r.params_and_state_bytes),
-                    false,
-                ),
-                line(
-                    "FF-DQN",
-                    plots::FF_COLOR,
-                    mib(AgentKind::Ff, |r| r.params_and_state_bytes),
-                    true,
-                ),
-            ],
+            series: lines(|r| r.params_and_state_bytes),
             reference: None,
             log2_x: true,
         },
@@ -740,6 +740,45 @@ pub fn report(
             }
         }
     }
+    let questions: Vec<_> = plan
+        .compares
+        .iter()
+        .filter_map(|c| Some((c.question.as_deref()?, idx(&c.x)?, idx(&c.y)?)))
+        .collect();
+    if !questions.is_empty() {
+        let _ = writeln!(
+            r,
+            "\n## Questions\n\nEach answered from P(X > Y) over seeds: *yes* when its 95% CI lies above 0.5, *no* when it lies below, *not resolved* when it contains 0.5 (more seeds would be needed to tell).\n"
+        );
+        for (q, i, j) in questions {
+            let (p, (lo, hi)) = p_of(i, j);
+            let (x, y) = (&groups[i].label, &groups[j].label);
+            let answer = if lo > 0.5 {
+                format!("**Yes**: {x} ends above {y}")
+            } else if hi < 0.5 {
+                format!("**No**: {x} ends below {y}")
+            } else {
+                format!(
+                    "**Not resolved** with {} seeds: {x} and {y} are not told apart",
+                    plan.seeds.len()
+                )
+            };
+            let _ = writeln!(
+                r,
+                "- *{q}* {answer}. P(X > Y) = {p:.2} [{lo:.2}, {hi:.2}]; IQM {} [{}, {}] against {} [{}, {}]; seeds reaching the threshold {}/{} against {}/{}.",
+                f1(st[i].iqm),
+                f1(st[i].ci.0),
+                f1(st[i].ci.1),
+                f1(st[j].iqm),
+                f1(st[j].ci.0),
+                f1(st[j].ci.1),
+                st[i].reached,
+                st[i].finals.len(),
+                st[j].reached,
+                st[j].finals.len()
+            );
+        }
+    }
     let _ = writeln!(
         r,
         "\n![Figure 1](figure1.svg)\n\nFigure 1: mean over seeds with a 95% bootstrap band; left the training (ε-greedy) return, right the greedy evaluation after each epoch.\n"
@@ -752,31 +791,48 @@ pub fn report(
         let _ = writeln!(
             r,
             "Measured with a counting global allocator, one update at batch {batch}, hidden layers of width {width}, \
-             the FF step on every minibatch. *Parameters + state*: what building the agent adds (online and target \
+             the FF step on every minibatch; the layer-local agents on the experiment's first config's settings. *Parameters + state*: what building the agent adds (online and target \
              networks, optimizer moments). *Working peak*: the highest heap above that during the update (activations, \
              gradients, scratch, the target network's forward pass, gemm packing).\n"
         );
-        let _ = writeln!(
-            r,
-            "| hidden layers | BP params + state (MiB) | FF params + state (MiB) | BP working peak (MiB) | FF working peak (MiB) | BP / FF working |"
-        );
-        let _ = writeln!(r, "|---|---|---|---|---|---|");
+        let kinds = mem_agents(mem);
         let mut depths: Vec<usize> = mem.iter().map(|m| m.depth).collect();
         depths.dedup();
         let row = |kind, d| mem.iter().find(|m| m.agent == kind && m.depth == d);
+        let heads: Vec<&str> = kinds.iter().map(|&k| agent_title(k)).collect();
+        let _ = writeln!(
+            r,
+            "Working peak (MiB):\n\n| hidden layers | {} | BP / FF working |\n|---|{}---|",
+            heads.join(" | "),
+            "---|".repeat(kinds.len())
+        );
         for &d in &depths {
-            if let (Some(b), Some(f)) = (row(AgentKind::Bp, d), row(AgentKind::Ff, d)) {
-                let ratio = b.working_peak_bytes as f64 / f.working_peak_bytes.max(1) as f64;
-                ratios.push((d, ratio, b.working_peak_bytes, f.working_peak_bytes));
-                let _ = writeln!(
-                    r,
-                    "| {d} | {} | {} | {} | {} | {ratio:.2} |",
-                    mib(b.params_and_state_bytes),
-                    mib(f.params_and_state_bytes),
-                    mib(b.working_peak_bytes),
-                    mib(f.working_peak_bytes)
-                );
-            }
+            let cells: Vec<String> = kinds
+                .iter()
+                .map(|&k| row(k, d).map_or("–".into(), |m| mib(m.working_peak_bytes)))
+                .collect();
+            let ratio = match (row(AgentKind::Bp, d), row(AgentKind::Ff, d)) {
+                (Some(b), Some(f)) => {
+                    let ratio = b.working_peak_bytes as f64 / f.working_peak_bytes.max(1) as f64;
+                    ratios.push((d, ratio, b.working_peak_bytes, f.working_peak_bytes));
+                    format!("{ratio:.2}")
+                }
+                _ => "–".into(),
+            };
+            let _ = writeln!(r, "| {d} | {} | {ratio} |", cells.join(" | "));
+        }
+        let _ = writeln!(
+            r,
+            "\nParameters + optimizer state (MiB):\n\n| hidden layers | {} |\n|---|{}",
+            heads.join(" | "),
+            "---|".repeat(kinds.len())
+        );
+        for &d in &depths {
+            let cells: Vec<String> = kinds
+                .iter()
+                .map(|&k| row(k, d).map_or("–".into(), |m| mib(m.params_and_state_bytes)))
+                .collect();
+            let _ = writeln!(r, "| {d} | {} |", cells.join(" | "));
         }
         let _ = writeln!(r, "\n![Memory](memory.svg)\n");
     }

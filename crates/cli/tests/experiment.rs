@@ -194,6 +194,47 @@ fn results_do_not_depend_on_the_job_count() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A sweep over two axes names its groups with a comma (`ff.margin=0.5,update-prob=1.0`):
+/// the CSVs quote it, so every row still has the header's columns and the name survives.
+#[test]
+fn two_axis_sweep_names_are_quoted_in_the_csvs() {
+    let dir = temp_dir("exp-sweep2");
+    let file = write(
+        &dir,
+        "sweep2.toml",
+        &format!(
+            "name = \"grid\"\nseeds = 1\n\n[[sweep]]\nname = \"ff\"\nagent = \"ff\"\nconfig = \"{cfg}\"\n{TINY_SET}\naxes = [{{ key = \"ff.margin\", values = [0.5, 1.0] }}, {{ key = \"ff.update-prob\", values = [1.0] }}]\n",
+            cfg = root().join("configs/paper.toml").display()
+        ),
+    );
+    let out = dir.join("out");
+    let o = ffdqn(&[
+        "experiment",
+        "run",
+        &file,
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for csv in ["runs.csv", "all_epochs.csv"] {
+        let body = read(&out.join(csv));
+        let mut lines = body.lines();
+        let columns = lines.next().expect("header").split(',').count();
+        for line in lines {
+            let (name, rest) = line
+                .strip_prefix('"')
+                .and_then(|l| l.split_once("\","))
+                .unwrap_or_else(|| panic!("{csv}: group not quoted: {line}"));
+            assert!(
+                name.starts_with("ff.margin=") && name.contains(','),
+                "{name}"
+            );
+            assert_eq!(1 + rest.split(',').count(), columns, "{csv}: {line}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 const TINY_SET: &str = "set = [\"train.epochs=2\", \"train.episodes-per-epoch=3\", \"train.learning-starts=128\", \"train.buffer-size=2000\", \"train.eval-episodes=1\", \"train.final-eval-episodes=2\"]";
 
 /// A sweep axis of three values expands into three groups named after the values, each run

@@ -151,6 +151,16 @@ fn cell(x: f64) -> String {
     }
 }
 
+/// A text field of a CSV row, quoted when it holds a comma, a quote or a line break (RFC 4180):
+/// a sweep over two axes names its groups `ff.margin=2,update-prob=1`.
+fn csv_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
+    } else {
+        s.into()
+    }
+}
+
 /// `all_epochs.csv` (every epoch of every run, long format) and `runs.csv` (one row per run).
 pub fn write_csvs(out: &Path, plan: &Plan, groups: &[Group], data: &[Vec<RunData>]) -> Result<()> {
     let max_layers = groups
@@ -177,9 +187,9 @@ pub fn write_csvs(out: &Path, plan: &Plan, groups: &[Group], data: &[Vec<RunData
                 let _ = write!(
                     csv,
                     "{},{},{},{},{},{},{},{},{}",
-                    g.name,
+                    csv_text(&g.name),
                     g.agent,
-                    g.config_file,
+                    csv_text(&g.config_file),
                     r.seed,
                     e + 1,
                     r.env_steps[e],
@@ -198,9 +208,9 @@ pub fn write_csvs(out: &Path, plan: &Plan, groups: &[Group], data: &[Vec<RunData
             let _ = writeln!(
                 runs,
                 "{},{},{},{},{},{},{},{},{:.2}",
-                g.name,
+                csv_text(&g.name),
                 g.agent,
-                g.config_file,
+                csv_text(&g.config_file),
                 r.seed,
                 r.final_mean,
                 r.final_std,

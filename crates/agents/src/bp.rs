@@ -26,6 +26,8 @@ pub struct BpLearner {
     caches: Vec<CellCache<f32>>,
     dq: Buf<f32>,
     grads: Vec<CellGrads<f32>>,
+    /// The one pair of backward work buffers, lent to each layer in turn.
+    work: CellGrads<f32>,
 }
 
 impl BpLearner {
@@ -54,6 +56,7 @@ impl BpLearner {
             caches: vec![CellCache::default(); n],
             dq: Buf::default(),
             grads: net.layers.iter().map(CellGrads::for_cell).collect(),
+            work: CellGrads::default(),
         })
     }
 
@@ -103,14 +106,17 @@ impl BpLearner {
                 InputNorm::L2 => self.normed[l].mat(),
             };
             let want_dx = l > 0;
-            net.layers[l].backward(
+            self.grads[l].swap_work(&mut self.work);
+            let done = net.layers[l].backward(
                 input,
                 self.outs[l].mat(),
                 dh.mat(),
                 &self.caches[l],
                 &mut self.grads[l],
                 want_dx.then_some(&mut *dx),
-            )?;
+            );
+            self.grads[l].swap_work(&mut self.work);
+            done?;
             if want_dx {
                 match norm {
                     // Without a normalisation dL/dx is the next dL/dh: swap, do not copy.

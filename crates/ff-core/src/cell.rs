@@ -74,6 +74,16 @@ pub struct CellGrads<T> {
     work2: Buf<T>,
 }
 
+impl<T> CellGrads<T> {
+    /// Exchanges the backward pass's work buffers with `other`'s: a learner that keeps one
+    /// `CellGrads` per layer (backprop steps them all at the end) lends each layer one pair of
+    /// work buffers in turn, so its working memory holds one pair, not one per layer.
+    pub fn swap_work(&mut self, other: &mut Self) {
+        std::mem::swap(&mut self.work, &mut other.work);
+        std::mem::swap(&mut self.work2, &mut other.work2);
+    }
+}
+
 impl<T: Real> Cell<T> {
     /// A cell from `in_dim` to `out_dim` features, weights drawn from `rng`.
     pub fn new(

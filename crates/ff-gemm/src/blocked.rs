@@ -98,8 +98,6 @@ pub(crate) fn blocked_strided<K: MicroKernel>(
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let mc = (MC / K::MR).max(1) * K::MR;
     let nc = (NC / K::NR).max(1) * K::NR;
-    let a_len = round_up(m.min(mc), K::MR) * k.min(KC);
-    let b_len = k.min(KC) * round_up(n.min(nc), K::NR);
     // The last element of C the tiles reach: the assert makes every kernel store in bounds.
     assert!(
         (m - 1) * rsc + (n - 1) * csc < c.len(),
@@ -123,6 +121,18 @@ pub(crate) fn blocked_strided<K: MicroKernel>(
     let b_rows_in_place = b.cs == 1 && short_stride::<K::E>(b.rs);
     let b_cols_in_place = b.rs == 1 && short_stride::<K::E>(b.cs);
     let b_in_place = b_rows_in_place || b_cols_in_place;
+    // An operand read in place needs packing space for its one edge panel only.
+    let a_len = if a_in_place {
+        K::MR
+    } else {
+        round_up(m.min(mc), K::MR)
+    } * k.min(KC);
+    let b_len = k.min(KC)
+        * if b_in_place {
+            K::NR
+        } else {
+            round_up(n.min(nc), K::NR)
+        };
     K::E::with_pack(|pack| {
         let need = a_len + b_len + ALIGN_SLACK;
         if pack.len() < need {
@@ -147,14 +157,16 @@ pub(crate) fn blocked_strided<K: MicroKernel>(
                         } else if full && b_cols_in_place {
                             (b.data[pc + j * b.cs..].as_ptr(), 1, b.cs)
                         } else {
-                            (b_pack[jr * kcb..(jr + K::NR) * kcb].as_ptr(), K::NR, 1)
+                            let at = if b_in_place { 0 } else { jr * kcb };
+                            (b_pack[at..at + K::NR * kcb].as_ptr(), K::NR, 1)
                         };
                         for ir in (0..mcb).step_by(K::MR) {
                             let i = ic + ir;
                             let (ap, a_step) = if a_in_place && i + K::MR <= m {
                                 (a.data[i + pc * a.cs..].as_ptr(), a.cs)
                             } else {
-                                (a_pack[ir * kcb..(ir + K::MR) * kcb].as_ptr(), K::MR)
+                                let at = if a_in_place { 0 } else { ir * kcb };
+                                (a_pack[at..at + K::MR * kcb].as_ptr(), K::MR)
                             };
                             // SAFETY: a packed panel holds `kcb` runs of MR (A) or NR (B)
                             // values; an in-place panel is a full one, rows i..i+MR, cols
@@ -197,7 +209,8 @@ fn short_stride<T>(stride: usize) -> bool {
 
 /// Packs lines `i0..i0+count` (rows of `x`), columns `p0..p0+depth`, into panels of `width`
 /// lines, each stored column by column (`width` contiguous values per `k`), zero-padding the
-/// last panel; full panels are skipped when `skip_full` (the kernel reads them in place).
+/// last panel; full panels are skipped when `skip_full` (the kernel reads them in place), and
+/// the one partial panel then goes to the start of `dst`.
 /// `A` is packed as itself with `width = MR`, `B` as `Bᵀ` with `width = NR`.
 #[allow(clippy::too_many_arguments)]
 fn pack_panels<T: Scalar>(
@@ -211,15 +224,16 @@ fn pack_panels<T: Scalar>(
     skip_full: bool,
 ) {
     let zero = T::default();
-    for (panel, out) in (0..count)
-        .step_by(width)
-        .zip(dst.chunks_exact_mut(width * depth))
-    {
+    for panel in (0..count).step_by(width) {
         let lanes = width.min(count - panel);
         let i = i0 + panel;
         if skip_full && lanes == width {
             // Read in place by the kernel.
-        } else if x.rs == 1 {
+            continue;
+        }
+        let slot = if skip_full { 0 } else { panel / width };
+        let out = &mut dst[slot * width * depth..(slot + 1) * width * depth];
+        if x.rs == 1 {
             for (p, line) in out.chunks_exact_mut(width).enumerate() {
                 let start = i + (p0 + p) * x.cs;
                 line[..lanes].copy_from_slice(&x.data[start..start + lanes]);

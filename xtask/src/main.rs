@@ -14,9 +14,10 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [options]
 
 tasks:
-  experiment [FILE] [options]   run an experiment file (default configs/experiments/paper.toml,
-                                the paper reproduction) into results/: runs, report, figures.
-                                Same as `ffdqn experiment run FILE --out results [options]`;
+  experiment [FILE] [options]   run an experiment file: by default configs/experiments/paper.toml,
+                                the paper reproduction, into results/; another FILE into
+                                results/NAME (NAME from the file). Runs, report, figures.
+                                Same as `ffdqn experiment run FILE [--out results] [options]`;
                                 see `ffdqn experiment run --help` (--quick, --jobs, --seeds,
                                 --force, --backend slurm, …)
   bench [options]               speed: criterion benches, updates, whole loops, GFLOP/s against
@@ -43,11 +44,13 @@ fn run() -> Result<ExitCode> {
     match task.as_deref() {
         Some("ci") => ci::run(&rest).map(|()| ExitCode::SUCCESS),
         Some("experiment") => {
-            let (file, mut rest) = match rest.first() {
-                Some(f) if f.ends_with(".toml") => (f.clone(), rest[1..].to_vec()),
-                _ => ("configs/experiments/paper.toml".to_string(), rest),
+            let (file, mut rest, default) = match rest.first() {
+                Some(f) if f.ends_with(".toml") => (f.clone(), rest[1..].to_vec(), false),
+                _ => ("configs/experiments/paper.toml".to_string(), rest, true),
             };
-            if !rest.iter().any(|a| a == "--out" || a.starts_with("--out=")) {
+            // The reproduction's report is results/REPORT.md; any other experiment goes to
+            // ffdqn's default, results/NAME, so that two experiments never share a directory.
+            if default && !rest.iter().any(|a| a == "--out" || a.starts_with("--out=")) {
                 rest.extend(["--out".to_string(), "results".to_string()]);
             }
             let mut cmd_args = vec!["experiment".to_string(), "run".to_string(), file];

@@ -233,7 +233,7 @@ pub fn decode(bytes: &[u8], cfg: &Config, path: &Path) -> Result<Resumed> {
 
 /// Reads a checkpoint written under `cfg`.
 pub fn load(path: &Path, cfg: &Config) -> Result<Resumed> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+    let bytes = crate::io::read_regular(path, u64::MAX).map_err(|source| Error::Read {
         path: path.into(),
         source,
     })?;

@@ -1205,9 +1205,16 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Res
 impl Config {
     /// Reads and validates a TOML file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        let io = |source| ConfigError::Io {
             file: path.to_path_buf(),
             source,
+        };
+        let bytes = crate::io::read_regular(path, 16 << 20).map_err(io)?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not UTF-8 text ({e}): a config is a TOML file"),
+            ))
         })?;
         Self::from_toml(&text, &path.display().to_string())
     }

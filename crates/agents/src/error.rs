@@ -110,6 +110,14 @@ pub enum Error {
     /// A saved state that does not fit this agent (another architecture or optimizer layout).
     #[error("saved state does not fit this agent: {0}")]
     Mismatch(String),
+    /// Another process is writing this run directory.
+    #[error("{} is in use by {}: wait for it to finish, or choose another --out", dir.display(), pid.map_or_else(|| "another process".to_string(), |p| format!("process {p}")))]
+    Locked {
+        /// The run directory.
+        dir: PathBuf,
+        /// The holder's process id, when its lock file says.
+        pid: Option<u32>,
+    },
     /// A weights or checkpoint file that cannot be used.
     #[error("{path}: {problem}")]
     BadFile {

@@ -16,6 +16,35 @@ use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the
 /// new one, never a torn one: write a temporary file beside it, flush it to disk, rename.
+/// Reads a whole input file, refusing what is not a regular file (a FIFO would block forever,
+/// a device or directory never ends or cannot be read) and anything over `max_bytes`, before
+/// reading a byte.
+pub fn read_regular(path: &Path, max_bytes: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind};
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("it is {what}: give the path of a file"),
+        ));
+    }
+    if meta.len() > max_bytes {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "it is {} bytes, more than the {max_bytes} such a file can sensibly be",
+                meta.len()
+            ),
+        ));
+    }
+    std::fs::read(path)
+}
+
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |source| Error::Write {
         path: path.to_path_buf(),
@@ -245,7 +274,7 @@ pub fn load_weights(path: &Path) -> Result<Weights> {
         path: path.to_path_buf(),
         problem,
     };
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+    let bytes = read_regular(path, 1 << 32).map_err(|source| Error::Read {
         path: path.into(),
         source,
     })?;

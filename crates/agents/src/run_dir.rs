@@ -30,6 +30,16 @@ const METRICS: &str = "metrics.csv";
 const CHECKPOINT: &str = "checkpoint.bin";
 const WEIGHTS: &str = "weights.json";
 const SUMMARY: &str = "summary.json";
+/// The lock file: held (an OS file lock) by the one process writing the run.
+const LOCK: &str = ".lock";
+
+/// A run directory held by this process ([`RunDir::lock`]): no other `ffdqn` process can lock
+/// it until this is dropped. The operating system releases the lock when the process ends, so
+/// a killed run leaves no stale lock.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: std::fs::File,
+}
 
 /// `run.json`: what a run is, beyond its config, and every setting that decides its future,
 /// so that `--resume` continues exactly the run that was started.
@@ -204,6 +214,54 @@ impl RunDir {
     /// Whether a checkpoint exists.
     pub fn has_checkpoint(&self) -> bool {
         self.file(CHECKPOINT).is_file()
+    }
+
+    /// Takes the run directory for this process, before anything is written into it: a second
+    /// process (a second `train` or `--resume` on the same directory) is refused with
+    /// [`Error::Locked`] naming the holder. Temporary files a dead writer left are removed.
+    pub fn lock(&self) -> Result<RunLock> {
+        use std::io::{Seek, Write};
+        let path = self.file(LOCK);
+        let write_err = |source| Error::Write {
+            path: path.clone(),
+            source,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(write_err)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<u32>().ok());
+                return Err(Error::Locked {
+                    dir: self.path.clone(),
+                    pid: holder,
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(write_err(e)),
+        }
+        // The holder's process id, for the message another process prints.
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| write!(file, "{}", std::process::id()))
+            .and_then(|()| file.flush())
+            .map_err(write_err)?;
+        if let Ok(entries) = std::fs::read_dir(&self.path) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with('.') && name.contains(".tmp-") {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(RunLock { _file: file })
     }
 
     /// Starts a run here: writes `config.toml` and `run.json`, and removes what an earlier run

@@ -1,11 +1,11 @@
 //! The subcommands.
 
-use agents::io::{load_weights, write_atomic};
+use agents::io::load_weights;
 use agents::rng::{Stream, stream};
 use agents::run_dir::EpochEvent;
 use agents::train::mean_std;
 use agents::{
-    AgentKind, Config, EpochMetrics, LoopState, OnDivergence, RunDir, RunInfo, build,
+    AgentKind, Config, EpochMetrics, LoopState, OnDivergence, RunDir, RunInfo, RunLock, build,
     evaluate_network, train,
 };
 use anyhow::{Context, Result, bail};
@@ -188,6 +188,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         if let Some(ae) = cause.downcast_ref::<agents::Error>() {
             return match ae {
                 agents::Error::Config(_)
+                | agents::Error::Locked { .. }
                 | agents::Error::BadFile { .. }
                 | agents::Error::Mismatch(_)
                 | agents::Error::Read { .. } => 2,
@@ -237,10 +238,16 @@ fn prepare_out(out: &Path, force: bool) -> Result<()> {
     }
     std::fs::create_dir_all(out)
         .map_err(|e| BadInput(format!("cannot create --out {}: {e}", out.display())))?;
-    // Probe writability now rather than after the first epoch.
-    write_atomic(&out.join(".write-test"), b"")
-        .map_err(|e| BadInput(format!("cannot write into --out {}: {e}", out.display())))?;
-    let _ = std::fs::remove_file(out.join(".write-test"));
+    // Probe writability now rather than after the first epoch (a name of this process's own,
+    // so that two processes starting on one --out do not trip over each other's probe).
+    let probe = out.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| {
+        BadInput(format!(
+            "cannot write into --out {}: {e}: choose a writable directory",
+            out.display()
+        ))
+    })?;
+    let _ = std::fs::remove_file(&probe);
     Ok(())
 }
 
@@ -261,9 +268,10 @@ impl From<DivergenceArg> for OnDivergence {
     }
 }
 
-/// The run directory to train in: a new run in `--out`, or the run in `--resume DIR` (whose
-/// recorded flags are kept unless given again). `None` when the run has already finished.
-fn open_run(a: &TrainArgs) -> Result<Option<RunDir>> {
+/// The run directory to train in, locked for this process: a new run in `--out`, or the run
+/// in `--resume DIR` (whose recorded flags are kept unless given again). `None` when the run
+/// has already finished.
+fn open_run(a: &TrainArgs) -> Result<Option<(RunDir, RunLock)>> {
     if let Some(dir) = &a.resume {
         let run = RunDir::at(dir);
         if !run.has_run() {
@@ -272,9 +280,10 @@ fn open_run(a: &TrainArgs) -> Result<Option<RunDir>> {
                 dir.display()
             )));
         }
+        let lock = run.lock()?;
         let mut info = run.read_info().map_err(|e| BadInput(format!("{e:#}")))?;
         if run.is_finished() {
-            println!(
+            say!(
                 "the run in {} has already finished (summary.json exists): nothing to resume",
                 dir.display()
             );
@@ -288,7 +297,7 @@ fn open_run(a: &TrainArgs) -> Result<Option<RunDir>> {
             info.on_divergence = a.on_divergence.map_or(info.on_divergence, Into::into);
             run.write_info(&info)?;
         }
-        return Ok(Some(run));
+        return Ok(Some((run, lock)));
     }
     let (Some(config), Some(agent), Some(out)) = (&a.config, a.agent, &a.out) else {
         bail!(BadInput(
@@ -298,6 +307,8 @@ fn open_run(a: &TrainArgs) -> Result<Option<RunDir>> {
     let cfg = Config::load(config)?.with_overrides(&a.sets)?;
     prepare_out(out, a.force)?;
     let run = RunDir::at(out);
+    // Before anything of the run is written: a second process on this --out stops here.
+    let lock = run.lock()?;
     run.start(
         &cfg,
         &RunInfo {
@@ -308,11 +319,11 @@ fn open_run(a: &TrainArgs) -> Result<Option<RunDir>> {
             config_source: config.display().to_string(),
         },
     )?;
-    Ok(Some(run))
+    Ok(Some((run, lock)))
 }
 
 fn train_cmd(a: TrainArgs) -> Result<()> {
-    let Some(run) = open_run(&a)? else {
+    let Some((run, _lock)) = open_run(&a)? else {
         return Ok(());
     };
     let info = run.read_info()?;
@@ -321,9 +332,9 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     if a.resume.is_some() {
         match run.progress() {
             (_, Some(epoch)) => {
-                eprintln!("resuming {kind} seed {seed} from the checkpoint of epoch {epoch}")
+                note!("resuming {kind} seed {seed} from the checkpoint of epoch {epoch}")
             }
-            _ => eprintln!(
+            _ => note!(
                 "no checkpoint in {} yet: starting {kind} seed {seed} from the beginning",
                 out.display()
             ),
@@ -357,7 +368,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
                     m.eval_return_mean
                 ));
             }
-            None => eprintln!("{}", epoch_line(m, ev.epochs)),
+            None => note!("{}", epoch_line(m, ev.epochs)),
         }
     });
     if let Some(bar) = &bar {
@@ -381,7 +392,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
             run.metrics_path().display()
         )
     })?;
-    println!(
+    say!(
         "{kind} seed {seed}: final greedy return {:.1} ± {:.1} over {} episodes; {} env steps in {:.1} s{}; results in {}",
         summary.final_eval.mean,
         summary.final_eval.std,
@@ -440,7 +451,7 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
     let (mean, std) = mean_std(&returns);
     let min = returns.iter().copied().fold(f32::INFINITY, f32::min);
     let max = returns.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    println!(
+    say!(
         "{} weights {} on {}: mean return {mean:.2} ± {std:.2} (std) over {} greedy episodes, min {min}, max {max}",
         w.agent,
         a.weights.display(),
@@ -515,7 +526,7 @@ fn bench_cmd(a: BenchArgs) -> Result<()> {
         format!("train.epochs={}", a.epochs),
         "train.final-eval-episodes=1".to_string(),
     ])?;
-    println!(
+    say!(
         "whole training loop on {} ({} epochs, seed {}), one thread:",
         a.config.display(),
         a.epochs,
@@ -527,7 +538,7 @@ fn bench_cmd(a: BenchArgs) -> Result<()> {
         let t0 = Instant::now();
         let run = train(agent.as_mut(), &cfg, a.seed, &mut st, &mut |_, _, _| Ok(()))?;
         let secs = t0.elapsed().as_secs_f64();
-        println!(
+        say!(
             "  {kind}: {} env steps, {} updates in {secs:.2} s: {:.0} env steps/s, {:.1} µs per step",
             run.env_steps,
             run.updates,

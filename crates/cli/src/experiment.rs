@@ -155,7 +155,7 @@ fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<(
             todo,
             skipped,
             jobs,
-        } => eprintln!(
+        } => note!(
             "{}: {} runs ({} groups × {} seeds): {} to run on {jobs} threads, longest expected first; {skipped} already done (skipped; --force reruns)",
             plan.name,
             plan.runs.len(),
@@ -173,7 +173,7 @@ fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<(
         } => {
             let elapsed = t0.elapsed().as_secs_f64();
             let eta = elapsed / done as f64 * (total - done) as f64;
-            eprintln!(
+            note!(
                 "[{done}/{total}] {}: final greedy return {final_return:.1}, {env_steps} env steps in {seconds:.1} s (eta {eta:.0} s)",
                 plan.describe(index)
             );
@@ -183,7 +183,7 @@ fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<(
             error,
             done,
             total,
-        } => eprintln!("[{done}/{total}] {}: FAILED: {error}", plan.describe(index)),
+        } => note!("[{done}/{total}] {}: FAILED: {error}", plan.describe(index)),
     };
     let outcome = lab::local::run(plan, out, jobs, a.force, &on_event).map_err(lab_err)?;
     if !outcome.failed.is_empty() {
@@ -199,7 +199,7 @@ fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<(
         );
     }
     if outcome.ran > 0 {
-        eprintln!(
+        note!(
             "runs: {:.1} s wall on {jobs} threads for {:.1} s of runs (longest {:.1} s); ideal max(total / threads, longest) = {:.1} s",
             outcome.seconds,
             outcome.run_seconds,
@@ -214,7 +214,7 @@ fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<(
     };
     let wall = started.elapsed().as_secs_f64();
     lab::report::build(plan, out, &lab::report::ReportContext { wall, ..ctx }).map_err(lab_err)?;
-    eprintln!(
+    note!(
         "done in {:.0} s: {}",
         started.elapsed().as_secs_f64(),
         out.join("REPORT.md").display()
@@ -232,7 +232,7 @@ fn run_slurm(plan: &Plan, out: &Path, a: &RunArgs) -> Result<()> {
     };
     let sub = lab::slurm::submit(plan, out, &opts).map_err(lab_err)?;
     let arrays: Vec<String> = sub.arrays.iter().map(u64::to_string).collect();
-    println!(
+    say!(
         "submitted {} run(s) ({} already done) as job array(s) [{}], report job {}; logs in {}",
         sub.tasks.len(),
         sub.skipped,
@@ -241,7 +241,7 @@ fn run_slurm(plan: &Plan, out: &Path, a: &RunArgs) -> Result<()> {
         sub.logs.display()
     );
     if !a.wait {
-        println!(
+        say!(
             "when the report job has run: {} (rerun this command to resubmit runs that failed)",
             out.join("REPORT.md").display()
         );
@@ -259,7 +259,7 @@ fn run_slurm(plan: &Plan, out: &Path, a: &RunArgs) -> Result<()> {
             log_text.trim()
         );
     }
-    println!("report written: {}", out.join("REPORT.md").display());
+    say!("report written: {}", out.join("REPORT.md").display());
     Ok(())
 }
 
@@ -287,9 +287,9 @@ fn task_cmd(a: TaskArgs) -> Result<()> {
     }
     match lab::runner::run_task(&plan, &a.out, index, a.force, &tag).map_err(lab_err)? {
         lab::runner::TaskOutcome::AlreadyDone => {
-            println!("{}: already finished", plan.describe(index))
+            say!("{}: already finished", plan.describe(index))
         }
-        lab::runner::TaskOutcome::Finished(s) => println!(
+        lab::runner::TaskOutcome::Finished(s) => say!(
             "{}: final greedy return {:.1} ± {:.1}, {} env steps in {:.1} s",
             plan.describe(index),
             s.final_eval.mean,
@@ -310,7 +310,7 @@ fn report_cmd(a: ReportArgs) -> Result<()> {
         skipped: plan.runs.len(),
     };
     lab::report::build(&plan, &a.out, &ctx).map_err(lab_err)?;
-    println!(
+    say!(
         "report written in {:.1} s: {}",
         started.elapsed().as_secs_f64(),
         a.out.join("REPORT.md").display()

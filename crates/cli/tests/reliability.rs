@@ -337,3 +337,185 @@ fn every_kind_of_bad_input_exits_2_and_writes_nothing() {
     assert!(!resume_bad.join("summary.json").exists());
     eprintln!("{}", rows.join("\n"));
 }
+
+/// Two `ffdqn train` processes started at once on one fresh `--out` (with different seeds):
+/// exactly one runs, the other is refused with exit 2 naming the directory, and the run's
+/// files all belong to the one that ran. With `--force` on both, the same. A `--resume` of a
+/// run that another process is training is refused too.
+#[test]
+fn two_trains_on_one_out_run_exactly_one() {
+    let dir = temp_dir("lock");
+    let cfg = write(&dir, "run.toml", RUN);
+    for (round, force) in [(0, false), (1, true)] {
+        let out = dir.join(format!("out-{round}"));
+        let out_s = out.to_str().expect("utf8");
+        let spawn = |seed: &str| {
+            let mut args = train_args(&cfg, "bp", out_s, &["--seed", seed]);
+            if force {
+                args.push("--force".into());
+            }
+            bin()
+                .args(&args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn ffdqn")
+        };
+        let (a, b) = (spawn("1"), spawn("2"));
+        let (a, b) = (
+            a.wait_with_output().expect("wait"),
+            b.wait_with_output().expect("wait"),
+        );
+        let codes = [a.status.code(), b.status.code()];
+        assert!(
+            codes.contains(&Some(0)) && codes.contains(&Some(2)),
+            "round {round}: exit codes {codes:?}\n{}\n{}",
+            text(&a),
+            text(&b)
+        );
+        let (winner, loser) = if a.status.success() { (1, &b) } else { (2, &a) };
+        assert!(
+            text(loser).contains("in use by") || text(loser).contains("already holds files"),
+            "{}",
+            text(loser)
+        );
+        let info: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).expect("run.json"))
+                .expect("json");
+        let summary: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("summary.json")).expect("summary.json"),
+        )
+        .expect("json");
+        assert_eq!(info["seed"], winner, "round {round}");
+        assert_eq!(summary["seed"], winner, "round {round}");
+    }
+    // --resume while another process trains the run: refused, exit 2.
+    let out = dir.join("resume");
+    let out_s = out.to_str().expect("utf8");
+    let long = write(
+        &dir,
+        "long.toml",
+        "[train]\nepochs = 400\nlearning-starts = 200\n",
+    );
+    let mut first = bin()
+        .args(train_args(&long, "bp", out_s, &["--checkpoint-every", "1"]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !out.join("run.json").exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = ffdqn(&["train", "--resume", out_s]);
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("in use by process"), "{}", text(&o));
+    // (That a killed holder's lock is released is the SIGKILL test's: it resumes after each kill.)
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A config or weights path that is a FIFO (or a directory) is refused at once, exit 2,
+/// instead of blocking forever on the read.
+#[cfg(unix)]
+#[test]
+fn fifo_and_directory_inputs_are_refused_not_read() {
+    let dir = temp_dir("fifo");
+    let fifo = dir.join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let fifo_s = fifo.to_str().expect("utf8");
+    let out = dir.join("out");
+    for (args, what) in [
+        (
+            train_args(fifo_s, "bp", out.to_str().expect("utf8"), &[]),
+            "FIFO",
+        ),
+        (
+            vec!["eval".into(), "--weights".into(), fifo_s.to_string()],
+            "FIFO",
+        ),
+        (
+            train_args(
+                dir.to_str().expect("utf8"),
+                "bp",
+                out.to_str().expect("utf8"),
+                &[],
+            ),
+            "a directory",
+        ),
+    ] {
+        let child = bin()
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut child = child;
+        while child.try_wait().expect("wait").is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{args:?} blocked on its input"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let o = child.wait_with_output().expect("output");
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(what), "{args:?}: {}", text(&o));
+        assert!(!out.exists(), "nothing written");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Standard output on a full device: a message and exit 1, never a panic (101), and the run's
+/// files are all written; on a pipe whose reader has gone: exit 0, quietly, as Unix tools do.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_or_closed_stdout_is_an_error_or_quiet_never_a_panic() {
+    let dir = temp_dir("stdout");
+    let cfg = write(&dir, "run.toml", RUN);
+    let out = dir.join("run");
+    let full = || std::fs::File::create("/dev/full").expect("/dev/full");
+    let o = bin()
+        .args(train_args(&cfg, "bp", out.to_str().expect("utf8"), &[]))
+        .stdout(full())
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot write to standard output"),
+        "{}",
+        text(&o)
+    );
+    assert!(out.join("summary.json").exists() && out.join("weights.json").exists());
+    let weights = out.join("weights.json");
+    let weights = weights.to_str().expect("utf8");
+    for cmd in [
+        vec!["eval", "--weights", weights, "--episodes", "2"],
+        vec!["play", "--weights", weights],
+    ] {
+        let o = bin().args(&cmd).stdout(full()).output().expect("runs");
+        assert_eq!(o.status.code(), Some(1), "{cmd:?}: {}", text(&o));
+        assert!(
+            text(&o).contains("cannot write to standard output"),
+            "{cmd:?}"
+        );
+        // A reader that closes the pipe at once.
+        let mut child = bin()
+            .args(&cmd)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        drop(child.stdout.take());
+        let o = child.wait_with_output().expect("wait");
+        assert_eq!(o.status.code(), Some(0), "{cmd:?}: {}", text(&o));
+        assert!(!text(&o).contains("panicked"), "{cmd:?}: {}", text(&o));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -788,6 +788,82 @@ pub struct LocalConfig {
     pub ff_aux: FfAux,
 }
 
+/// A generous estimate of the bytes a run holds, by part (checked arithmetic: `None` when a
+/// product of sizes would not fit in 64 bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryEstimate {
+    /// Both networks, their gradients, optimizer moments and a copy for `skip-batch`.
+    pub network: u64,
+    /// The replay ring.
+    pub replay: u64,
+    /// Activations, gradients and scratch of one update (every action's column for goodness-q).
+    pub activations: u64,
+}
+
+/// `bytes` in GiB, for messages.
+pub fn gib(bytes: u64) -> String {
+    format!("{:.2} GiB", bytes as f64 / f64::from(1u32 << 30))
+}
+
+impl MemoryEstimate {
+    /// The most any config may need (1 TiB); `ffdqn train --max-memory` sets a lower limit.
+    pub const MAX_BYTES: u64 = 1 << 40;
+
+    /// The estimate for a run on `env` with these hidden widths and training settings, every
+    /// agent's layout covered (a layer reading its predecessor, the observation and the action).
+    pub fn of(env: EnvId, hidden: &[usize], train: &TrainConfig) -> Option<Self> {
+        let (obs, na) = (env.obs_dim() as u64, env.n_actions() as u64);
+        let mut params: u64 = 0;
+        let mut units: u64 = 0;
+        let mut prev = obs;
+        for &w in hidden {
+            let w = w as u64;
+            let input = prev.checked_add(obs)?.checked_add(na)?;
+            let layer = input
+                .checked_add(1)?
+                .checked_mul(w)?
+                .checked_add(w.checked_mul(2)?)?
+                .checked_add(w.checked_add(1)?.checked_mul(na)?)?;
+            params = params.checked_add(layer)?;
+            units = units.checked_add(input)?.checked_add(w)?;
+            prev = w;
+        }
+        params = params.checked_add(prev.checked_add(1)?.checked_mul(na)?)?;
+        let network = params.checked_mul(4 * 8)?;
+        let per_transition = obs.checked_mul(8)?.checked_add(9)?;
+        let replay = (train.buffer_size as u64).checked_mul(per_transition)?;
+        let activations = (train.batch_size as u64)
+            .checked_mul(na)?
+            .checked_mul(units)?
+            .checked_mul(4 * 8)?;
+        let m = Self {
+            network,
+            replay,
+            activations,
+        };
+        m.network
+            .checked_add(m.replay)?
+            .checked_add(m.activations)?;
+        Some(m)
+    }
+
+    /// Every part together.
+    pub fn total(&self) -> u64 {
+        self.network + self.replay + self.activations
+    }
+
+    /// The config key behind the largest part, with its value as written.
+    fn largest_part(&self, raw: &RawConfig) -> (&'static str, String) {
+        if self.network >= self.replay && self.network >= self.activations {
+            ("network.hidden", format!("{:?}", raw.network.hidden))
+        } else if self.replay >= self.activations {
+            ("train.buffer-size", raw.train.buffer_size.to_string())
+        } else {
+            ("train.batch-size", raw.train.batch_size.to_string())
+        }
+    }
+}
+
 /// Names the file in every refusal and checks values against their ranges.
 struct Checker<'a> {
     file: &'a str,
@@ -934,8 +1010,12 @@ impl TrainConfig {
                 TargetSync::Hard { every }
             }
             RawTargetSync::Polyak { tau } => {
-                if !(tau > 0.0 && tau <= 1.0) {
-                    return Err(c.fail("train.target-sync.tau", tau, "a number in (0, 1]"));
+                if !(tau >= 1e-30 && tau <= 1.0) {
+                    return Err(c.fail(
+                        "train.target-sync.tau",
+                        tau,
+                        "a number in [1e-30, 1] (a positive f32)",
+                    ));
                 }
                 TargetSync::Polyak { tau: tau as f32 }
             }
@@ -948,8 +1028,12 @@ impl TrainConfig {
         let td_loss = match t.td_loss {
             RawTdLoss::Mse => TdLoss::Mse,
             RawTdLoss::Huber { beta } => {
-                if !(beta.is_finite() && beta > 0.0) {
-                    return Err(c.fail("train.td-loss.beta", beta, "a finite number > 0"));
+                if !(beta >= 1e-30 && beta <= 1e6) {
+                    return Err(c.fail(
+                        "train.td-loss.beta",
+                        beta,
+                        "a number in [1e-30, 1e6]: the Huber loss divides by beta in f32",
+                    ));
                 }
                 TdLoss::Huber { beta: beta as f32 }
             }
@@ -1108,8 +1192,12 @@ impl FfConfig {
             (RawFfInit::PytorchDefault, None) => (Init::PytorchDefault, None),
             (RawFfInit::XavierUniform, None) => (Init::XavierUniform, None),
         };
-        if !(f.margin.is_finite() && f.margin >= 0.0) {
-            return Err(c.fail("ff.margin", f.margin, "a finite number >= 0"));
+        if !(f.margin >= 0.0 && f.margin <= 1e6) {
+            return Err(c.fail(
+                "ff.margin",
+                f.margin,
+                "a number in [0, 1e6]: beyond, softplus(margin − goodness) is infinite in f32",
+            ));
         }
         if !(f.update_prob > 0.0 && f.update_prob <= 1.0) {
             return Err(c.fail("ff.update-prob", f.update_prob, "a number in (0, 1]"));
@@ -1219,6 +1307,16 @@ impl Config {
         Self::from_toml(&text, &path.display().to_string())
     }
 
+    /// The estimate of what a run of this config holds in memory.
+    pub fn memory_estimate(&self) -> MemoryEstimate {
+        // Checked when the config was validated.
+        MemoryEstimate::of(self.env.id, &self.hidden, &self.train).unwrap_or(MemoryEstimate {
+            network: u64::MAX / 3,
+            replay: u64::MAX / 3,
+            activations: u64::MAX / 3,
+        })
+    }
+
     /// Parses and validates TOML text; `source` names it in errors.
     pub fn from_toml(text: &str, source: &str) -> Result<Self, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
@@ -1243,6 +1341,32 @@ impl Config {
             RawCellNorm::BeforeRelu => CellNorm::BeforeRelu,
             RawCellNorm::AfterRelu => CellNorm::AfterRelu,
         };
+        // Sizes before anything is allocated: a product that wraps, or a run no machine holds,
+        // is a named error here, not a crash at the first allocation.
+        match MemoryEstimate::of(env.id, &hidden, &train) {
+            Some(m) if m.total() <= MemoryEstimate::MAX_BYTES => {}
+            estimate => {
+                let (key, value, needed) = match estimate {
+                    Some(m) => {
+                        let (key, value) = m.largest_part(&raw);
+                        (key, value, format!("about {}", gib(m.total())))
+                    }
+                    None => (
+                        "network.hidden",
+                        format!("{:?}", raw.network.hidden),
+                        "more bytes than a 64-bit count holds".to_string(),
+                    ),
+                };
+                return Err(c.fail(
+                    key,
+                    value,
+                    &format!(
+                        "a size a machine can hold: with it the run needs {needed}, the limit is {}; make it smaller",
+                        gib(MemoryEstimate::MAX_BYTES)
+                    ),
+                ));
+            }
+        }
         Ok(Config {
             source: source.to_string(),
             raw,

@@ -25,7 +25,7 @@ pub mod run_dir;
 pub mod train;
 
 pub use agent::{Agent, AgentKind, AgentSnapshot, BpAgent, FfAgent, LocalAgent, Params, build};
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, MemoryEstimate};
 pub use error::{Error, Result, Tensor};
 pub use network::QNetwork;
 pub use policy::Policy;

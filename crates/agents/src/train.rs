@@ -85,7 +85,8 @@ pub fn evaluate(
 ) -> Result<Vec<f32>> {
     let mut env = env.make()?;
     let mut obs = vec![0.0f32; env.obs_dim()];
-    let mut returns = Vec::with_capacity(episodes as usize);
+    // Grown as episodes end: a count of 4 billion is a long evaluation, not a 16 GB allocation.
+    let mut returns = Vec::with_capacity(episodes.min(4096) as usize);
     for _ in 0..episodes {
         env.reset(rng, &mut obs);
         let mut ret = 0.0;
@@ -292,7 +293,7 @@ pub fn run_epoch(
     started: Instant,
 ) -> Result<EpochMetrics> {
     let t = cfg.train();
-    let mut returns = Vec::with_capacity(t.episodes_per_epoch as usize);
+    let mut returns = Vec::with_capacity(t.episodes_per_epoch.min(4096) as usize);
     let (mut loss_sum, mut loss_n) = (0.0f64, 0u64);
     for _ in 0..t.episodes_per_epoch {
         st.env.reset(&mut st.env_rng, &mut st.obs);

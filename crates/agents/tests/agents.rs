@@ -82,6 +82,29 @@ fn bad_configs_name_file_key_value_and_range() {
         ("[ff]\nupdate-prob = 0.0", "ff.update-prob"),
         ("[ff]\ninit = \"bp-warmstart\"", "ff.init"),
         ("[ff]\nbp-warmstart-steps = 100", "ff.bp-warmstart-steps"),
+        // Valid in f64, not in the f32 the math runs in (they made losses inf or 0, or a
+        // "divergence" at the first step).
+        ("[ff]\nmargin = 1e300", "ff.margin"),
+        (
+            "[train]\ntd-loss = { kind = \"huber\", beta = 1e300 }",
+            "train.td-loss.beta",
+        ),
+        (
+            "[train]\ntd-loss = { kind = \"huber\", beta = 1e-50 }",
+            "train.td-loss.beta",
+        ),
+        (
+            "[bp]\noptimizer = { kind = \"adam\", lr = 1e39 }",
+            "bp.optimizer.lr",
+        ),
+        (
+            "[bp]\noptimizer = { kind = \"adam\", lr = 1e-3, eps = 1e-50 }",
+            "bp.optimizer.eps",
+        ),
+        (
+            "[train]\ntarget-sync = { kind = \"polyak\", tau = 1e-50 }",
+            "train.target-sync.tau",
+        ),
     ];
     for (text, key) in cases {
         let err = with(text).expect_err(text);

@@ -101,6 +101,52 @@ struct TrainArgs {
     /// run, so --resume keeps it unless given again.
     #[arg(long, value_enum)]
     on_divergence: Option<DivergenceArg>,
+    /// Refuse a config whose run would need more than this many GiB (estimated generously from
+    /// the network widths, replay size and batch). Default: this machine's memory.
+    #[arg(long, value_name = "GIB", value_parser = parse_gib)]
+    max_memory: Option<f64>,
+}
+
+fn parse_gib(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s}: a positive number of GiB, e.g. 8 or 0.5")),
+    }
+}
+
+/// This machine's memory in bytes (Linux: `MemTotal` of /proc/meminfo), if known.
+fn machine_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// Refuses a config whose estimated memory exceeds `--max-memory` (default: the machine's).
+fn check_memory(cfg: &Config, max_gib: Option<f64>) -> Result<()> {
+    let (limit, what) = match max_gib {
+        Some(g) => ((g * f64::from(1u32 << 30)) as u64, "--max-memory"),
+        None => match machine_memory() {
+            Some(b) => (b, "this machine's memory (raise it with --max-memory)"),
+            None => return Ok(()),
+        },
+    };
+    let m = cfg.memory_estimate();
+    if m.total() > limit {
+        let part = if m.network >= m.replay && m.network >= m.activations {
+            "network.hidden"
+        } else if m.replay >= m.activations {
+            "train.buffer-size"
+        } else {
+            "train.batch-size"
+        };
+        bail!(BadInput(format!(
+            "this run would need about {} (mostly from `{part}`), more than {} {what}: make `{part}` smaller",
+            agents::config::gib(m.total()),
+            agents::config::gib(limit)
+        )));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -305,6 +351,7 @@ fn open_run(a: &TrainArgs) -> Result<Option<(RunDir, RunLock)>> {
         ));
     };
     let cfg = Config::load(config)?.with_overrides(&a.sets)?;
+    check_memory(&cfg, a.max_memory)?;
     prepare_out(out, a.force)?;
     let run = RunDir::at(out);
     // Before anything of the run is written: a second process on this --out stops here.

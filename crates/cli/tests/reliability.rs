@@ -519,3 +519,50 @@ fn a_full_or_closed_stdout_is_an_error_or_quiet_never_a_panic() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Sizes that wrap or that no machine holds are refused with the key named before anything is
+/// allocated or written (they were a SIGSEGV, an abort or a `capacity overflow` panic), and
+/// `--max-memory` refuses what would not fit a given budget.
+#[test]
+fn absurd_sizes_are_named_errors_before_anything_is_written() {
+    let dir = temp_dir("sizes");
+    let cfg = write(&dir, "run.toml", RUN);
+    let out = dir.join("out");
+    let out_s = out.to_str().expect("utf8");
+    for (set, key, extra) in [
+        (
+            "network.hidden=[4611686018427387904]",
+            "network.hidden",
+            None,
+        ),
+        (
+            "network.hidden=[128, 9223372036854775807]",
+            "network.hidden",
+            None,
+        ),
+        (
+            "train.buffer-size=1000000000000000",
+            "train.buffer-size",
+            None,
+        ),
+        ("network.hidden=[30000, 30000]", "network.hidden", Some("1")),
+        (
+            "train.buffer-size=100000000",
+            "train.buffer-size",
+            Some("0.5"),
+        ),
+    ] {
+        let mut args = train_args(&cfg, "bp", out_s, &["--set", set]);
+        if let Some(gib) = extra {
+            args.extend(["--max-memory".to_string(), gib.to_string()]);
+        }
+        let o = ffdqn(&args);
+        assert_eq!(o.status.code(), Some(2), "{set}: {}", text(&o));
+        assert!(text(&o).contains(key), "{set}: {}", text(&o));
+        if extra.is_some() {
+            assert!(text(&o).contains("--max-memory"), "{set}: {}", text(&o));
+        }
+        assert!(!out.exists(), "{set}: nothing written");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

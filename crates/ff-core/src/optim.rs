@@ -141,24 +141,39 @@ impl OptimizerConfig {
                 allowed,
             })
         };
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad("lr", self.lr, "a finite number > 0");
+        // The bounds keep every quantity finite in f32, the precision the steps run in: a
+        // learning rate of 1e39 is infinite there, an eps below 1e-30 rounds towards 0 and
+        // makes 0 / 0 of a parameter whose gradient is 0.
+        if !(self.lr > 0.0 && self.lr <= 1e6) {
+            return bad("lr", self.lr, "a number in (0, 1e6] (finite in f32)");
         }
         for (key, value) in [("beta1", self.beta1), ("beta2", self.beta2)] {
             if !(0.0..1.0).contains(&value) {
                 return bad(key, value, "0 <= beta < 1");
             }
         }
-        if !(self.eps.is_finite() && self.eps > 0.0) {
-            return bad("eps", self.eps, "a finite number > 0");
+        if !(self.eps >= 1e-30 && self.eps <= 1e6) {
+            return bad(
+                "eps",
+                self.eps,
+                "a number in [1e-30, 1e6] (a positive f32 that 1 / eps keeps finite)",
+            );
         }
-        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return bad("weight_decay", self.weight_decay, "a finite number >= 0");
+        if !(self.weight_decay >= 0.0 && self.weight_decay <= 1e6) {
+            return bad(
+                "weight_decay",
+                self.weight_decay,
+                "a number in [0, 1e6] (finite in f32)",
+            );
         }
         if let Some(m) = self.max_grad_norm
-            && !(m.is_finite() && m > 0.0)
+            && !(m >= 1e-30 && m <= 1e30)
         {
-            return bad("max_grad_norm", m, "a finite number > 0");
+            return bad(
+                "max_grad_norm",
+                m,
+                "a number in [1e-30, 1e30] (finite in f32)",
+            );
         }
         Ok(())
     }

@@ -127,6 +127,7 @@ impl Batch {
 /// The ring buffer.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "ReplayParts"))]
 pub struct ReplayBuffer {
     capacity: usize,
     obs_dim: usize,
@@ -138,6 +139,66 @@ pub struct ReplayBuffer {
     actions: Vec<u32>,
     rewards: Vec<f32>,
     terminated: Vec<bool>,
+}
+
+/// A decoded buffer before its structure is checked: a crafted checkpoint (a valid checksum
+/// over an out-of-range `head`, or arrays of the wrong length) is refused with a message
+/// instead of panicking at the first push or sample.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct ReplayParts {
+    capacity: usize,
+    obs_dim: usize,
+    len: usize,
+    head: usize,
+    obs: Vec<f32>,
+    next_obs: Vec<f32>,
+    actions: Vec<u32>,
+    rewards: Vec<f32>,
+    terminated: Vec<bool>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<ReplayParts> for ReplayBuffer {
+    type Error = String;
+
+    fn try_from(p: ReplayParts) -> Result<Self, String> {
+        let per_obs = p.capacity.checked_mul(p.obs_dim);
+        let lengths_ok = per_obs == Some(p.obs.len())
+            && per_obs == Some(p.next_obs.len())
+            && p.actions.len() == p.capacity
+            && p.rewards.len() == p.capacity
+            && p.terminated.len() == p.capacity;
+        if p.capacity == 0 || p.obs_dim == 0 || !lengths_ok {
+            return Err(format!(
+                "replay buffer of capacity {} and observation width {} with arrays of {}, {}, {}, {} and {} values does not hold together",
+                p.capacity,
+                p.obs_dim,
+                p.obs.len(),
+                p.next_obs.len(),
+                p.actions.len(),
+                p.rewards.len(),
+                p.terminated.len()
+            ));
+        }
+        if p.len > p.capacity || p.head >= p.capacity {
+            return Err(format!(
+                "replay buffer of capacity {} says it holds {} with its next slot at {}",
+                p.capacity, p.len, p.head
+            ));
+        }
+        Ok(Self {
+            capacity: p.capacity,
+            obs_dim: p.obs_dim,
+            len: p.len,
+            head: p.head,
+            obs: p.obs,
+            next_obs: p.next_obs,
+            actions: p.actions,
+            rewards: p.rewards,
+            terminated: p.terminated,
+        })
+    }
 }
 
 impl ReplayBuffer {

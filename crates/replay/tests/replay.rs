@@ -153,3 +153,37 @@ fn errors_instead_of_panics() {
         Err(Error::ZeroBatch)
     );
 }
+
+/// A decoded buffer is checked before it is used: a crafted file (a checksum recomputed over
+/// an out-of-range next slot, a count above the capacity, arrays of the wrong length) is an
+/// error naming the problem, not a panic at the first push or sample.
+#[cfg(feature = "serde")]
+#[test]
+fn decoding_refuses_a_buffer_that_does_not_hold_together() {
+    let mut buf = ReplayBuffer::new(4, 2).expect("valid");
+    buf.push(&[1.0, 2.0], 1, 1.0, &[3.0, 4.0], false)
+        .expect("width 2");
+    let good = serde_json::to_value(&buf).expect("encodes");
+    let back: ReplayBuffer = serde_json::from_value(good.clone()).expect("round trip");
+    assert_eq!(back, buf);
+    for (field, value, needle) in [
+        ("head", serde_json::json!(4), "next slot at 4"),
+        ("len", serde_json::json!(5), "holds 5"),
+        (
+            "obs",
+            serde_json::json!([0.0, 1.0]),
+            "does not hold together",
+        ),
+        (
+            "capacity",
+            serde_json::json!(usize::MAX),
+            "does not hold together",
+        ),
+        ("actions", serde_json::json!([0]), "does not hold together"),
+    ] {
+        let mut bad = good.clone();
+        bad[field] = value;
+        let err = serde_json::from_value::<ReplayBuffer>(bad).expect_err(field);
+        assert!(err.to_string().contains(needle), "{field}: {err}");
+    }
+}

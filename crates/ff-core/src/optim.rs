@@ -167,7 +167,7 @@ impl OptimizerConfig {
             );
         }
         if let Some(m) = self.max_grad_norm
-            && !(m >= 1e-30 && m <= 1e30)
+            && !(1e-30..=1e30).contains(&m)
         {
             return bad(
                 "max_grad_norm",

@@ -1010,7 +1010,7 @@ impl TrainConfig {
                 TargetSync::Hard { every }
             }
             RawTargetSync::Polyak { tau } => {
-                if !(tau >= 1e-30 && tau <= 1.0) {
+                if !(1e-30..=1.0).contains(&tau) {
                     return Err(c.fail(
                         "train.target-sync.tau",
                         tau,
@@ -1028,7 +1028,7 @@ impl TrainConfig {
         let td_loss = match t.td_loss {
             RawTdLoss::Mse => TdLoss::Mse,
             RawTdLoss::Huber { beta } => {
-                if !(beta >= 1e-30 && beta <= 1e6) {
+                if !(1e-30..=1e6).contains(&beta) {
                     return Err(c.fail(
                         "train.td-loss.beta",
                         beta,
@@ -1192,7 +1192,7 @@ impl FfConfig {
             (RawFfInit::PytorchDefault, None) => (Init::PytorchDefault, None),
             (RawFfInit::XavierUniform, None) => (Init::XavierUniform, None),
         };
-        if !(f.margin >= 0.0 && f.margin <= 1e6) {
+        if !(0.0..=1e6).contains(&f.margin) {
             return Err(c.fail(
                 "ff.margin",
                 f.margin,

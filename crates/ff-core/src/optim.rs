@@ -152,14 +152,14 @@ impl OptimizerConfig {
                 return bad(key, value, "0 <= beta < 1");
             }
         }
-        if !(self.eps >= 1e-30 && self.eps <= 1e6) {
+        if !(1e-30..=1e6).contains(&self.eps) {
             return bad(
                 "eps",
                 self.eps,
                 "a number in [1e-30, 1e6] (a positive f32 that 1 / eps keeps finite)",
             );
         }
-        if !(self.weight_decay >= 0.0 && self.weight_decay <= 1e6) {
+        if !(0.0..=1e6).contains(&self.weight_decay) {
             return bad(
                 "weight_decay",
                 self.weight_decay,

@@ -294,7 +294,13 @@ pub fn figures(
             .position(|g| g.name == name)
             .map(|i| (&groups[i], &data[i]))
     };
-    let xs = epochs_axis(&data[0]);
+    // The longest group's epochs: groups of other lengths (Acrobot's 30 epochs beside
+    // MountainCar's 60) each draw as far as they go.
+    let xs = data
+        .iter()
+        .map(|runs| epochs_axis(runs))
+        .max_by_key(Vec::len)
+        .unwrap_or_default();
     let reference = plan.common_threshold().map(|t| (t, format!("{t}")));
     let curves = |pick: fn(&RunData) -> &Vec<f64>, seed: u64| -> Vec<Series> {
         groups
@@ -671,12 +677,19 @@ pub fn report(
         plan.seeds.len()
     );
     let _ = writeln!(r, "- Machine: {}", machine());
-    let _ = writeln!(
-        r,
-        "- Wall time of this invocation: {:.0} s ({:.1} min)",
-        ctx.wall,
-        ctx.wall / 60.0
-    );
+    if ctx.skipped >= plan.runs.len() {
+        let _ = writeln!(
+            r,
+            "- Wall time of this invocation: none of the runs (every run reused; the report only)"
+        );
+    } else {
+        let _ = writeln!(
+            r,
+            "- Wall time of this invocation: {:.0} s ({:.1} min)",
+            ctx.wall,
+            ctx.wall / 60.0
+        );
+    }
     let walls: Vec<f64> = data.iter().flatten().map(|r| r.wall).collect();
     let _ = writeln!(
         r,

@@ -29,7 +29,7 @@ pub use config::{Config, ConfigError, MemoryEstimate};
 pub use error::{Error, Result, Tensor};
 pub use network::QNetwork;
 pub use policy::Policy;
-pub use run_dir::{RunDir, RunInfo, RunLock, Summary};
+pub use run_dir::{RunDir, RunInfo, RunLock, Summary, Trained};
 pub use train::{
     EpochMetrics, LoopState, OnDivergence, RunResult, evaluate, evaluate_network, train,
 };

@@ -170,6 +170,18 @@ pub struct EpochEvent<'a> {
     pub checkpointed: bool,
 }
 
+/// How [`RunDir::train_until`] ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trained {
+    /// Every epoch and the final evaluation ran.
+    Finished(Summary),
+    /// Stopped on request after `epoch`, whose checkpoint is written.
+    Stopped {
+        /// The last finished epoch.
+        epoch: u32,
+    },
+}
+
 /// A run's directory (see the module docs for its files).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunDir {
@@ -364,6 +376,20 @@ impl RunDir {
     /// one: metrics after every epoch, a checkpoint every `checkpoint_every` epochs, then the
     /// weights and, last, the summary. `on_epoch` sees each epoch (for progress).
     pub fn train(&self, on_epoch: &mut dyn FnMut(EpochEvent<'_>)) -> Result<Summary> {
+        match self.train_until(on_epoch, &|| false)? {
+            Trained::Finished(summary) => Ok(summary),
+            Trained::Stopped { epoch } => Err(Error::Interrupted { epoch }),
+        }
+    }
+
+    /// [`RunDir::train`], asking `stop` after every epoch: when it says yes, a checkpoint of
+    /// that epoch is written (whatever `--checkpoint-every` says) and training ends there, to
+    /// be continued by [`RunDir::train`] on this directory with a bit-identical result.
+    pub fn train_until(
+        &self,
+        on_epoch: &mut dyn FnMut(EpochEvent<'_>),
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Trained> {
         let cfg = self.read_config()?;
         let info = self.read_info()?;
         let (kind, seed) = (info.agent, info.seed);
@@ -387,9 +413,11 @@ impl RunDir {
         let n_hidden = cfg.hidden().len();
         let mut save = |m: &EpochMetrics, st: &LoopState, agent: &dyn Agent| -> Result<()> {
             self.write_metrics(&st.history, n_hidden)?;
-            let checkpointed = info
-                .checkpoint_every
-                .is_some_and(|k| m.epoch.is_multiple_of(k))
+            let stopping = m.epoch < epochs && stop();
+            let checkpointed = (stopping
+                || info
+                    .checkpoint_every
+                    .is_some_and(|k| m.epoch.is_multiple_of(k)))
                 && m.epoch < epochs;
             if checkpointed {
                 checkpoint::save(
@@ -406,14 +434,20 @@ impl RunDir {
                 epochs,
                 checkpointed,
             });
+            if stopping {
+                return Err(Error::Interrupted { epoch: m.epoch });
+            }
             Ok(())
         };
-        let run = train(agent.as_mut(), &cfg, seed, &mut st, &mut save)?;
+        let run = match train(agent.as_mut(), &cfg, seed, &mut st, &mut save) {
+            Err(Error::Interrupted { epoch }) => return Ok(Trained::Stopped { epoch }),
+            other => other?,
+        };
         save_weights(&self.file(WEIGHTS), kind, cfg.env().id, &agent.policy())?;
         let summary = Summary::new(kind, seed, &info.config_source, &run);
         self.write_json(SUMMARY, &summary)?;
         let _ = std::fs::remove_file(self.file(CHECKPOINT));
-        Ok(summary)
+        Ok(Trained::Finished(summary))
     }
 
     /// Where the run stands, for messages: the epochs in its metrics and the epoch of its

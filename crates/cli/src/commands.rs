@@ -5,8 +5,8 @@ use agents::rng::{Stream, stream};
 use agents::run_dir::EpochEvent;
 use agents::train::mean_std;
 use agents::{
-    AgentKind, Config, EpochMetrics, LoopState, OnDivergence, RunDir, RunInfo, RunLock, build,
-    evaluate_network, train,
+    AgentKind, Config, EpochMetrics, LoopState, OnDivergence, RunDir, RunInfo, RunLock, Trained,
+    build, evaluate_network, train,
 };
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -228,6 +228,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         if cause.is::<BadInput>() || cause.is::<agents::ConfigError>() {
             return 2;
         }
+        if let Some(Stopped(code)) = cause.downcast_ref::<Stopped>() {
+            return *code;
+        }
         if let Some(le) = cause.downcast_ref::<lab::Error>() {
             return if le.is_bad_input() { 2 } else { 1 };
         }
@@ -243,6 +246,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
                 | agents::Error::Replay(_)
                 | agents::Error::Env(_)
                 | agents::Error::Diverged { .. }
+                | agents::Error::Interrupted { .. }
                 | agents::Error::Write { .. } => 1,
             };
         }
@@ -257,6 +261,71 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Play(a) => play_cmd(a),
         Command::Bench(a) => bench_cmd(a),
         Command::Experiment(c) => crate::experiment::run(c),
+    }
+}
+
+/// Training ended by a signal after its checkpoint was written; the process exits with `.0`
+/// (128 + the signal's number, as a shell reports a process a signal ended).
+#[derive(Debug)]
+pub struct Stopped(pub u8);
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "stopped by a signal (exit {})", self.0)
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// SIGINT, SIGTERM and SIGHUP as a request the training loop reads after each epoch; a second
+/// one while stopping ends the process at once (128 + its number).
+struct StopSignals {
+    #[cfg(unix)]
+    which: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl StopSignals {
+    #[cfg(unix)]
+    fn install() -> Result<Self> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize};
+        let requested = Arc::new(AtomicBool::new(false));
+        let which = Arc::new(AtomicUsize::new(0));
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            // Registered first, so it sees the flag as the previous signal left it.
+            signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, requested.clone())
+                .context("cannot install a signal handler")?;
+            signal_hook::flag::register(sig, requested.clone())
+                .context("cannot install a signal handler")?;
+            signal_hook::flag::register_usize(sig, which.clone(), sig as usize)
+                .context("cannot install a signal handler")?;
+        }
+        Ok(Self { which })
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> Result<Self> {
+        Ok(Self {})
+    }
+
+    /// The signal's name and the exit code it asks for, once one has arrived.
+    fn requested(&self) -> Option<(&'static str, u8)> {
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+            let sig = self.which.load(std::sync::atomic::Ordering::Relaxed);
+            let name = match sig as i32 {
+                0 => return None,
+                SIGINT => "SIGINT",
+                SIGTERM => "SIGTERM",
+                SIGHUP => "SIGHUP",
+                _ => "a signal",
+            };
+            Some((name, 128 + sig as u8))
+        }
+        #[cfg(not(unix))]
+        None
     }
 }
 
@@ -400,27 +469,44 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         bar
     });
     let mut last_checkpoint: Option<u32> = None;
-    let result = run.train(&mut |ev: EpochEvent<'_>| {
-        let m = ev.metrics;
-        if ev.checkpointed {
-            last_checkpoint = Some(m.epoch);
-        }
-        match &bar {
-            Some(bar) => {
-                bar.set_length(u64::from(ev.epochs));
-                bar.set_position(u64::from(m.epoch));
-                bar.set_message(format!(
-                    "· {:.0} steps/s · eval {:.1}",
-                    m.env_steps as f64 / m.wall_seconds.max(1e-9),
-                    m.eval_return_mean
-                ));
+    let signals = StopSignals::install()?;
+    let result = run.train_until(
+        &mut |ev: EpochEvent<'_>| {
+            let m = ev.metrics;
+            if ev.checkpointed {
+                last_checkpoint = Some(m.epoch);
             }
-            None => note!("{}", epoch_line(m, ev.epochs)),
-        }
-    });
+            match &bar {
+                Some(bar) => {
+                    bar.set_length(u64::from(ev.epochs));
+                    bar.set_position(u64::from(m.epoch));
+                    bar.set_message(format!(
+                        "· {:.0} steps/s · eval {:.1}",
+                        m.env_steps as f64 / m.wall_seconds.max(1e-9),
+                        m.eval_return_mean
+                    ));
+                }
+                None => note!("{}", epoch_line(m, ev.epochs)),
+            }
+        },
+        &|| signals.requested().is_some(),
+    );
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    let result = match result {
+        Ok(Trained::Stopped { epoch }) => {
+            let (name, code) = signals.requested().unwrap_or(("a stop request", 1));
+            note!(
+                "{name}: {kind} seed {seed} stopped after epoch {epoch}; its checkpoint and metrics are in {}; continue with `ffdqn train --resume {}`",
+                out.display(),
+                out.display()
+            );
+            return Err(Stopped(code).into());
+        }
+        Ok(Trained::Finished(summary)) => Ok(summary),
+        Err(e) => Err(e),
+    };
     let summary = result.with_context(|| {
         let kept = match last_checkpoint {
             Some(e) => format!(

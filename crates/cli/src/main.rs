@@ -65,6 +65,10 @@ fn main() -> ExitCode {
             if closed_pipe {
                 return ExitCode::SUCCESS;
             }
+            // Stopped by a signal: what was kept is already said.
+            if let Some(commands::Stopped(code)) = e.downcast_ref::<commands::Stopped>() {
+                return ExitCode::from(*code);
+            }
             note!("error: {e:#}");
             ExitCode::from(commands::exit_code(&e))
         }

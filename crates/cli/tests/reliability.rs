@@ -566,3 +566,64 @@ fn absurd_sizes_are_named_errors_before_anything_is_written() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SIGINT, SIGTERM or SIGHUP: the current epoch finishes, its checkpoint is written (with or
+/// without --checkpoint-every), the process says what was kept and the `--resume` command and
+/// exits 128 + the signal; resuming ends exactly like the run never interrupted.
+#[cfg(unix)]
+#[test]
+fn a_signal_checkpoints_says_how_to_resume_and_resumes_bit_identically() {
+    let dir = temp_dir("signal");
+    let cfg = write(
+        &dir,
+        "run.toml",
+        "[train]\nepochs = 60\nepisodes-per-epoch = 2\nlearning-starts = 200\nbuffer-size = 5000\neval-episodes = 1\nfinal-eval-episodes = 3\n",
+    );
+    let straight = dir.join("straight");
+    let o = train(&cfg, "bp", &straight, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+        let out = dir.join(format!("sig-{signal}"));
+        let child = bin()
+            .args(train_args(&cfg, "bp", out.to_str().expect("utf8"), &[]))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::fs::read_to_string(out.join("metrics.csv")).map_or(0, |m| m.lines().count()) < 3
+        {
+            assert!(std::time::Instant::now() < deadline, "no epoch finished");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let killed = std::process::Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        let o = child.wait_with_output().expect("wait");
+        let msg = text(&o);
+        assert_eq!(o.status.code(), Some(code), "SIG{signal}: {msg}");
+        assert!(
+            msg.contains(&format!("SIG{signal}: bp seed 0 stopped after epoch"))
+                && msg.contains("continue with `ffdqn train --resume"),
+            "{msg}"
+        );
+        assert!(
+            out.join("checkpoint.bin").exists(),
+            "SIG{signal}: no checkpoint"
+        );
+        let o = ffdqn(&["train", "--resume", out.to_str().expect("utf8")]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert_eq!(
+            metrics_without_time(&out),
+            metrics_without_time(&straight),
+            "SIG{signal}"
+        );
+        assert_eq!(
+            std::fs::read(out.join("weights.json")).expect("weights"),
+            std::fs::read(straight.join("weights.json")).expect("weights")
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

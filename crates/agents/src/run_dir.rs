@@ -174,7 +174,7 @@ pub struct EpochEvent<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Trained {
     /// Every epoch and the final evaluation ran.
-    Finished(Summary),
+    Finished(Box<Summary>),
     /// Stopped on request after `epoch`, whose checkpoint is written.
     Stopped {
         /// The last finished epoch.
@@ -377,7 +377,7 @@ impl RunDir {
     /// weights and, last, the summary. `on_epoch` sees each epoch (for progress).
     pub fn train(&self, on_epoch: &mut dyn FnMut(EpochEvent<'_>)) -> Result<Summary> {
         match self.train_until(on_epoch, &|| false)? {
-            Trained::Finished(summary) => Ok(summary),
+            Trained::Finished(summary) => Ok(*summary),
             Trained::Stopped { epoch } => Err(Error::Interrupted { epoch }),
         }
     }
@@ -447,7 +447,7 @@ impl RunDir {
         let summary = Summary::new(kind, seed, &info.config_source, &run);
         self.write_json(SUMMARY, &summary)?;
         let _ = std::fs::remove_file(self.file(CHECKPOINT));
-        Ok(Trained::Finished(summary))
+        Ok(Trained::Finished(Box::new(summary)))
     }
 
     /// Where the run stands, for messages: the epochs in its metrics and the epoch of its

@@ -504,7 +504,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
             );
             return Err(Stopped(code).into());
         }
-        Ok(Trained::Finished(summary)) => Ok(summary),
+        Ok(Trained::Finished(summary)) => Ok(*summary),
         Err(e) => Err(e),
     };
     let summary = result.with_context(|| {

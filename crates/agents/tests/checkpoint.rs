@@ -202,3 +202,106 @@ fn every_single_byte_corruption_is_detected() {
         );
     }
 }
+
+/// Valid weights files of every kind of network (BP with LayerNorm cells, FF, local-td,
+/// goodness-q), as JSON values.
+fn valid_weights() -> Vec<serde_json::Value> {
+    let dir = std::env::temp_dir().join(format!("ffdqn-wfuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut files = Vec::new();
+    for (kind, extra) in [
+        (
+            AgentKind::Bp,
+            "[network]\nhidden = [6, 5]\ncell-norm = \"after-relu\"",
+        ),
+        (AgentKind::Ff, "[network]\nhidden = [6, 5]"),
+        (
+            AgentKind::LocalTd,
+            "[network]\nhidden = [6, 5]\ncell-norm = \"after-relu\"",
+        ),
+        (AgentKind::GoodnessQ, "[network]\nhidden = [6, 5]"),
+    ] {
+        let c = cfg(extra);
+        let agent = build(kind, &c, &mut stream(0, Stream::Init)).expect("valid");
+        let path = dir.join(format!("{kind}.json"));
+        agents::io::save_weights(&path, kind, c.env().id, &agent.policy()).expect("writes");
+        let text = std::fs::read_to_string(&path).expect("reads");
+        files.push(serde_json::from_str(&text).expect("json"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    files
+}
+
+/// Paths to every number and array inside a JSON value.
+fn leaves(v: &serde_json::Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                at.push(k.clone());
+                leaves(x, at, out);
+                at.pop();
+            }
+        }
+        serde_json::Value::Array(a) => {
+            out.push(at.clone());
+            // A few elements of each array: enough to reach every nested field.
+            for (i, x) in a.iter().enumerate().take(3) {
+                at.push(i.to_string());
+                leaves(x, at, out);
+                at.pop();
+            }
+        }
+        serde_json::Value::Number(_)
+        | serde_json::Value::String(_)
+        | serde_json::Value::Bool(_) => {
+            out.push(at.clone());
+        }
+        serde_json::Value::Null => {}
+    }
+}
+
+fn at_path<'a>(v: &'a mut serde_json::Value, path: &[String]) -> &'a mut serde_json::Value {
+    path.iter().fold(v, |v, k| match v {
+        serde_json::Value::Array(a) => &mut a[k.parse::<usize>().expect("index")],
+        other => &mut other[k.as_str()],
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 600, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Structure-aware: a valid weights file with one field changed (a size to 0, −1, 2^62 or
+    /// u64::MAX, a value to 1e300, an array shortened, lengthened or replaced by a string) is
+    /// refused with an error or, if it still holds together, loads and acts: never a panic.
+    #[test]
+    fn weights_with_one_field_changed_never_panic(
+        which in 0usize..4,
+        pick in any::<prop::sample::Index>(),
+        mutation in 0usize..9,
+    ) {
+        let mut file = valid_weights()[which].clone();
+        let mut paths = Vec::new();
+        leaves(&file, &mut Vec::new(), &mut paths);
+        let path = pick.get(&paths).clone();
+        let target = at_path(&mut file, &path);
+        match (mutation, &mut *target) {
+            (0, _) => *target = serde_json::json!(0),
+            (1, _) => *target = serde_json::json!(-1),
+            (2, _) => *target = serde_json::json!(4_611_686_018_427_387_904u64),
+            (3, _) => *target = serde_json::json!(u64::MAX),
+            (4, _) => *target = serde_json::json!(1e300),
+            (5, serde_json::Value::Array(a)) => { a.pop(); }
+            (6, serde_json::Value::Array(a)) => { let x = a.first().cloned().unwrap_or(serde_json::json!(0)); a.push(x); }
+            (7, _) => *target = serde_json::json!("x"),
+            _ => *target = serde_json::json!([]),
+        }
+        let p = std::env::temp_dir().join(format!("ffdqn-wfuzz-case-{}.json", std::process::id()));
+        std::fs::write(&p, serde_json::to_vec(&file).expect("encodes")).expect("writes");
+        if let Ok(w) = agents::io::load_weights(&p) {
+            let mut ws = agents::policy::PolicyWorkspace::default();
+            let obs = vec![0.1f32; w.policy.obs_dim()];
+            let _ = w.policy.greedy_action(&obs, &mut ws);
+        }
+        let _ = std::fs::remove_file(&p);
+    }
+}

@@ -627,3 +627,47 @@ fn a_signal_checkpoints_says_how_to_resume_and_resumes_bit_identically() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--on-divergence skip-batch` is recorded in the run: a plain `--resume` of an interrupted
+/// skip-batch run keeps skipping (it switched to `stop` and failed before).
+#[cfg(unix)]
+#[test]
+fn resume_keeps_the_runs_on_divergence() {
+    let dir = temp_dir("resume-skip");
+    let cfg = write(
+        &dir,
+        "huge-lr.toml",
+        "[bp]\noptimizer = { kind = \"adam\", lr = 1e6 }\n[train]\nepochs = 40\nepisodes-per-epoch = 10\nlearning-starts = 128\nbuffer-size = 2000\neval-episodes = 1\nfinal-eval-episodes = 3\n",
+    );
+    let out = dir.join("run");
+    let child = bin()
+        .args(train_args(
+            &cfg,
+            "bp",
+            out.to_str().expect("utf8"),
+            &["--on-divergence", "skip-batch"],
+        ))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(out.join("metrics.csv")).map_or(0, |m| m.lines().count()) < 3 {
+        assert!(std::time::Instant::now() < deadline, "no epoch finished");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+    let o = ffdqn(&["train", "--resume", out.to_str().expect("utf8")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary"))
+            .expect("json");
+    assert!(summary["diverged_batches_skipped"].as_u64().expect("count") > 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -168,17 +168,19 @@ pub struct Wiring {
 }
 
 impl Wiring {
-    /// Width of layer `l`'s input, given the widths of the layers.
-    fn input_width(&self, l: usize, widths: &[usize]) -> usize {
+    /// Width of layer `l`'s input, given the widths of the layers; `None` if it overflows
+    /// (only a crafted file can ask for that).
+    fn input_width(&self, l: usize, widths: &[usize]) -> Option<usize> {
         let action = if self.goodness.is_some() {
             self.n_actions
         } else {
             0
         };
         if l == 0 {
-            self.obs_dim + action
+            self.obs_dim.checked_add(action)
         } else {
-            widths[l - 1] + if self.concat_obs { self.obs_dim } else { 0 } + action
+            let obs = if self.concat_obs { self.obs_dim } else { 0 };
+            widths[l - 1].checked_add(obs)?.checked_add(action)
         }
     }
 }
@@ -279,13 +281,10 @@ impl LocalNet {
             .iter()
             .enumerate()
             .map(|(l, &width)| {
-                let cell = Cell::new(
-                    wiring.input_width(l, hidden),
-                    width,
-                    cfg.init,
-                    cell_norm,
-                    rng,
-                );
+                let in_dim = wiring
+                    .input_width(l, hidden)
+                    .expect("a validated config bounds every width (MemoryEstimate)");
+                let cell = Cell::new(in_dim, width, cfg.init, cell_norm, rng);
                 let readout = match cfg.kind {
                     LocalKind::Td { readout_init } => {
                         Readout::Linear(Dense::new(width, n_actions, readout_init, rng))
@@ -309,7 +308,9 @@ impl LocalNet {
             return Err("a layer-local network needs at least one layer".into());
         }
         for (l, layer) in self.layers.iter().enumerate() {
-            let want = self.wiring.input_width(l, &widths);
+            let Some(want) = self.wiring.input_width(l, &widths) else {
+                return Err(format!("layer {}'s input width overflows", l + 1));
+            };
             if layer.cell.in_dim() != want {
                 return Err(format!(
                     "layer {} takes {} inputs, its wiring gives {want}",

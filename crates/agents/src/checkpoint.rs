@@ -46,6 +46,7 @@ pub fn config_hash(cfg: &Config) -> u64 {
 /// The loop's state as it is read back. [`LoopSnapshotRef`] writes the same fields, in the same
 /// order, by reference: postcard encodes `&T` as `T` and a slice as a `Vec`.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
 struct LoopSnapshot {
     buffer: ReplayBuffer,
     env_rng: ChaCha8Rng,
@@ -78,7 +79,8 @@ struct LoopSnapshotRef<'a> {
 }
 
 #[derive(Deserialize)]
-struct Payload {
+#[cfg_attr(test, derive(Serialize))]
+pub(crate) struct Payload {
     seed: u64,
     agent: AgentSnapshot,
     state: LoopSnapshot,
@@ -129,10 +131,16 @@ pub fn save(
             skipped_batches: st.skipped_batches,
         },
     };
-    let body = postcard::to_allocvec(&payload).map_err(|e| Error::BadFile {
+    let bytes = encode(cfg, &payload).map_err(|e| Error::BadFile {
         path: path.into(),
         problem: format!("cannot encode the checkpoint: {e}"),
     })?;
+    write_atomic(path, &bytes)
+}
+
+/// A checkpoint's bytes: the header, then the payload.
+pub(crate) fn encode(cfg: &Config, payload: &impl Serialize) -> postcard::Result<Vec<u8>> {
+    let body = postcard::to_allocvec(payload)?;
     let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -140,7 +148,7 @@ pub fn save(
     bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&fnv1a(&body).to_le_bytes());
     bytes.extend_from_slice(&body);
-    write_atomic(path, &bytes)
+    Ok(bytes)
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
@@ -204,6 +212,29 @@ pub fn decode(bytes: &[u8], cfg: &Config, path: &Path) -> Result<Resumed> {
             s.buffer.obs_dim(),
             cfg.train().buffer_size,
             cfg.env().id
+        )));
+    }
+    // The counters as a run under `cfg` can have left them: the epochs it has, one line of
+    // history per epoch, at most a full episode's steps per training episode, at most one
+    // update (or one skipped batch) per step.
+    let t = cfg.train();
+    let max_steps = u64::from(s.epochs_done)
+        .checked_mul(u64::from(t.episodes_per_epoch))
+        .and_then(|n| n.checked_mul(u64::from(cfg.env().max_episode_steps)));
+    if s.epochs_done > t.epochs
+        || s.history.len() != s.epochs_done as usize
+        || max_steps.is_none_or(|max| s.env_steps > max)
+        || s.updates > s.env_steps
+        || s.skipped_batches > s.env_steps
+    {
+        return Err(bad(format!(
+            "counters no run of this config can reach: epoch {} of {} with {} lines of history, {} steps, {} updates, {} skipped batches",
+            s.epochs_done,
+            t.epochs,
+            s.history.len(),
+            s.env_steps,
+            s.updates,
+            s.skipped_batches
         )));
     }
 

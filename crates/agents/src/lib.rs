@@ -14,6 +14,8 @@ pub mod agent;
 pub mod bp;
 pub mod checkpoint;
 pub mod config;
+#[cfg(test)]
+mod decode_fuzz;
 mod error;
 pub mod ff;
 pub mod io;

@@ -205,13 +205,59 @@ pub struct StepInfo {
 /// # Ok::<(), ff_core::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Optimizer<T> {
     config: OptimizerConfig,
     steps: u64,
     sizes: Vec<usize>,
     m: Vec<Vec<T>>,
     v: Vec<Vec<T>>,
+}
+
+/// Deserialising checks what a file cannot be trusted to hold: the hyperparameters (as
+/// [`OptimizerConfig::validate`] does) and one moment of the right length per layer, so that a
+/// step on a read-back optimizer never indexes out of its state.
+#[cfg(feature = "serde")]
+impl<'de, T: Real + serde::Deserialize<'de>> serde::Deserialize<'de> for Optimizer<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        #[derive(serde::Deserialize)]
+        struct Parts<T> {
+            config: OptimizerConfig,
+            steps: u64,
+            sizes: Vec<usize>,
+            m: Vec<Vec<T>>,
+            v: Vec<Vec<T>>,
+        }
+        let p = Parts::<T>::deserialize(d)?;
+        p.config.validate().map_err(D::Error::custom)?;
+        let state_len = |n: usize| match p.config.kind {
+            OptimizerKind::Sgd => 0,
+            _ => n,
+        };
+        let fits = |moments: &[Vec<T>]| {
+            moments.len() == p.sizes.len()
+                && moments
+                    .iter()
+                    .zip(&p.sizes)
+                    .all(|(m, &n)| m.len() == state_len(n))
+        };
+        if !fits(&p.m) || !fits(&p.v) {
+            return Err(D::Error::custom(format!(
+                "an optimizer for layers of {:?} parameters holds moments of {:?} and {:?} values",
+                p.sizes,
+                p.m.iter().map(Vec::len).collect::<Vec<_>>(),
+                p.v.iter().map(Vec::len).collect::<Vec<_>>()
+            )));
+        }
+        Ok(Self {
+            config: p.config,
+            steps: p.steps,
+            sizes: p.sizes,
+            m: p.m,
+            v: p.v,
+        })
+    }
 }
 
 /// `Σ ‖g‖²` over the gradients of several layers.
@@ -322,7 +368,9 @@ impl<T: Real> Optimizer<T> {
             Some(max) => (max / (grad_norm + 1e-6)).min(1.0),
             None => 1.0,
         };
-        self.steps += 1;
+        // Saturating: a count read from a file may be anything, and past 2^31 steps the bias
+        // corrections below are exactly 1 anyway.
+        self.steps = self.steps.saturating_add(1);
         for (k, (layer, g)) in layers.iter_mut().zip(grads).enumerate() {
             let mut offset = 0;
             for t in 0..layer.n_tensors() {
@@ -354,7 +402,7 @@ impl<T: Real> Optimizer<T> {
             }
             OptimizerKind::Adam | OptimizerKind::AdamW => {
                 let decoupled = c.kind == OptimizerKind::AdamW;
-                let t = self.steps as i32;
+                let t = i32::try_from(self.steps).unwrap_or(i32::MAX);
                 // PyTorch computes the bias corrections in double precision.
                 let bias1 = 1.0 - c.beta1.powi(t);
                 let bias2_sqrt = (1.0 - c.beta2.powi(t)).sqrt();

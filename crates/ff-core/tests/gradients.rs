@@ -311,6 +311,12 @@ fn l2_normalize_backward_matches_finite_differences() {
     });
     run("L2 normalisation dx", strategy, |(xs, rs, (rows, cols))| {
         let x = DMatrix::from_vec(rows, cols, xs);
+        // Near x = 0 the map x / ‖x‖ bends on the scale of ‖x‖ itself: a central difference of
+        // step 1e-6 on a column of norm 1e-3 measures the curvature, not the derivative (the
+        // same reason samples at the ReLU kink are rejected).
+        if x.column_iter().any(|c| c.norm() < 0.1) {
+            return Err(TestCaseError::reject("a column too close to 0"));
+        }
         let upstream = DMatrix::from_vec(rows, cols, rs);
         let loss = |x: &DMatrix<f64>| {
             let mut out = Buf::default();

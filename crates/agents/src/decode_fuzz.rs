@@ -1,13 +1,14 @@
-//! Structure-aware fuzzing of the two decoders that read what a user hands over: weights files
-//! and checkpoints. Each starts from a valid file of every kind of network and changes one
-//! field in each of nine ways, every field and every change on every run: the file is refused
-//! with an error or, if it still holds together, it loads and works (acts, or trains an epoch).
-//! Never a panic. (A random sample of these cases once let an overflow through on one CI run
-//! and not on others, so none is left to chance.)
+//! Structure-aware fuzzing (`json-mutate`) of the two decoders that read what a user hands
+//! over: weights files and checkpoints. Each starts from a valid file of every kind of network
+//! and changes one field in each of nine ways, every field and every change on every run: the
+//! file is refused with an error or, if it still holds together, it loads and works (acts, or
+//! trains an epoch). Never a panic. (A random sample of these cases once let an overflow
+//! through on one CI run and not on others, so none is left to chance.)
 
 use crate::checkpoint::{self, Payload};
 use crate::rng::{Stream, stream};
 use crate::{AgentKind, Config, LoopState, build, train};
+use json_mutate::for_each_change;
 use serde_json::Value;
 
 /// The networks every decoder must handle: BP with LayerNorm cells, FF with a BP warm start
@@ -36,74 +37,6 @@ fn cfg(extra: &str) -> Config {
         "fuzz.toml",
     )
     .expect("a valid config")
-}
-
-/// Paths to every value inside a JSON value, and to every array (the first three elements of
-/// an array are walked into: enough to reach every nested field).
-fn leaves(v: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
-    match v {
-        Value::Object(m) => {
-            for (k, x) in m {
-                at.push(k.clone());
-                leaves(x, at, out);
-                at.pop();
-            }
-        }
-        Value::Array(a) => {
-            out.push(at.clone());
-            for (i, x) in a.iter().enumerate().take(3) {
-                at.push(i.to_string());
-                leaves(x, at, out);
-                at.pop();
-            }
-        }
-        Value::Number(_) | Value::String(_) | Value::Bool(_) => out.push(at.clone()),
-        Value::Null => {}
-    }
-}
-
-fn at_path<'a>(v: &'a mut Value, path: &[String]) -> &'a mut Value {
-    path.iter().fold(v, |v, k| match v {
-        Value::Array(a) => &mut a[k.parse::<usize>().expect("an index")],
-        other => &mut other[k.as_str()],
-    })
-}
-
-/// The nine changes: a size to 0, −1, 2^62 or u64::MAX, a value to 1e300, an array shortened
-/// or lengthened, a string, an empty array.
-const MUTATIONS: usize = 9;
-
-fn mutate(target: &mut Value, mutation: usize) {
-    match (mutation, &mut *target) {
-        (0, _) => *target = serde_json::json!(0),
-        (1, _) => *target = serde_json::json!(-1),
-        (2, _) => *target = serde_json::json!(1u64 << 62),
-        (3, _) => *target = serde_json::json!(u64::MAX),
-        (4, _) => *target = serde_json::json!(1e300),
-        (5, Value::Array(a)) => {
-            a.pop();
-        }
-        (6, Value::Array(a)) => {
-            let x = a.first().cloned().unwrap_or(serde_json::json!(0));
-            a.push(x);
-        }
-        (7, _) => *target = serde_json::json!("x"),
-        _ => *target = serde_json::json!([]),
-    }
-}
-
-/// Every one-field change of `valid`, in turn.
-fn for_each_change(valid: &Value, mut check: impl FnMut(&Value)) -> usize {
-    let mut paths = Vec::new();
-    leaves(valid, &mut Vec::new(), &mut paths);
-    for path in &paths {
-        for mutation in 0..MUTATIONS {
-            let mut changed = valid.clone();
-            mutate(at_path(&mut changed, path), mutation);
-            check(&changed);
-        }
-    }
-    paths.len() * MUTATIONS
 }
 
 fn temp(name: &str) -> std::path::PathBuf {

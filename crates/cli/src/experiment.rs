@@ -200,11 +200,12 @@ fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<(
     }
     if outcome.ran > 0 {
         note!(
-            "runs: {:.1} s wall on {jobs} threads for {:.1} s of runs (longest {:.1} s); ideal max(total / threads, longest) = {:.1} s",
+            "runs: {:.1} s wall on {} threads for {:.1} s of runs (longest {:.1} s); ideal max(total / threads, longest) = {:.1} s",
             outcome.seconds,
+            outcome.threads,
             outcome.run_seconds,
             outcome.longest,
-            (outcome.run_seconds / jobs as f64).max(outcome.longest)
+            (outcome.run_seconds / outcome.threads as f64).max(outcome.longest)
         );
     }
     let ctx = lab::report::ReportContext {

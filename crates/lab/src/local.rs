@@ -65,6 +65,8 @@ pub struct LocalOutcome {
     pub skipped: usize,
     /// Runs that failed: `(plan index, error)`.
     pub failed: Vec<(usize, String)>,
+    /// Threads the runs were spread over (`jobs`, or fewer when there were fewer runs).
+    pub threads: usize,
     /// Wall time of the runs.
     pub seconds: f64,
     /// The sum of the runs' own wall times (CPU time, one thread each).
@@ -211,6 +213,7 @@ pub fn run(
         ran: walls.len(),
         skipped,
         failed,
+        threads: jobs,
         seconds: started.elapsed().as_secs_f64(),
         run_seconds: walls.iter().sum(),
         longest: walls.iter().copied().fold(0.0, f64::max),

@@ -72,12 +72,34 @@ enum RawSeeds {
 }
 
 impl RawSeeds {
-    fn expand(&self) -> Vec<u64> {
+    fn len(&self) -> u64 {
         match self {
-            RawSeeds::Count(n) => (0..*n).collect(),
-            RawSeeds::List(v) => v.clone(),
+            RawSeeds::Count(n) => *n,
+            RawSeeds::List(v) => v.len() as u64,
         }
     }
+}
+
+/// The seeds `0..n` or the list, with no seed twice and at most [`MAX_RUNS`] of them.
+fn expand_seeds(seeds: &RawSeeds) -> std::result::Result<Vec<u64>, String> {
+    if seeds.len() > MAX_RUNS {
+        return Err(format!(
+            "{} seeds: a plan holds at most {MAX_RUNS} runs; split the seeds over several experiments",
+            seeds.len()
+        ));
+    }
+    let seeds = match seeds {
+        RawSeeds::Count(n) => (0..*n).collect(),
+        RawSeeds::List(v) => v.clone(),
+    };
+    let mut seen = std::collections::HashSet::with_capacity(seeds.len());
+    if let Some(dup) = seeds.iter().find(|s| !seen.insert(**s)) {
+        return Err(format!("seed {dup} is listed twice"));
+    }
+    if seeds.is_empty() {
+        return Err("no seeds: give `seeds = N` (N >= 1) or a list".into());
+    }
+    Ok(seeds)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -230,6 +252,13 @@ pub struct Plan {
 }
 
 const FORMAT: &str = "ffdqn-plan";
+/// The most runs (groups × seeds) a plan may hold: far beyond any sweep a cluster runs, and
+/// small enough that the plan, its task list and the report fit in memory.
+pub const MAX_RUNS: u64 = 1_000_000;
+/// The most groups (sweep points included) a plan may hold: each carries its whole config.
+pub const MAX_GROUPS: u64 = 10_000;
+/// The largest experiment file read (a sweep's values are text too).
+const MAX_FILE_BYTES: u64 = 16 << 20;
 const VERSION: u32 = 1;
 /// The file a plan is written to in an output directory.
 pub const PLAN_FILE: &str = "plan.json";
@@ -267,8 +296,10 @@ impl Plan {
             file: path.to_path_buf(),
             problem,
         };
-        let text = std::fs::read_to_string(path)
+        let bytes = agents::io::read_regular(path, MAX_FILE_BYTES)
             .map_err(|e| bad(format!("cannot read the experiment file: {e}")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| bad("not UTF-8 text: an experiment is a TOML file".into()))?;
         let raw: RawExperiment =
             toml::from_str(&text).map_err(|e| bad(e.to_string().trim_end().to_string()))?;
         if !valid_name(&raw.name) {
@@ -277,20 +308,29 @@ impl Plan {
                 raw.name
             )));
         }
-        let seeds: Vec<u64> = match (opts.seeds, opts.quick, &raw.quick.seeds) {
-            (Some(n), _, _) => (0..n).collect(),
-            (None, true, Some(q)) => q.expand(),
-            _ => raw.seeds.expand(),
-        };
-        if let Some(dup) = seeds
-            .iter()
-            .enumerate()
-            .find_map(|(i, s)| seeds[..i].contains(s).then_some(s))
-        {
-            return Err(bad(format!("seed {dup} is listed twice")));
+        let seeds = match (opts.seeds, opts.quick, &raw.quick.seeds) {
+            (Some(n), _, _) => expand_seeds(&RawSeeds::Count(n)),
+            (None, true, Some(q)) => expand_seeds(q),
+            _ => expand_seeds(&raw.seeds),
         }
-        if seeds.is_empty() {
-            return Err(bad("no seeds: give `seeds = N` (N >= 1) or a list".into()));
+        .map_err(bad)?;
+        // Every group's grid, counted before anything is expanded.
+        let mut n_groups = 0u64;
+        for g in raw.groups.iter().chain(&raw.sweeps) {
+            let points = g
+                .axes
+                .iter()
+                .try_fold(1u64, |n, a| n.checked_mul(a.values.len() as u64));
+            n_groups = points
+                .and_then(|p| n_groups.checked_add(p))
+                .unwrap_or(u64::MAX);
+        }
+        let n_runs = n_groups.saturating_mul(seeds.len() as u64);
+        if n_groups > MAX_GROUPS || n_runs > MAX_RUNS {
+            return Err(bad(format!(
+                "{n_groups} groups × {} seeds: a plan holds at most {MAX_GROUPS} groups and {MAX_RUNS} runs; split the sweep over several experiments",
+                seeds.len()
+            )));
         }
         if let Some(t) = raw.threshold
             && !t.is_finite()
@@ -400,49 +440,10 @@ impl Plan {
                 "no groups: add a [[group]] (name, agent, config) or a [[sweep]]".into(),
             ));
         }
-        for (i, g) in groups.iter().enumerate() {
-            if !valid_name(&g.name) {
-                return Err(bad(format!(
-                    "group name {:?}: use letters, digits and . _ = , + -",
-                    g.name
-                )));
-            }
-            if groups[..i].iter().any(|o| o.name == g.name) {
-                return Err(bad(format!("two groups are named `{}`", g.name)));
-            }
-        }
-        let has = |n: &str| groups.iter().any(|g| g.name == n);
-        for c in &raw.compares {
-            for n in [&c.x, &c.y] {
-                if !has(n) {
-                    return Err(bad(format!(
-                        "[[compare]] names group `{n}`, which the experiment does not have (groups: {})",
-                        groups
-                            .iter()
-                            .map(|g| g.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )));
-                }
-            }
-        }
-        for study in &raw.studies {
-            let needs: &[&str] = match study {
-                Study::PaperClaims => &["bp", "ff"],
-                Study::Init => &["ff"],
-                Study::Memory => &[],
-            };
-            if let Some(missing) = needs.iter().find(|n| !has(n)) {
-                return Err(bad(format!(
-                    "study `{}` needs a group named `{missing}`",
-                    study.name()
-                )));
-            }
-        }
         let runs = (0..groups.len())
             .flat_map(|group| seeds.iter().map(move |&seed| RunPlan { group, seed }))
             .collect();
-        Ok(Plan {
+        let plan = Plan {
             format: FORMAT.into(),
             version: VERSION,
             name: raw.name,
@@ -462,12 +463,80 @@ impl Plan {
                 })
                 .collect(),
             runs,
-        })
+        };
+        plan.check().map_err(bad)?;
+        Ok(plan)
+    }
+
+    /// What every plan holds, whether expanded from an experiment file or read from a
+    /// `plan.json` that may have been edited: directory-safe, distinct group names; comparisons
+    /// and studies naming groups it has; runs of its own groups and seeds.
+    fn check(&self) -> std::result::Result<(), String> {
+        if self.groups.is_empty() {
+            return Err("no groups: add a [[group]] (name, agent, config) or a [[sweep]]".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for g in &self.groups {
+            if !valid_name(&g.name) {
+                return Err(format!(
+                    "group name {:?}: use letters, digits and . _ = , + -",
+                    g.name
+                ));
+            }
+            if !names.insert(g.name.as_str()) {
+                return Err(format!("two groups are named `{}`", g.name));
+            }
+        }
+        for c in &self.compares {
+            for n in [&c.x, &c.y] {
+                if !names.contains(n.as_str()) {
+                    return Err(format!(
+                        "[[compare]] names group `{n}`, which the experiment does not have (groups: {})",
+                        self.groups
+                            .iter()
+                            .map(|g| g.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+            }
+        }
+        for study in &self.studies {
+            let needs: &[&str] = match study {
+                Study::PaperClaims => &["bp", "ff"],
+                Study::Init => &["ff"],
+                Study::Memory => &[],
+            };
+            if let Some(missing) = needs.iter().find(|n| !names.contains(*n)) {
+                return Err(format!(
+                    "study `{}` needs a group named `{missing}`",
+                    study.name()
+                ));
+            }
+        }
+        let seeds: std::collections::HashSet<u64> = self.seeds.iter().copied().collect();
+        for r in &self.runs {
+            if r.group >= self.groups.len() {
+                return Err(format!(
+                    "a run names group {} of {}",
+                    r.group,
+                    self.groups.len()
+                ));
+            }
+            if !seeds.contains(&r.seed) {
+                return Err(format!(
+                    "a run has seed {}, not one of the plan's seeds",
+                    r.seed
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Reads a `plan.json`.
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(read_err(path))?;
+        // A plan of MAX_GROUPS configs and MAX_RUNS runs is well under this.
+        let bytes = agents::io::read_regular(path, 1 << 30).map_err(read_err(path))?;
         let bad = |problem: String| Error::Plan {
             path: path.to_path_buf(),
             problem,
@@ -480,13 +549,7 @@ impl Plan {
                 plan.format, plan.version
             )));
         }
-        if let Some(r) = plan.runs.iter().find(|r| r.group >= plan.groups.len()) {
-            return Err(bad(format!(
-                "a run names group {} of {}",
-                r.group,
-                plan.groups.len()
-            )));
-        }
+        plan.check().map_err(bad)?;
         Ok(plan)
     }
 

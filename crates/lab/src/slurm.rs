@@ -188,17 +188,23 @@ pub fn submit(plan: &Plan, out: &Path, opts: &SlurmOptions) -> Result<Submission
 
 /// The plan index of task `task_id` of a submission's task list.
 pub fn task_index(list: &Path, task_id: usize) -> Result<usize> {
-    let text = std::fs::read_to_string(list).map_err(read_err(list))?;
-    text.lines()
-        .nth(task_id)
-        .and_then(|l| l.trim().parse().ok())
-        .ok_or_else(|| Error::Plan {
-            path: list.to_path_buf(),
-            problem: format!(
-                "no task {task_id}: the list has {} lines",
-                text.lines().count()
-            ),
-        })
+    let bytes = agents::io::read_regular(list, 1 << 30).map_err(read_err(list))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let bad = |problem: String| Error::Plan {
+        path: list.to_path_buf(),
+        problem,
+    };
+    let line = text.lines().nth(task_id).ok_or_else(|| {
+        bad(format!(
+            "no task {task_id}: the list has {} lines",
+            text.lines().count()
+        ))
+    })?;
+    line.trim().parse().map_err(|_| {
+        bad(format!(
+            "task {task_id} is {line:?}, not a plan index: the list is written by `ffdqn experiment run --backend slurm`"
+        ))
+    })
 }
 
 /// How a job ended, from `scontrol -o show job`.

@@ -53,3 +53,77 @@ fn every_shipped_experiment_file_expands() {
     }
     assert!(plan.compares.iter().all(|c| c.question.is_some()));
 }
+
+/// Experiment files that would exhaust memory or hang are refused with the limit named, before
+/// anything is expanded: seed counts and sweep grids beyond a plan's bounds, a FIFO.
+#[test]
+fn oversized_and_non_regular_experiment_files_are_refused() {
+    let dir = std::env::temp_dir().join(format!("ffdqn-exp-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let paper = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/paper.toml");
+    let refused = |seeds: &str, sweep: &str, opts: &PlanOptions| {
+        let file = dir.join("e.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "name = \"e\"\nseeds = {seeds}\n[[group]]\nname = \"g\"\nagent = \"bp\"\nconfig = {paper:?}\n{sweep}"
+            ),
+        )
+        .expect("writes");
+        match Plan::from_file(&file, opts) {
+            Ok(p) => panic!("accepted {} runs", p.runs.len()),
+            Err(e) => e.to_string(),
+        }
+    };
+    let msg = refused("4294967296", "", &PlanOptions::default());
+    assert!(msg.contains("at most 1000000 runs"), "{msg}");
+    let many = PlanOptions {
+        quick: false,
+        seeds: Some(u64::MAX),
+    };
+    let msg = refused("2", "", &many);
+    assert!(msg.contains("at most 1000000 runs"), "{msg}");
+    let values = format!("[{}]", vec!["0.5"; 100].join(", "));
+    let axes: Vec<String> = ["train.gamma", "train.lr", "ff.margin", "train.tau"]
+        .iter()
+        .map(|k| format!("{{ key = \"{k}\", values = {values} }}"))
+        .collect();
+    let sweep = format!(
+        "[[sweep]]\nname = \"s\"\nagent = \"bp\"\nconfig = {paper:?}\naxes = [{}]\n",
+        axes.join(", ")
+    );
+    let msg = refused("2", &sweep, &PlanOptions::default());
+    assert!(
+        msg.contains("100000001 groups") && msg.contains("at most 10000 groups"),
+        "{msg}"
+    );
+    let msg = refused("[1, 2, 1]", "", &PlanOptions::default());
+    assert!(msg.contains("seed 1 is listed twice"), "{msg}");
+    let traversal =
+        format!("[[group]]\nname = \"../../etc\"\nagent = \"bp\"\nconfig = {paper:?}\n");
+    let msg = refused("2", &traversal, &PlanOptions::default());
+    assert!(
+        msg.contains("group name \"../../etc\": use letters"),
+        "{msg}"
+    );
+
+    let list = dir.join("tasks");
+    std::fs::write(&list, "3\nabc\n").expect("writes");
+    assert_eq!(lab::slurm::task_index(&list, 0).expect("a number"), 3);
+    let msg = lab::slurm::task_index(&list, 1)
+        .expect_err("not a number")
+        .to_string();
+    assert!(msg.contains("task 1 is \"abc\", not a plan index"), "{msg}");
+    let msg = lab::slurm::task_index(&list, 7)
+        .expect_err("no line")
+        .to_string();
+    assert!(msg.contains("no task 7: the list has 2 lines"), "{msg}");
+
+    let fifo = dir.join("fifo.toml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if made.is_ok_and(|s| s.success()) {
+        let e = Plan::from_file(&fifo, &PlanOptions::default()).expect_err("a FIFO");
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,77 @@
+//! Structure-aware fuzzing (`json-mutate`) of `plan.json`, the file a Slurm array task and the
+//! report job read from a shared directory where anyone may have edited it: every field of a
+//! finished plan, changed in each of nine ways, is refused by `Plan::read` with an error or,
+//! if it still holds together, is described, checked for finished runs and reported on
+//! without a panic.
+
+use lab::plan::{Plan, PlanOptions};
+use std::path::Path;
+
+#[test]
+fn plans_with_one_field_changed_never_panic() {
+    let dir = std::env::temp_dir().join(format!("ffdqn-plan-fuzz-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let paper = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/paper.toml");
+    let file = dir.join("tiny.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"name = "tiny"
+seeds = 2
+threshold = 195.0
+[[group]]
+name = "bp"
+agent = "bp"
+config = {paper:?}
+set = ["train.epochs=2", "train.episodes-per-epoch=2", "train.learning-starts=200", "train.eval-episodes=1", "train.final-eval-episodes=1"]
+[[group]]
+name = "ff"
+agent = "ff"
+config = {paper:?}
+set = ["train.epochs=2", "train.episodes-per-epoch=2", "train.learning-starts=200", "train.eval-episodes=1", "train.final-eval-episodes=1"]
+[[compare]]
+x = "ff"
+y = "bp"
+question = "Does FF beat BP?"
+"#
+        ),
+    )
+    .expect("writes");
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).expect("out");
+    let plan = Plan::from_file(&file, &PlanOptions::default()).expect("a valid experiment");
+    plan.write(&out).expect("writes the plan");
+    let ran = lab::local::run(&plan, &out, 2, false, &|_| {}).expect("runs");
+    assert!(ran.failed.is_empty(), "{:?}", ran.failed);
+
+    let valid = serde_json::to_value(&plan).expect("json");
+    let plan_file = out.join(lab::plan::PLAN_FILE);
+    let mut read = 0;
+    let cases = json_mutate::for_each_change(&valid, |changed| {
+        std::fs::write(&plan_file, serde_json::to_vec(changed).expect("encodes")).expect("writes");
+        let Ok(plan) = Plan::read(&plan_file) else {
+            return;
+        };
+        read += 1;
+        for i in 0..plan.runs.len() {
+            let _ = plan.describe(i);
+            let _ = lab::runner::is_done(&plan, &out, i);
+            let _ = lab::runner::failure_of(&plan, &out, i);
+        }
+        let _ = lab::local::expected_seconds(&plan, &out);
+        let _ = lab::report::unfinished(&plan, &out);
+        let ctx = lab::report::ReportContext {
+            command: "fuzz".into(),
+            wall: 0.0,
+            skipped: 0,
+        };
+        let _ = lab::report::build(&plan, &out, &ctx);
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        cases > 300,
+        "only {cases} cases: the plan lost its structure"
+    );
+    assert!(read > 20, "only {read} changed plans were readable");
+}

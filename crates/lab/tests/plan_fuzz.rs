@@ -2,7 +2,7 @@
 //! report job read from a shared directory where anyone may have edited it: every field of a
 //! finished plan, changed in each of nine ways, is refused by `Plan::read` with an error or,
 //! if it still holds together, is described, checked for finished runs and reported on
-//! without a panic.
+//! without a panic; so is every field of a finished run's `summary.json` and `run.json`.
 
 use lab::plan::{Plan, PlanOptions};
 use std::path::Path;
@@ -45,6 +45,11 @@ question = "Does FF beat BP?"
     let ran = lab::local::run(&plan, &out, 2, false, &|_| {}).expect("runs");
     assert!(ran.failed.is_empty(), "{:?}", ran.failed);
 
+    let ctx = lab::report::ReportContext {
+        command: "fuzz".into(),
+        wall: 0.0,
+        skipped: 0,
+    };
     let valid = serde_json::to_value(&plan).expect("json");
     let plan_file = out.join(lab::plan::PLAN_FILE);
     let mut read = 0;
@@ -61,17 +66,33 @@ question = "Does FF beat BP?"
         }
         let _ = lab::local::expected_seconds(&plan, &out);
         let _ = lab::report::unfinished(&plan, &out);
-        let ctx = lab::report::ReportContext {
-            command: "fuzz".into(),
-            wall: 0.0,
-            skipped: 0,
-        };
         let _ = lab::report::build(&plan, &out, &ctx);
     });
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         cases > 300,
         "only {cases} cases: the plan lost its structure"
     );
     assert!(read > 20, "only {read} changed plans were readable");
+
+    // A finished run's own files, as the report reads them.
+    std::fs::write(&plan_file, serde_json::to_vec(&valid).expect("encodes")).expect("writes");
+    let run_dir = out.join("runs/ff/seed-1");
+    for name in ["summary.json", "run.json"] {
+        let path = run_dir.join(name);
+        let original = std::fs::read(&path).expect("a finished run's file");
+        let valid: serde_json::Value = serde_json::from_slice(&original).expect("json");
+        let mut reported = 0;
+        let cases = json_mutate::for_each_change(&valid, |changed| {
+            std::fs::write(&path, serde_json::to_vec(changed).expect("encodes")).expect("writes");
+            let _ = lab::runner::is_done(&plan, &out, 3);
+            let _ = lab::local::expected_seconds(&plan, &out);
+            if lab::report::build(&plan, &out, &ctx).is_ok() {
+                reported += 1;
+            }
+        });
+        std::fs::write(&path, &original).expect("restores");
+        assert!(cases > 30, "{name}: only {cases} cases");
+        assert!(reported > 0, "{name}: no changed file was reported on");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

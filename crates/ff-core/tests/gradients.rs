@@ -468,11 +468,19 @@ fn cell_gradient_check(norm: ff_core::cell::CellNorm) {
                     prop_assume!(z.iter().all(|v| v.abs() > 1e-3));
                 }
                 _ => {
+                    let (gamma, beta) = (cell.tensor(2), cell.tensor(3));
                     for c in z.column_iter() {
                         let m = c.mean();
                         let var = c.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / c.len() as f64;
                         prop_assume!(var > 0.05);
                         prop_assume!(c.iter().all(|v| (v - m).abs() > 1e-3 && v.abs() > 1e-3));
+                        // Before the ReLU its kink is at γ ẑ + β = 0, wherever β moves it.
+                        if norm == ff_core::cell::CellNorm::BeforeRelu {
+                            let inv_std = 1.0 / (var + ff_core::norm::LN_EPS).sqrt();
+                            prop_assume!(c.iter().enumerate().all(|(i, v)| {
+                                (gamma[i] * (v - m) * inv_std + beta[i]).abs() > 1e-3
+                            }));
+                        }
                     }
                     let h = h_of(&cell, &x);
                     prop_assume!(h.as_slice().iter().all(|v| *v == 0.0 || v.abs() > 1e-3));

@@ -113,6 +113,8 @@ pub struct AgentSnapshot {
     pub warmstart: Option<(Vec<ff_core::Optimizer<f32>>, u64)>,
     /// FF-DQN's greedy schedule.
     pub greedy: Option<crate::ff::Greedy>,
+    /// The epoch's FF statistics so far (FF-DQN, and a local agent's FF auxiliary term).
+    pub epoch: crate::ff::EpochAccum,
 }
 
 /// The parts both agents share: networks, acting workspace, targets.
@@ -270,10 +272,15 @@ impl Agent for BpAgent {
             optimizers: self.learner.optimizers(),
             warmstart: None,
             greedy: None,
+            epoch: crate::ff::EpochAccum::default(),
         }
     }
     fn restore(&mut self, s: AgentSnapshot) -> Result<()> {
-        if s.kind != AgentKind::Bp || s.warmstart.is_some() || s.greedy.is_some() {
+        if s.kind != AgentKind::Bp
+            || s.warmstart.is_some()
+            || s.greedy.is_some()
+            || s.epoch != crate::ff::EpochAccum::default()
+        {
             return Err(Error::Mismatch(format!(
                 "a saved {} agent cannot become a bp agent",
                 s.kind
@@ -413,6 +420,7 @@ impl Agent for FfAgent {
                 .as_ref()
                 .map(|(bp, left)| (bp.optimizers(), *left)),
             greedy: self.learner.greedy_state(),
+            epoch: self.learner.epoch_accum(),
         }
     }
     fn restore(&mut self, s: AgentSnapshot) -> Result<()> {
@@ -436,7 +444,7 @@ impl Agent for FfAgent {
                 ));
             }
         }
-        self.learner.restore(s.optimizers, s.greedy)?;
+        self.learner.restore(s.optimizers, s.greedy, s.epoch)?;
         self.core.set_networks(s.online, s.target)
     }
 }
@@ -531,6 +539,7 @@ impl Agent for LocalAgent {
             optimizers: self.learner.optimizers(),
             warmstart: None,
             greedy: None,
+            epoch: self.learner.epoch_accum(),
         }
     }
     fn restore(&mut self, s: AgentSnapshot) -> Result<()> {
@@ -554,7 +563,7 @@ impl Agent for LocalAgent {
                 )));
             }
         }
-        self.learner.restore(s.optimizers)?;
+        self.learner.restore(s.optimizers, s.epoch)?;
         self.online.layers = online;
         self.target.layers = target;
         Ok(())

@@ -9,17 +9,18 @@
 //! ```
 //!
 //! The payload holds the seed, the agent's [`AgentSnapshot`] (both networks, every optimizer's
-//! moments and step count, schedules) and the loop's state (replay buffer, every random
-//! generator's position, step/update/epoch counters, metrics so far). Checkpoints are taken
-//! between epochs, where the environment is between episodes, so it is rebuilt rather than
-//! saved. The header is checked before anything is decoded: a file of another format version,
-//! written under another config, truncated or corrupted gets a clear error and is never
-//! half-read.
+//! moments and step count, schedules, the epoch's FF statistics so far) and the loop's state
+//! (replay buffer, every random generator's position, step/update/epoch counters, metrics so
+//! far, the epoch in progress and, when a run stopped inside an episode, the environment's
+//! state and step count: the observation follows from them). The header is checked before
+//! anything is decoded: a file of another format version, written under another config,
+//! truncated or corrupted gets a clear error and is never half-read; after it, every count
+//! and the episode are checked against what a run of the config can reach.
 
 use crate::agent::{AgentKind, AgentSnapshot};
 use crate::config::Config;
 use crate::io::write_atomic;
-use crate::train::{EpochMetrics, LoopState};
+use crate::train::{EpochMetrics, EpochProgress, LoopState};
 use crate::{Error, Result};
 use rand_chacha::ChaCha8Rng;
 use replay::ReplayBuffer;
@@ -28,7 +29,7 @@ use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"FFDQNCKP";
 /// The checkpoint format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8 + 8;
 
 /// FNV-1a, 64 bits: a stable hash (unlike `std`'s) for configs and payloads.
@@ -59,6 +60,8 @@ struct LoopSnapshot {
     history: Vec<EpochMetrics>,
     prior_seconds: f64,
     skipped_batches: u64,
+    epoch: EpochProgress,
+    episode: Option<envs::Episode>,
 }
 
 /// The loop's state as it is written, borrowed: saving copies nothing (the replay buffer alone
@@ -76,6 +79,8 @@ struct LoopSnapshotRef<'a> {
     history: &'a [EpochMetrics],
     prior_seconds: f64,
     skipped_batches: u64,
+    epoch: &'a EpochProgress,
+    episode: Option<envs::Episode>,
 }
 
 #[derive(Deserialize)]
@@ -129,6 +134,8 @@ pub fn save(
             history: &st.history,
             prior_seconds: wall_seconds,
             skipped_batches: st.skipped_batches,
+            epoch: &st.epoch,
+            episode: st.epoch.in_episode.then(|| st.env.episode()).flatten(),
         },
     };
     let bytes = encode(cfg, &payload).map_err(|e| Error::BadFile {
@@ -215,27 +222,45 @@ pub fn decode(bytes: &[u8], cfg: &Config, path: &Path) -> Result<Resumed> {
         )));
     }
     // The counters as a run under `cfg` can have left them: the epochs it has, one line of
-    // history per epoch, at most a full episode's steps per training episode, at most one
-    // update (or one skipped batch) per step.
+    // history per epoch, an epoch in progress short of its episodes, at most a full episode's
+    // steps per training episode begun, at most one update (or one skipped batch, or one
+    // loss) per step.
     let t = cfg.train();
-    let max_steps = u64::from(s.epochs_done)
+    let begun = u64::from(s.epochs_done)
         .checked_mul(u64::from(t.episodes_per_epoch))
-        .and_then(|n| n.checked_mul(u64::from(cfg.env().max_episode_steps)));
+        .and_then(|n| n.checked_add(s.epoch.returns.len() as u64 + u64::from(s.epoch.in_episode)));
+    let max_steps = begun.and_then(|n| n.checked_mul(u64::from(cfg.env().max_episode_steps)));
     if s.epochs_done > t.epochs
         || s.history.len() != s.epochs_done as usize
+        || s.epoch.returns.len() >= t.episodes_per_epoch as usize
         || max_steps.is_none_or(|max| s.env_steps > max)
         || s.updates > s.env_steps
         || s.skipped_batches > s.env_steps
+        || s.epoch.loss_n > s.env_steps
     {
         return Err(bad(format!(
-            "counters no run of this config can reach: epoch {} of {} with {} lines of history, {} steps, {} updates, {} skipped batches",
+            "counters no run of this config can reach: epoch {} of {} with {} lines of history and {} episodes of the next, {} steps, {} updates, {} skipped batches",
             s.epochs_done,
             t.epochs,
             s.history.len(),
+            s.epoch.returns.len(),
             s.env_steps,
             s.updates,
             s.skipped_batches
         )));
+    }
+    let mut env = cfg.env().make()?;
+    let mut obs = vec![0.0; obs_dim];
+    match (s.epoch.in_episode, &s.episode) {
+        (true, Some(episode)) => env
+            .resume(episode, &mut obs)
+            .map_err(|e| bad(format!("the episode in progress cannot continue: {e}")))?,
+        (false, None) => {}
+        (true, None) | (false, Some(_)) => {
+            return Err(bad(
+                "an episode in progress without its environment state, or the reverse".into(),
+            ));
+        }
     }
 
     Ok(Resumed {
@@ -243,8 +268,8 @@ pub fn decode(bytes: &[u8], cfg: &Config, path: &Path) -> Result<Resumed> {
         kind: p.agent.kind,
         agent: p.agent,
         state: LoopState {
-            env: cfg.env().make()?,
-            obs: vec![0.0; obs_dim],
+            env,
+            obs,
             next_obs: vec![0.0; obs_dim],
             buffer: s.buffer,
             env_rng: s.env_rng,
@@ -258,6 +283,7 @@ pub fn decode(bytes: &[u8], cfg: &Config, path: &Path) -> Result<Resumed> {
             prior_seconds: s.prior_seconds,
             skipped_batches: s.skipped_batches,
             on_divergence: crate::train::OnDivergence::default(),
+            epoch: s.epoch,
         },
     })
 }

@@ -110,11 +110,13 @@ pub enum Error {
     /// A saved state that does not fit this agent (another architecture or optimizer layout).
     #[error("saved state does not fit this agent: {0}")]
     Mismatch(String),
-    /// Training was asked to stop (a signal) after an epoch; its checkpoint is written.
-    #[error("training stopped on request after epoch {epoch}")]
+    /// Training was asked to stop (a signal) between two steps.
+    #[error("training stopped on request at env step {env_steps}, {epochs_done} epochs finished")]
     Interrupted {
-        /// The last finished epoch.
-        epoch: u32,
+        /// Epochs finished.
+        epochs_done: u32,
+        /// Environment steps taken.
+        env_steps: u64,
     },
     /// Another process is writing this run directory.
     #[error("{} is in use by {}: wait for it to finish, or choose another --out", dir.display(), pid.map_or_else(|| "another process".to_string(), |p| format!("process {p}")))]

@@ -10,7 +10,7 @@ use rand::Rng;
 use replay::Batch;
 
 /// Running sums of one layer's FF statistics over an epoch.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LayerAccum {
     /// FF steps taken.
     pub steps: u64,
@@ -35,8 +35,60 @@ pub struct FfLayerEpoch {
     pub accuracy: f64,
 }
 
+/// An epoch's FF statistics so far (FF-DQN's layers, or a layer-local agent's FF auxiliary
+/// term). Checkpoints keep it, so that a run stopped inside an epoch reports that epoch as a run
+/// never stopped does.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EpochAccum {
+    /// Per layer.
+    pub(crate) layers: Vec<LayerAccum>,
+    /// Minibatches skipped because every target was equal (FF-DQN).
+    pub(crate) skipped: u64,
+    /// Minibatches that gave the FF layers a step (FF-DQN).
+    pub(crate) ff_batches: u64,
+}
+
+impl EpochAccum {
+    /// Empty sums for `n` layers.
+    pub(crate) fn new(n: usize) -> Self {
+        Self {
+            layers: vec![LayerAccum::default(); n],
+            ..Self::default()
+        }
+    }
+
+    /// The epoch's statistics; the sums start again from zero.
+    pub(crate) fn take(&mut self, greedy_active_layer: Option<usize>) -> FfEpochStats {
+        let stats = FfEpochStats {
+            layers: self.layers.iter().map(LayerAccum::epoch).collect(),
+            skipped_empty_positive: self.skipped,
+            ff_batches: self.ff_batches,
+            greedy_active_layer,
+        };
+        self.layers
+            .iter_mut()
+            .for_each(|a| *a = LayerAccum::default());
+        self.skipped = 0;
+        self.ff_batches = 0;
+        stats
+    }
+
+    /// Takes saved sums in place of these, if they are for as many layers.
+    pub(crate) fn restore(&mut self, saved: EpochAccum) -> Result<()> {
+        if saved.layers.len() != self.layers.len() {
+            return Err(Error::Mismatch(format!(
+                "saved epoch statistics of {} layers, this agent has {}",
+                saved.layers.len(),
+                self.layers.len()
+            )));
+        }
+        *self = saved;
+        Ok(())
+    }
+}
+
 impl LayerAccum {
-    fn add(&mut self, s: &FfStats) {
+    pub(crate) fn add(&mut self, s: &FfStats) {
         self.steps += 1;
         self.sum_g_pos += s.mean_g_pos;
         self.sum_g_neg += s.mean_g_neg;
@@ -91,9 +143,7 @@ pub struct FfLearner {
     dq: Buf<f32>,
     sorted: Vec<f32>,
     is_pos: Vec<bool>,
-    accum: Vec<LayerAccum>,
-    skipped: u64,
-    ff_batches: u64,
+    epoch: EpochAccum,
     greedy: Option<Greedy>,
 }
 
@@ -128,9 +178,7 @@ impl FfLearner {
             dq: Buf::default(),
             sorted: Vec::new(),
             is_pos: Vec::new(),
-            accum: vec![LayerAccum::default(); n],
-            skipped: 0,
-            ff_batches: 0,
+            epoch: EpochAccum::new(n),
             greedy: matches!(cfg.schedule, Schedule::Greedy { .. }).then(|| Greedy {
                 active: 0,
                 steps_on_layer: 0,
@@ -168,10 +216,10 @@ impl FfLearner {
             self.is_pos.clear();
             self.is_pos.extend(targets.iter().map(|&y| y > median));
             if !self.is_pos.contains(&true) {
-                self.skipped += 1;
+                self.epoch.skipped += 1;
                 do_ff = false;
             } else {
-                self.ff_batches += 1;
+                self.epoch.ff_batches += 1;
             }
         }
         // Each layer's input is normalised here, once: the FF step and the forward pass with the
@@ -200,7 +248,7 @@ impl FfLearner {
                         std::slice::from_ref(&self.grads),
                     )
                     .map_err(|e| Error::from(e).in_layer(l))?;
-                self.accum[l].add(&stats);
+                self.epoch.layers[l].add(&stats);
                 if let Some(g) = &mut self.greedy {
                     Self::advance_greedy(g, &self.cfg.schedule, stats.accuracy, n);
                 }
@@ -257,18 +305,13 @@ impl FfLearner {
 
     /// The epoch's FF statistics; resets the running sums.
     pub fn take_epoch_stats(&mut self) -> FfEpochStats {
-        let stats = FfEpochStats {
-            layers: self.accum.iter().map(LayerAccum::epoch).collect(),
-            skipped_empty_positive: self.skipped,
-            ff_batches: self.ff_batches,
-            greedy_active_layer: self.greedy.as_ref().map(|g| g.active),
-        };
-        self.accum
-            .iter_mut()
-            .for_each(|a| *a = LayerAccum::default());
-        self.skipped = 0;
-        self.ff_batches = 0;
-        stats
+        let active = self.greedy.as_ref().map(|g| g.active);
+        self.epoch.take(active)
+    }
+
+    /// The epoch's running sums so far (for checkpoints).
+    pub fn epoch_accum(&self) -> EpochAccum {
+        self.epoch.clone()
     }
 
     /// Every optimizer, hidden layers first, then the head (for checkpoints).
@@ -281,7 +324,12 @@ impl FfLearner {
     }
 
     /// Restores optimizers saved by [`FfLearner::optimizers`] and the greedy schedule.
-    pub fn restore(&mut self, mut opts: Vec<Optimizer<f32>>, greedy: Option<Greedy>) -> Result<()> {
+    pub fn restore(
+        &mut self,
+        mut opts: Vec<Optimizer<f32>>,
+        greedy: Option<Greedy>,
+        epoch: EpochAccum,
+    ) -> Result<()> {
         let expected: Vec<&[usize]> = self.optimizers_sizes();
         let got: Vec<&[usize]> = opts.iter().map(Optimizer::sizes).collect();
         if expected != got || greedy.is_some() != self.greedy.is_some() {
@@ -289,6 +337,7 @@ impl FfLearner {
                 "FF optimizer layout {got:?}, this agent has {expected:?}"
             )));
         }
+        self.epoch.restore(epoch)?;
         self.head_opt = opts
             .pop()
             .ok_or_else(|| Error::Mismatch("no head optimizer".into()))?;

@@ -19,7 +19,7 @@
 //! agent acts on the mean of the layers' Q-values (Artificial Dopamine) or the last layer's.
 
 use crate::config::{ActOn, FfAux, LocalConfig, LocalKind};
-use crate::ff::{FfEpochStats, FfLayerEpoch};
+use crate::ff::{EpochAccum, FfEpochStats};
 use crate::network::argmax;
 use crate::{Error, Result, Tensor};
 use dqn_head::{TdLoss, td_gradients, td_loss};
@@ -447,16 +447,6 @@ impl LocalNet {
     }
 }
 
-/// Running sums of one layer's statistics over an epoch (FF auxiliary term).
-#[derive(Debug, Clone, Copy, Default)]
-struct Accum {
-    steps: u64,
-    g_pos: f64,
-    g_neg: f64,
-    loss: f64,
-    accuracy: f64,
-}
-
 /// Optimizers and buffers of a layer-local agent.
 #[derive(Debug, Clone)]
 pub struct LocalLearner {
@@ -476,7 +466,7 @@ pub struct LocalLearner {
     dl_dg: Vec<f32>,
     is_pos: Vec<bool>,
     sorted: Vec<f32>,
-    accum: Vec<Accum>,
+    epoch: EpochAccum,
     cache: CellCache<f32>,
 }
 
@@ -510,7 +500,7 @@ impl LocalLearner {
             dl_dg: Vec::new(),
             is_pos: Vec::new(),
             sorted: Vec::new(),
-            accum: vec![Accum::default(); net.layers.len()],
+            epoch: EpochAccum::new(net.layers.len()),
             cache: CellCache::default(),
         })
     }
@@ -526,7 +516,7 @@ impl LocalLearner {
     }
 
     /// Restores optimizers saved by [`LocalLearner::optimizers`].
-    pub fn restore(&mut self, opts: Vec<Optimizer<f32>>) -> Result<()> {
+    pub fn restore(&mut self, opts: Vec<Optimizer<f32>>, epoch: EpochAccum) -> Result<()> {
         let expected: Vec<&[usize]> = self.opts.iter().map(Optimizer::sizes).collect();
         let got: Vec<&[usize]> = opts.iter().map(Optimizer::sizes).collect();
         if expected != got {
@@ -534,6 +524,7 @@ impl LocalLearner {
                 "layer-local optimizer layout {got:?}, this agent has {expected:?}"
             )));
         }
+        self.epoch.restore(epoch)?;
         self.opts = opts;
         Ok(())
     }
@@ -760,39 +751,24 @@ impl LocalLearner {
                 *d += k * v;
             }
         }
-        let a = &mut self.accum[l];
-        a.steps += 1;
-        a.g_pos += stats.mean_g_pos;
-        a.g_neg += stats.mean_g_neg;
-        a.loss += stats.loss;
-        a.accuracy += stats.accuracy;
+        self.epoch.layers[l].add(&stats);
         Ok(())
     }
 
     /// The FF auxiliary term's statistics of the epoch (empty without one); resets them.
     pub fn take_epoch_stats(&mut self) -> FfEpochStats {
+        let stats = self.epoch.take(None);
         if self.cfg.ff_aux == FfAux::None {
             return FfEpochStats::default();
         }
-        let layers = self
-            .accum
-            .iter()
-            .map(|a| {
-                let n = a.steps as f64;
-                let mean = |s: f64| if a.steps == 0 { f64::NAN } else { s / n };
-                FfLayerEpoch {
-                    steps: a.steps,
-                    mean_g_pos: mean(a.g_pos),
-                    mean_g_neg: mean(a.g_neg),
-                    ff_loss: mean(a.loss),
-                    accuracy: mean(a.accuracy),
-                }
-            })
-            .collect();
-        self.accum.iter_mut().for_each(|a| *a = Accum::default());
         FfEpochStats {
-            layers,
+            layers: stats.layers,
             ..FfEpochStats::default()
         }
+    }
+
+    /// The epoch's running sums so far (for checkpoints).
+    pub fn epoch_accum(&self) -> EpochAccum {
+        self.epoch.clone()
     }
 }

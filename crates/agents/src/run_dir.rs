@@ -18,7 +18,9 @@ use crate::config::Config;
 use crate::ff::{FfEpochStats, FfLayerEpoch};
 use crate::io::{load_weights, save_weights, write_atomic};
 use crate::rng::{Stream, stream};
-use crate::train::{EpochMetrics, LoopState, OnDivergence, RunResult, mean_std, train};
+use crate::train::{
+    EpochMetrics, LoopState, OnDivergence, Outcome, RunResult, mean_std, train_until,
+};
 use crate::{Agent, Error, Result, build};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -175,10 +177,12 @@ pub struct EpochEvent<'a> {
 pub enum Trained {
     /// Every epoch and the final evaluation ran.
     Finished(Box<Summary>),
-    /// Stopped on request after `epoch`, whose checkpoint is written.
+    /// Stopped on request between two steps; a checkpoint of that point is written.
     Stopped {
-        /// The last finished epoch.
-        epoch: u32,
+        /// Epochs finished.
+        epochs_done: u32,
+        /// Environment steps taken.
+        env_steps: u64,
     },
 }
 
@@ -378,13 +382,20 @@ impl RunDir {
     pub fn train(&self, on_epoch: &mut dyn FnMut(EpochEvent<'_>)) -> Result<Summary> {
         match self.train_until(on_epoch, &|| false)? {
             Trained::Finished(summary) => Ok(*summary),
-            Trained::Stopped { epoch } => Err(Error::Interrupted { epoch }),
+            Trained::Stopped {
+                epochs_done,
+                env_steps,
+            } => Err(Error::Interrupted {
+                epochs_done,
+                env_steps,
+            }),
         }
     }
 
-    /// [`RunDir::train`], asking `stop` after every epoch: when it says yes, a checkpoint of
-    /// that epoch is written (whatever `--checkpoint-every` says) and training ends there, to
-    /// be continued by [`RunDir::train`] on this directory with a bit-identical result.
+    /// [`RunDir::train`], asking `stop` before every step: when it says yes, a checkpoint of
+    /// that point is written (whatever `--checkpoint-every` says; mid-episode, with the
+    /// environment's state) and training ends there, to be continued by [`RunDir::train`] on
+    /// this directory with a bit-identical result.
     pub fn train_until(
         &self,
         on_epoch: &mut dyn FnMut(EpochEvent<'_>),
@@ -413,11 +424,9 @@ impl RunDir {
         let n_hidden = cfg.hidden().len();
         let mut save = |m: &EpochMetrics, st: &LoopState, agent: &dyn Agent| -> Result<()> {
             self.write_metrics(&st.history, n_hidden)?;
-            let stopping = m.epoch < epochs && stop();
-            let checkpointed = (stopping
-                || info
-                    .checkpoint_every
-                    .is_some_and(|k| m.epoch.is_multiple_of(k)))
+            let checkpointed = info
+                .checkpoint_every
+                .is_some_and(|k| m.epoch.is_multiple_of(k))
                 && m.epoch < epochs;
             if checkpointed {
                 checkpoint::save(
@@ -434,14 +443,24 @@ impl RunDir {
                 epochs,
                 checkpointed,
             });
-            if stopping {
-                return Err(Error::Interrupted { epoch: m.epoch });
-            }
             Ok(())
         };
-        let run = match train(agent.as_mut(), &cfg, seed, &mut st, &mut save) {
-            Err(Error::Interrupted { epoch }) => return Ok(Trained::Stopped { epoch }),
-            other => other?,
+        let run = match train_until(agent.as_mut(), &cfg, seed, &mut st, &mut save, stop)? {
+            Outcome::Finished(run) => run,
+            Outcome::Stopped { wall_seconds } => {
+                checkpoint::save(
+                    &self.file(CHECKPOINT),
+                    &cfg,
+                    seed,
+                    agent.snapshot(),
+                    &st,
+                    wall_seconds,
+                )?;
+                return Ok(Trained::Stopped {
+                    epochs_done: st.epochs_done,
+                    env_steps: st.env_steps,
+                });
+            }
         };
         save_weights(&self.file(WEIGHTS), kind, cfg.env().id, &agent.policy())?;
         let summary = Summary::new(kind, seed, &info.config_source, &run);

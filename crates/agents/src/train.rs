@@ -60,6 +60,35 @@ pub struct RunResult {
     pub skipped_batches: u64,
 }
 
+/// The epoch in progress: the returns of its finished training episodes, its TD losses so far,
+/// and the return of the episode under way (the environment holds that episode). Empty between
+/// epochs; a run stopped inside an epoch keeps it in its checkpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct EpochProgress {
+    /// Returns of the epoch's finished training episodes.
+    pub returns: Vec<f32>,
+    /// Sum of the epoch's TD losses.
+    pub loss_sum: f64,
+    /// Number of those losses.
+    pub loss_n: u64,
+    /// An episode is under way.
+    pub in_episode: bool,
+    /// Its return so far.
+    pub episode_return: f32,
+}
+
+/// How [`train_until`] ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Every epoch and the final evaluation ran.
+    Finished(RunResult),
+    /// `stop` said yes between two steps; the state is where it stopped, ready to be saved.
+    Stopped {
+        /// Wall time of the run so far (earlier sessions included).
+        wall_seconds: f64,
+    },
+}
+
 /// Mean and population standard deviation.
 pub fn mean_std(xs: &[f32]) -> (f64, f64) {
     if xs.is_empty() {
@@ -154,6 +183,8 @@ pub struct LoopState {
     pub skipped_batches: u64,
     /// What a diverging update does.
     pub on_divergence: OnDivergence,
+    /// The epoch in progress.
+    pub epoch: EpochProgress,
 }
 
 /// What happens when an update produces a NaN or infinity (in a loss, a target, a gradient
@@ -189,6 +220,7 @@ impl LoopState {
             prior_seconds: 0.0,
             skipped_batches: 0,
             on_divergence: OnDivergence::Stop,
+            epoch: EpochProgress::default(),
         })
     }
 }
@@ -283,7 +315,9 @@ pub fn train_step(
     })
 }
 
-/// Runs one epoch: its training episodes, then a greedy evaluation.
+/// Runs one epoch, or the rest of one (from `st.epoch`): its training episodes, then a greedy
+/// evaluation. `stop` is asked before every step; when it says yes the epoch is left where it
+/// is (in `st`, to be saved and continued) and `None` is returned.
 pub fn run_epoch(
     agent: &mut dyn Agent,
     cfg: &Config,
@@ -291,26 +325,33 @@ pub fn run_epoch(
     st: &mut LoopState,
     batch: &mut Batch,
     started: Instant,
-) -> Result<EpochMetrics> {
+    stop: &dyn Fn() -> bool,
+) -> Result<Option<EpochMetrics>> {
     let t = cfg.train();
-    let mut returns = Vec::with_capacity(t.episodes_per_epoch.min(4096) as usize);
-    let (mut loss_sum, mut loss_n) = (0.0f64, 0u64);
-    for _ in 0..t.episodes_per_epoch {
-        st.env.reset(&mut st.env_rng, &mut st.obs);
-        let mut ret = 0.0f32;
+    while st.epoch.returns.len() < t.episodes_per_epoch as usize {
+        if !st.epoch.in_episode {
+            st.env.reset(&mut st.env_rng, &mut st.obs);
+            st.epoch.in_episode = true;
+            st.epoch.episode_return = 0.0;
+        }
         loop {
+            if stop() {
+                return Ok(None);
+            }
             let step = train_step(agent, cfg, st, batch)?;
-            ret += step.reward;
+            st.epoch.episode_return += step.reward;
             if let Some(loss) = step.loss {
-                loss_sum += loss;
-                loss_n += 1;
+                st.epoch.loss_sum += loss;
+                st.epoch.loss_n += 1;
             }
             if step.episode_over {
                 break;
             }
         }
-        returns.push(ret);
+        st.epoch.returns.push(st.epoch.episode_return);
+        st.epoch.in_episode = false;
     }
+    let (returns, loss_sum, loss_n) = (&st.epoch.returns, st.epoch.loss_sum, st.epoch.loss_n);
     let mut eval_rng = stream(seed, Stream::EpochEval);
     let eval = evaluate(
         &mut |obs| agent.act(obs),
@@ -318,7 +359,7 @@ pub fn run_epoch(
         t.eval_episodes,
         &mut eval_rng,
     )?;
-    let (train_mean, _) = mean_std(&returns);
+    let (train_mean, _) = mean_std(returns);
     let (eval_mean, eval_std) = mean_std(&eval);
     st.epochs_done += 1;
     let metrics = EpochMetrics {
@@ -344,7 +385,11 @@ pub fn run_epoch(
         ff: agent.take_epoch_stats(),
     };
     st.history.push(metrics.clone());
-    Ok(metrics)
+    // The returns' allocation is kept for the next epoch.
+    st.epoch.returns.clear();
+    st.epoch.loss_sum = 0.0;
+    st.epoch.loss_n = 0;
+    Ok(Some(metrics))
 }
 
 /// Trains `agent` for the configured epochs from `st`, calling `on_epoch` after each, then
@@ -356,10 +401,34 @@ pub fn train(
     st: &mut LoopState,
     on_epoch: &mut dyn FnMut(&EpochMetrics, &LoopState, &dyn Agent) -> Result<()>,
 ) -> Result<RunResult> {
+    match train_until(agent, cfg, seed, st, on_epoch, &|| false)? {
+        Outcome::Finished(result) => Ok(result),
+        Outcome::Stopped { .. } => Err(Error::Interrupted {
+            epochs_done: st.epochs_done,
+            env_steps: st.env_steps,
+        }),
+    }
+}
+
+/// [`train`], asking `stop` before every step: when it says yes, training ends between two
+/// steps with `st` and the agent where they are, so that a checkpoint of them continues to the
+/// same result, bit for bit, as a run never stopped.
+pub fn train_until(
+    agent: &mut dyn Agent,
+    cfg: &Config,
+    seed: u64,
+    st: &mut LoopState,
+    on_epoch: &mut dyn FnMut(&EpochMetrics, &LoopState, &dyn Agent) -> Result<()>,
+    stop: &dyn Fn() -> bool,
+) -> Result<Outcome> {
     let started = Instant::now();
     let mut batch = Batch::default();
     while st.epochs_done < cfg.train().epochs {
-        let m = run_epoch(agent, cfg, seed, st, &mut batch, started)?;
+        let Some(m) = run_epoch(agent, cfg, seed, st, &mut batch, started, stop)? else {
+            return Ok(Outcome::Stopped {
+                wall_seconds: st.prior_seconds + started.elapsed().as_secs_f64(),
+            });
+        };
         on_epoch(&m, st, agent)?;
     }
     let mut rng = stream(seed, Stream::FinalEval);
@@ -369,12 +438,12 @@ pub fn train(
         cfg.train().final_eval_episodes,
         &mut rng,
     )?;
-    Ok(RunResult {
+    Ok(Outcome::Finished(RunResult {
         epochs: st.history.clone(),
         final_eval,
         env_steps: st.env_steps,
         updates: st.updates,
         wall_seconds: st.prior_seconds + started.elapsed().as_secs_f64(),
         skipped_batches: st.skipped_batches,
-    })
+    }))
 }

@@ -202,3 +202,100 @@ fn every_single_byte_corruption_is_detected() {
         );
     }
 }
+
+/// Straight: the final state and metrics (wall times zeroed) of `kind` on `cfg`.
+fn metrics_text(r: &agents::RunResult) -> String {
+    let metrics: Vec<String> = r
+        .epochs
+        .iter()
+        .map(|m| {
+            let mut m = m.clone();
+            m.wall_seconds = 0.0;
+            format!("{m:?}")
+        })
+        .collect();
+    format!("{metrics:?} {:?}", r.final_eval)
+}
+
+/// A run stopped before any step (inside an episode, at an episode's first step, at an epoch's
+/// first step, before the first step of all), saved, and continued by a fresh agent from the
+/// file alone ends bit-identical to the run never stopped: weights, optimizer state, every
+/// epoch's metrics (FF statistics included) and the final evaluation. On every task, since a
+/// stop inside an episode saves the environment's state.
+#[test]
+fn stopping_between_any_two_steps_resumes_bit_identically() {
+    use agents::train::{Outcome, train_until};
+    for (kind, extra) in [
+        (AgentKind::Bp, ""),
+        (AgentKind::Ff, "[ff]\nupdate-prob = 0.5"),
+        (
+            AgentKind::Ff,
+            "[ff]\nupdate-prob = 1.0\nschedule = { kind = \"greedy\", target-accuracy = 0.6, window = 20, max-steps-per-layer = 150 }",
+        ),
+        (
+            AgentKind::LocalTd,
+            "[network]\ncell-norm = \"after-relu\"\n[local-td]\nff-aux = { kind = \"ff\", weight = 0.1 }",
+        ),
+        (AgentKind::GoodnessQ, ""),
+        (
+            AgentKind::Bp,
+            "[env]\nid = \"Acrobot-v1\"\nmax-episode-steps = 60",
+        ),
+        (
+            AgentKind::LocalTd,
+            "[env]\nid = \"MountainCar-v0\"\nmax-episode-steps = 50",
+        ),
+    ] {
+        let c = cfg(extra);
+        let seed = 5;
+        let mut agent = build(kind, &c, &mut stream(seed, Stream::Init)).expect("valid");
+        let mut st = LoopState::new(&c, seed).expect("valid");
+        let straight =
+            train(agent.as_mut(), &c, seed, &mut st, &mut |_, _, _| Ok(())).expect("trains");
+        let straight_state = agent.snapshot();
+        // Stop points in steps: before the first, early in an episode, at the first step of
+        // epoch 3, and in the middle of the run.
+        let epoch_start = straight.epochs[1].env_steps;
+        for stop_at in [0, 7, epoch_start, straight.env_steps / 2 + 3] {
+            let file = tmp("stop");
+            let mut agent = build(kind, &c, &mut stream(seed, Stream::Init)).expect("valid");
+            let mut st = LoopState::new(&c, seed).expect("valid");
+            let calls = std::cell::Cell::new(0u64);
+            let stop = || {
+                calls.set(calls.get() + 1);
+                calls.get() > stop_at
+            };
+            let outcome = train_until(
+                agent.as_mut(),
+                &c,
+                seed,
+                &mut st,
+                &mut |_, _, _| Ok(()),
+                &stop,
+            )
+            .expect("trains");
+            let Outcome::Stopped { wall_seconds } = outcome else {
+                panic!("{kind} {extra:?}: did not stop at step {stop_at}");
+            };
+            assert_eq!(st.env_steps, stop_at, "{kind} {extra:?}");
+            checkpoint::save(&file, &c, seed, agent.snapshot(), &st, wall_seconds).expect("saves");
+            // A new process: a fresh agent and state, from the file alone.
+            let resumed = checkpoint::load(&file, &c).expect("loads");
+            let mut agent = build(kind, &c, &mut stream(seed, Stream::Init)).expect("valid");
+            agent.restore(resumed.agent).expect("fits");
+            let mut st = resumed.state;
+            let r =
+                train(agent.as_mut(), &c, seed, &mut st, &mut |_, _, _| Ok(())).expect("trains");
+            assert_eq!(
+                metrics_text(&r),
+                metrics_text(&straight),
+                "{kind} {extra:?}, stopped at step {stop_at}: metrics differ"
+            );
+            assert!(
+                agent.snapshot() == straight_state,
+                "{kind} {extra:?}, stopped at step {stop_at}: weights or optimizer state differ"
+            );
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}

@@ -495,10 +495,14 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         bar.finish_and_clear();
     }
     let result = match result {
-        Ok(Trained::Stopped { epoch }) => {
+        Ok(Trained::Stopped {
+            epochs_done,
+            env_steps,
+        }) => {
             let (name, code) = signals.requested().unwrap_or(("a stop request", 1));
             note!(
-                "{name}: {kind} seed {seed} stopped after epoch {epoch}; its checkpoint and metrics are in {}; continue with `ffdqn train --resume {}`",
+                "{name}: {kind} seed {seed} stopped at env step {env_steps}, in epoch {} ({epochs_done} finished); its checkpoint and metrics are in {}; continue with `ffdqn train --resume {}`",
+                epochs_done.saturating_add(1),
                 out.display(),
                 out.display()
             );

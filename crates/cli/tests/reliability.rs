@@ -605,7 +605,7 @@ fn a_signal_checkpoints_says_how_to_resume_and_resumes_bit_identically() {
         let msg = text(&o);
         assert_eq!(o.status.code(), Some(code), "SIG{signal}: {msg}");
         assert!(
-            msg.contains(&format!("SIG{signal}: bp seed 0 stopped after epoch"))
+            msg.contains(&format!("SIG{signal}: bp seed 0 stopped at env step"))
                 && msg.contains("continue with `ffdqn train --resume"),
             "{msg}"
         );

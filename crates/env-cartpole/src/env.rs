@@ -147,6 +147,18 @@ impl CartPole {
         Ok(self.start(state))
     }
 
+    /// Continues an episode from a state `steps` steps in (a checkpoint taken mid-episode):
+    /// refused if the state is not finite, is terminal, or the step limit is already reached.
+    pub fn resume_at(&mut self, state: State, steps: u32) -> Result<Obs, Error> {
+        state.check_finite()?;
+        if steps >= self.max_episode_steps || state.is_terminal() {
+            return Err(Error::EpisodeEnded { steps });
+        }
+        let obs = self.start(state);
+        self.steps = steps;
+        Ok(obs)
+    }
+
     fn start(&mut self, state: State) -> Obs {
         self.state = state;
         self.steps = 0;

@@ -93,6 +93,16 @@ pub enum Error {
         /// The value.
         value: f64,
     },
+    /// A saved episode that does not fit the task.
+    #[error("a saved {env} episode has {got} state values, the task has {expected}")]
+    EpisodeState {
+        /// The environment.
+        env: EnvId,
+        /// Its state's width.
+        expected: usize,
+        /// The values saved.
+        got: usize,
+    },
     /// CartPole's own errors.
     #[error(transparent)]
     CartPole(#[from] env_cartpole::Error),
@@ -268,6 +278,104 @@ impl Environment for AnyEnv {
             AnyEnv::Acrobot(e) => e.render_text(),
             AnyEnv::MountainCar(e) => e.render_text(),
         }
+    }
+}
+
+/// An episode in progress, as a checkpoint keeps it: the task's `f64` state (in the order of
+/// its state struct's fields) and the steps taken. The observation follows from the state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Episode {
+    /// The state.
+    pub state: Vec<f64>,
+    /// Steps taken in the episode.
+    pub steps: u32,
+}
+
+impl AnyEnv {
+    /// The episode in progress, or `None` before the first reset.
+    ///
+    /// ```
+    /// use envs::{EnvId, Environment};
+    /// use rand::SeedableRng;
+    /// let mut env = EnvId::Acrobot.make(None)?;
+    /// let mut obs = [0.0f32; 6];
+    /// env.reset(&mut rand::rngs::StdRng::seed_from_u64(0), &mut obs);
+    /// env.step(1, &mut obs)?;
+    /// let episode = env.episode().expect("running");
+    /// let mut other = EnvId::Acrobot.make(None)?;
+    /// let mut back = [0.0f32; 6];
+    /// other.resume(&episode, &mut back)?;
+    /// assert_eq!(back, obs);
+    /// # Ok::<(), envs::Error>(())
+    /// ```
+    pub fn episode(&self) -> Option<Episode> {
+        let (state, steps) = match self {
+            AnyEnv::CartPole(e) => {
+                let s = e.state()?;
+                (vec![s.x, s.x_dot, s.theta, s.theta_dot], e.episode_steps())
+            }
+            AnyEnv::Acrobot(e) => {
+                let s = e.state()?;
+                (
+                    vec![s.theta1, s.theta2, s.dtheta1, s.dtheta2],
+                    e.episode_steps(),
+                )
+            }
+            AnyEnv::MountainCar(e) => {
+                let s = e.state()?;
+                (vec![s.position, s.velocity], e.episode_steps())
+            }
+        };
+        Some(Episode { state, steps })
+    }
+
+    /// Continues `episode` (from [`AnyEnv::episode`]), writing its observation into `obs`:
+    /// refused if the state does not fit the task, is not finite, has ended, or has reached the
+    /// step limit.
+    pub fn resume(&mut self, episode: &Episode, obs: &mut [f32]) -> Result<(), Error> {
+        let env = self.id();
+        check(env, 0, obs)?;
+        let expected = match env {
+            EnvId::CartPole | EnvId::Acrobot => 4,
+            EnvId::MountainCar => 2,
+        };
+        let s = &episode.state;
+        if s.len() != expected {
+            return Err(Error::EpisodeState {
+                env,
+                expected,
+                got: s.len(),
+            });
+        }
+        let steps = episode.steps;
+        match self {
+            AnyEnv::CartPole(e) => {
+                let state = env_cartpole::State {
+                    x: s[0],
+                    x_dot: s[1],
+                    theta: s[2],
+                    theta_dot: s[3],
+                };
+                obs.copy_from_slice(&e.resume_at(state, steps)?);
+            }
+            AnyEnv::Acrobot(e) => {
+                let state = AcrobotState {
+                    theta1: s[0],
+                    theta2: s[1],
+                    dtheta1: s[2],
+                    dtheta2: s[3],
+                };
+                obs.copy_from_slice(&e.resume_at(state, steps)?);
+            }
+            AnyEnv::MountainCar(e) => {
+                let state = MountainCarState {
+                    position: s[0],
+                    velocity: s[1],
+                };
+                obs.copy_from_slice(&e.resume_at(state, steps)?);
+            }
+        }
+        Ok(())
     }
 }
 

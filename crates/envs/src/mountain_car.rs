@@ -98,6 +98,25 @@ impl MountainCar {
         Ok(state.obs())
     }
 
+    /// Continues an episode from a state `steps` steps in (a checkpoint taken mid-episode):
+    /// refused if the state is not finite, is at the goal, or the step limit is already
+    /// reached.
+    pub fn resume_at(&mut self, state: MountainCarState, steps: u32) -> Result<[f32; 2], Error> {
+        if steps >= self.max_episode_steps
+            || (state.position >= GOAL_POSITION && state.velocity >= GOAL_VELOCITY)
+        {
+            return Err(Error::EpisodeEnded { steps });
+        }
+        let obs = self.reset_to(state)?;
+        self.steps = steps;
+        Ok(obs)
+    }
+
+    /// Steps taken in the current episode.
+    pub fn episode_steps(&self) -> u32 {
+        self.steps
+    }
+
     /// The current state, or `None` before the first reset.
     pub fn state(&self) -> Option<MountainCarState> {
         (self.phase != Phase::NotReset).then_some(self.state)

@@ -166,7 +166,7 @@ fn whole_loop(kind: AgentKind, cfg: &Config, steps: u64) -> Result<(u64, f64)> {
     let t0 = Instant::now();
     let cfg = cfg.with_overrides(&[format!("train.epochs={}", u32::MAX)])?;
     while st.env_steps < steps {
-        run_epoch(agent.as_mut(), &cfg, 0, &mut st, &mut batch, t0)?;
+        run_epoch(agent.as_mut(), &cfg, 0, &mut st, &mut batch, t0, &|| false)?;
     }
     Ok((st.env_steps, t0.elapsed().as_secs_f64()))
 }

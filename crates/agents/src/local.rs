@@ -389,16 +389,22 @@ impl LocalNet {
         };
         for (l, layer) in self.layers.iter().enumerate() {
             let (prev, out) = crate::network::ping_pong(h, l);
-            build_input(
-                &self.wiring,
-                l,
-                (l > 0).then(|| prev.mat()),
-                input,
-                actions_rep,
-                norm,
-                x,
-            );
-            layer.cell.forward(x.mat(), out, cache)?;
+            // The first layer of local-td reads the observations as they are: no copy.
+            let layer_in = if l == 0 && !expanded {
+                input
+            } else {
+                build_input(
+                    &self.wiring,
+                    l,
+                    (l > 0).then(|| prev.mat()),
+                    input,
+                    actions_rep,
+                    norm,
+                    x,
+                );
+                x.mat()
+            };
+            layer.cell.forward(layer_in, out, cache)?;
             let dst = &mut q_layers[l * na * b..(l + 1) * na * b];
             match (&layer.readout, self.wiring.goodness) {
                 (Readout::Linear(d), _) => {
@@ -616,17 +622,23 @@ impl LocalLearner {
         for l in 0..n_layers {
             let LocalWorkspace { x, norm, h, q, .. } = &mut *ws;
             let (prev, out) = crate::network::ping_pong(h, l);
-            build_input(
-                &wiring,
-                l,
-                (l > 0).then(|| prev.mat()),
-                obs,
-                &batch.actions,
-                norm,
-                x,
-            );
+            // The first layer of local-td reads the observations as they are: no copy.
+            let layer_in = if l == 0 && wiring.goodness.is_none() {
+                obs
+            } else {
+                build_input(
+                    &wiring,
+                    l,
+                    (l > 0).then(|| prev.mat()),
+                    obs,
+                    &batch.actions,
+                    norm,
+                    x,
+                );
+                x.mat()
+            };
             let layer = &mut online.layers[l];
-            layer.cell.forward_train(x.mat(), out, &mut self.cache)?;
+            layer.cell.forward_train(layer_in, out, &mut self.cache)?;
             let y = &targets[l * b..(l + 1) * b];
             let in_layer = |e: Error| e.in_layer(l);
             // The layer's TD loss, and ∂L/∂h through its readout.
@@ -689,7 +701,7 @@ impl LocalLearner {
             }
             self.ff_aux(l, out.mat(), y)?;
             layer.cell.backward(
-                x.mat(),
+                layer_in,
                 out.mat(),
                 self.dh.mat(),
                 &self.cache,

@@ -152,8 +152,7 @@ struct RawExperiment {
     studies: Vec<Study>,
     /// The return that counts as solved, for every group (default: each group's task's).
     threshold: Option<f64>,
-    #[serde(default)]
-    quick: RawQuick,
+    quick: Option<RawQuick>,
     #[serde(default, rename = "group")]
     groups: Vec<RawGroup>,
     #[serde(default, rename = "sweep")]
@@ -308,7 +307,15 @@ impl Plan {
                 raw.name
             )));
         }
-        let seeds = match (opts.seeds, opts.quick, &raw.quick.seeds) {
+        // `--quick` means the file's `[quick]` settings; without them it would silently run
+        // the whole experiment.
+        if opts.quick && raw.quick.is_none() {
+            return Err(bad(
+                "--quick, but the experiment has no [quick] section: add one (seeds = N, set = [...]) or run without --quick".into(),
+            ));
+        }
+        let quick = raw.quick.clone().unwrap_or_default();
+        let seeds = match (opts.seeds, opts.quick, &quick.seeds) {
             (Some(n), _, _) => expand_seeds(&RawSeeds::Count(n)),
             (None, true, Some(q)) => expand_seeds(q),
             _ => expand_seeds(&raw.seeds),
@@ -380,7 +387,7 @@ impl Plan {
             for point in points {
                 let mut overrides = g.set.clone();
                 if opts.quick {
-                    overrides.extend(raw.quick.set.iter().cloned());
+                    overrides.extend(quick.set.iter().cloned());
                     overrides.extend(g.quick_set.iter().cloned());
                 }
                 overrides.extend(point.iter().map(|(k, v)| format!("{k}={v}")));

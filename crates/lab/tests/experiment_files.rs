@@ -55,7 +55,8 @@ fn every_shipped_experiment_file_expands() {
 }
 
 /// Experiment files that would exhaust memory or hang are refused with the limit named, before
-/// anything is expanded: seed counts and sweep grids beyond a plan's bounds, a FIFO.
+/// anything is expanded: seed counts and sweep grids beyond a plan's bounds, a FIFO; and
+/// `--quick` on a file that has no quick settings.
 #[test]
 fn oversized_and_non_regular_experiment_files_are_refused() {
     let dir = std::env::temp_dir().join(format!("ffdqn-exp-limits-{}", std::process::id()));
@@ -99,6 +100,13 @@ fn oversized_and_non_regular_experiment_files_are_refused() {
     );
     let msg = refused("[1, 2, 1]", "", &PlanOptions::default());
     assert!(msg.contains("seed 1 is listed twice"), "{msg}");
+    // --quick on a file without a [quick] section would run the whole experiment.
+    let quick = PlanOptions {
+        quick: true,
+        seeds: None,
+    };
+    let msg = refused("2", "", &quick);
+    assert!(msg.contains("has no [quick] section"), "{msg}");
     let traversal =
         format!("[[group]]\nname = \"../../etc\"\nagent = \"bp\"\nconfig = {paper:?}\n");
     let msg = refused("2", &traversal, &PlanOptions::default());

@@ -277,16 +277,16 @@ impl std::fmt::Display for Stopped {
 
 impl std::error::Error for Stopped {}
 
-/// SIGINT, SIGTERM and SIGHUP as a request the training loop reads after each epoch; a second
+/// SIGINT, SIGTERM and SIGHUP as a request the training loop reads before each step; a second
 /// one while stopping ends the process at once (128 + its number).
-struct StopSignals {
+pub(crate) struct StopSignals {
     #[cfg(unix)]
     which: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl StopSignals {
     #[cfg(unix)]
-    fn install() -> Result<Self> {
+    pub(crate) fn install() -> Result<Self> {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         use std::sync::Arc;
         use std::sync::atomic::{AtomicBool, AtomicUsize};
@@ -305,12 +305,12 @@ impl StopSignals {
     }
 
     #[cfg(not(unix))]
-    fn install() -> Result<Self> {
+    pub(crate) fn install() -> Result<Self> {
         Ok(Self {})
     }
 
     /// The signal's name and the exit code it asks for, once one has arrived.
-    fn requested(&self) -> Option<(&'static str, u8)> {
+    pub(crate) fn requested(&self) -> Option<(&'static str, u8)> {
         #[cfg(unix)]
         {
             use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};

@@ -185,7 +185,18 @@ fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<(
             total,
         } => note!("[{done}/{total}] {}: FAILED: {error}", plan.describe(index)),
     };
-    let outcome = lab::local::run(plan, out, jobs, a.force, &on_event).map_err(lab_err)?;
+    let signals = crate::commands::StopSignals::install()?;
+    let stop = || signals.requested().is_some();
+    let outcome = lab::local::run(plan, out, jobs, a.force, &on_event, &stop).map_err(lab_err)?;
+    if let Some((name, code)) = signals.requested() {
+        note!(
+            "{name}: {} run(s) stopped with a checkpoint, {} finished; run `{}` again to continue them",
+            outcome.stopped.len(),
+            outcome.ran + outcome.skipped,
+            command_line()
+        );
+        return Err(crate::commands::Stopped(code).into());
+    }
     if !outcome.failed.is_empty() {
         let names: Vec<String> = outcome
             .failed
@@ -273,20 +284,23 @@ fn task_cmd(a: TaskArgs) -> Result<()> {
             "give --index I, or --tasks FILE --task-id N".into()
         )),
     };
-    let tag = match (
-        std::env::var("SLURM_ARRAY_JOB_ID"),
-        std::env::var("SLURM_ARRAY_TASK_ID"),
-    ) {
-        (Ok(job), Ok(task)) => format!("{job}_{task}"),
-        _ => std::process::id().to_string(),
-    };
     if index >= plan.runs.len() {
         bail!(BadInput(format!(
             "--index {index}: the plan has runs 0..{}",
             plan.runs.len()
         )));
     }
-    match lab::runner::run_task(&plan, &a.out, index, a.force, &tag).map_err(lab_err)? {
+    let signals = crate::commands::StopSignals::install()?;
+    let stop = || signals.requested().is_some();
+    match lab::runner::run_task(&plan, &a.out, index, a.force, &stop).map_err(lab_err)? {
+        lab::runner::TaskOutcome::Stopped { env_steps } => {
+            let (name, code) = signals.requested().unwrap_or(("a stop request", 1));
+            note!(
+                "{name}: {} stopped at env step {env_steps} with a checkpoint; running this task again continues it",
+                plan.describe(index)
+            );
+            return Err(crate::commands::Stopped(code).into());
+        }
         lab::runner::TaskOutcome::AlreadyDone => {
             say!("{}: already finished", plan.describe(index))
         }

@@ -65,6 +65,8 @@ pub struct LocalOutcome {
     pub skipped: usize,
     /// Runs that failed: `(plan index, error)`.
     pub failed: Vec<(usize, String)>,
+    /// Runs stopped on request, each with a checkpoint to continue from.
+    pub stopped: Vec<usize>,
     /// Threads the runs were spread over (`jobs`, or fewer when there were fewer runs).
     pub threads: usize,
     /// Wall time of the runs.
@@ -133,6 +135,7 @@ pub fn run(
     jobs: usize,
     force: bool,
     on_event: &(dyn Fn(Event) + Sync),
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<LocalOutcome> {
     remove_stale_temporaries(plan, out)?;
     let mut todo = Vec::new();
@@ -158,18 +161,20 @@ pub fn run(
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let failed = Mutex::new(Vec::new());
+    let stopped = Mutex::new(Vec::new());
     let walls = Mutex::new(Vec::new());
     let started = Instant::now();
     std::thread::scope(|scope| {
-        for worker in 0..jobs {
-            let (todo, next, done, failed, walls) = (&todo, &next, &done, &failed, &walls);
+        for _ in 0..jobs {
+            let (todo, next, done, failed, stopped, walls) =
+                (&todo, &next, &done, &failed, &stopped, &walls);
             scope.spawn(move || {
-                loop {
+                // Once a stop is asked for, no run starts; the running ones checkpoint.
+                while !stop() {
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&index) = todo.get(k) else { break };
                     let t0 = Instant::now();
-                    let tag = format!("{}-{worker}", std::process::id());
-                    let result = run_task(plan, out, index, force, &tag);
+                    let result = run_task(plan, out, index, force, stop);
                     let seconds = t0.elapsed().as_secs_f64();
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                     match result {
@@ -188,6 +193,10 @@ pub fn run(
                             });
                         }
                         Ok(TaskOutcome::AlreadyDone) => {}
+                        Ok(TaskOutcome::Stopped { .. }) => stopped
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(index),
                         Err(e) => {
                             let error = chain(&e);
                             on_event(Event::Failed {
@@ -209,7 +218,10 @@ pub fn run(
     let mut failed = failed.into_inner().unwrap_or_else(|p| p.into_inner());
     failed.sort_by_key(|(i, _)| *i);
     let walls = walls.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut stopped = stopped.into_inner().unwrap_or_else(|p| p.into_inner());
+    stopped.sort_unstable();
     Ok(LocalOutcome {
+        stopped,
         ran: walls.len(),
         skipped,
         failed,

@@ -1,10 +1,13 @@
 //! One run of a plan, written atomically into the output directory.
 //!
-//! A run trains in a temporary sibling directory (`runs/<group>/.seed-<n>.tmp-<id>`) and is
-//! renamed to `runs/<group>/seed-<n>` only once its summary is written, so the final directory
-//! exists exactly when the run finished, whether it ran on a local core or on a cluster node
-//! sharing the filesystem. A failed run leaves `failures/<group>.seed-<n>.txt` with its error,
-//! for the report to name; a finished one removes it.
+//! A run trains in a sibling directory (`runs/<group>/.seed-<n>.partial`, locked while a
+//! process trains it) and is renamed to `runs/<group>/seed-<n>` only once its summary is
+//! written, so the final directory exists exactly when the run finished, whether it ran on a
+//! local core or on a cluster node sharing the filesystem. A run asked to stop (a signal, a
+//! Slurm time limit's SIGTERM) leaves a checkpoint in its partial directory, and the next
+//! invocation continues it from there, bit-identically. A failed run leaves
+//! `failures/<group>.seed-<n>.txt` with its error, for the report to name; a finished one
+//! removes it.
 
 use crate::error::{Error, Result, write_err};
 use crate::plan::Plan;
@@ -18,6 +21,19 @@ pub enum TaskOutcome {
     AlreadyDone,
     /// The run was trained.
     Finished(Box<Summary>),
+    /// The run was asked to stop; its checkpoint is in its partial directory.
+    Stopped {
+        /// Environment steps taken so far.
+        env_steps: u64,
+    },
+}
+
+/// Where run `index` trains until it has finished.
+pub fn partial_path(plan: &Plan, out: &Path, index: usize) -> PathBuf {
+    let r = plan.runs[index];
+    out.join("runs")
+        .join(&plan.groups[r.group].name)
+        .join(format!(".seed-{}.partial", r.seed))
 }
 
 fn failure_path(plan: &Plan, out: &Path, index: usize) -> PathBuf {
@@ -73,14 +89,15 @@ pub fn remove_stale_temporaries(plan: &Plan, out: &Path) -> Result<()> {
 }
 
 /// Trains run `index` of `plan` into `out` (unless it has finished; with `force` it is run
-/// again and replaces the old one). `tag` makes the temporary directory unique to this
-/// process or array task.
+/// again and replaces the old one), continuing from the checkpoint of a stopped attempt if
+/// there is one. `stop` is asked before every step: when it says yes the run is checkpointed
+/// and left to be continued.
 pub fn run_task(
     plan: &Plan,
     out: &Path,
     index: usize,
     force: bool,
-    tag: &str,
+    stop: &dyn Fn() -> bool,
 ) -> Result<TaskOutcome> {
     if index >= plan.runs.len() {
         return Err(Error::Plan {
@@ -102,14 +119,14 @@ pub fn run_task(
         .map(Path::to_path_buf)
         .unwrap_or_else(|| out.to_path_buf());
     std::fs::create_dir_all(&parent).map_err(write_err(&parent))?;
-    let tmp = parent.join(format!(".seed-{}.tmp-{tag}", r.seed));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(write_err(&tmp))?;
-    }
-    let result = (|| -> Result<Summary> {
-        std::fs::create_dir_all(&tmp).map_err(write_err(&tmp))?;
+    let partial = partial_path(plan, out, index);
+    let run_err = |e: agents::Error| Error::Run {
+        group: group.name.clone(),
+        seed: r.seed,
+        source: Box::new(e),
+    };
+    let result = (|| -> Result<TaskOutcome> {
         let cfg = plan.config(r.group)?;
-        let dir = RunDir::at(&tmp);
         let info = RunInfo {
             agent: group.agent,
             seed: r.seed,
@@ -117,27 +134,37 @@ pub fn run_task(
             on_divergence: OnDivergence::Stop,
             config_source: group.config_file.clone(),
         };
-        let run_err = |e: agents::Error| Error::Run {
-            group: group.name.clone(),
-            seed: r.seed,
-            source: Box::new(e),
-        };
-        dir.start(&cfg, &info).map_err(run_err)?;
-        let summary = dir.train(&mut |_| {}).map_err(run_err)?;
-        if final_path.exists() {
-            std::fs::remove_dir_all(&final_path).map_err(write_err(&final_path))?;
+        std::fs::create_dir_all(&partial).map_err(write_err(&partial))?;
+        let dir = RunDir::at(&partial);
+        // One process per run: another that trains it holds this lock.
+        let _lock = dir.lock().map_err(run_err)?;
+        // A stopped attempt of this very run is continued; anything else is started afresh.
+        let same_run = !force
+            && dir
+                .read_info()
+                .is_ok_and(|i| i.agent == info.agent && i.seed == info.seed)
+            && dir.read_config().is_ok_and(|c| c.raw() == cfg.raw());
+        if !same_run {
+            dir.start(&cfg, &info).map_err(run_err)?;
         }
-        std::fs::rename(&tmp, &final_path).map_err(write_err(&final_path))?;
-        Ok(summary)
+        match dir.train_until(&mut |_| {}, stop).map_err(run_err)? {
+            agents::Trained::Stopped { env_steps, .. } => Ok(TaskOutcome::Stopped { env_steps }),
+            agents::Trained::Finished(summary) => {
+                if final_path.exists() {
+                    std::fs::remove_dir_all(&final_path).map_err(write_err(&final_path))?;
+                }
+                std::fs::rename(&partial, &final_path).map_err(write_err(&final_path))?;
+                Ok(TaskOutcome::Finished(summary))
+            }
+        }
     })();
     let failure = failure_path(plan, out, index);
     match result {
-        Ok(summary) => {
+        Ok(outcome) => {
             let _ = std::fs::remove_file(&failure);
-            Ok(TaskOutcome::Finished(Box::new(summary)))
+            Ok(outcome)
         }
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
             if let Some(dir) = failure.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }

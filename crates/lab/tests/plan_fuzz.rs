@@ -42,7 +42,7 @@ question = "Does FF beat BP?"
     std::fs::create_dir_all(&out).expect("out");
     let plan = Plan::from_file(&file, &PlanOptions::default()).expect("a valid experiment");
     plan.write(&out).expect("writes the plan");
-    let ran = lab::local::run(&plan, &out, 2, false, &|_| {}).expect("runs");
+    let ran = lab::local::run(&plan, &out, 2, false, &|_| {}, &|| false).expect("runs");
     assert!(ran.failed.is_empty(), "{:?}", ran.failed);
 
     let ctx = lab::report::ReportContext {

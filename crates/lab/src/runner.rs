@@ -164,6 +164,8 @@ pub fn run_task(
             let _ = std::fs::remove_file(&failure);
             Ok(outcome)
         }
+        // Another process training this run is not a failure of the run.
+        Err(e) if is_locked(&e) => Err(e),
         Err(e) => {
             if let Some(dir) = failure.parent() {
                 let _ = std::fs::create_dir_all(dir);
@@ -175,4 +177,9 @@ pub fn run_task(
             Err(e)
         }
     }
+}
+
+/// Whether `e` says another process holds the run's lock.
+fn is_locked(e: &Error) -> bool {
+    matches!(e, Error::Run { source, .. } if matches!(**source, agents::Error::Locked { .. }))
 }

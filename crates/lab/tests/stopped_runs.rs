@@ -69,6 +69,10 @@ fn a_stopped_run_continues_bit_identically_on_the_next_invocation() {
         source = s.source();
     }
     assert!(msg.contains("is in use by process"), "{msg}");
+    assert!(
+        lab::runner::failure_of(&plan, &stopped, 0).is_none(),
+        "a run another process trains has not failed"
+    );
     drop(lock);
 
     // The next invocation continues from the checkpoint.

@@ -1,7 +1,7 @@
 //! End-to-end: `ffdqn experiment` on real experiment files — the quick paper reproduction
 //! writes every file and resumes; sweeps expand into groups; bad files and arguments are
 //! refused with exit 2; results do not depend on the thread count; `task` and `report` work
-//! on a plan alone.
+//! on a plan alone; an experiment interrupted by Ctrl-C continues to the same numbers.
 
 mod common;
 use common::*;
@@ -391,5 +391,73 @@ fn bad_experiment_files_and_arguments_exit_2_naming_the_problem() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
         assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Ctrl-C on `ffdqn experiment run`: the runs under way stop with checkpoints, the process
+/// exits 130 naming the command that continues them, and that command ends with the numbers of
+/// an experiment never interrupted.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_experiment_continues_to_the_same_numbers() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let dir = temp_dir("exp-sigint");
+    let paper = root().join("configs/paper.toml").display().to_string();
+    let file = write(
+        &dir,
+        "long.toml",
+        &format!(
+            "name = \"long\"\nseeds = 2\n[[group]]\nname = \"bp\"\nagent = \"bp\"\nconfig = {paper:?}\nset = [\"train.epochs=80\", \"train.episodes-per-epoch=4\", \"train.eval-episodes=1\", \"train.final-eval-episodes=3\"]\n"
+        ),
+    );
+    let straight = dir.join("straight");
+    let o = ffdqn(&[
+        "experiment",
+        "run",
+        &file,
+        "--out",
+        straight.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let out = dir.join("stopped");
+    let out_s = out.to_str().expect("utf8");
+    let child = bin()
+        .args(["experiment", "run", &file, "--jobs", "2", "--out", out_s])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Wait until a run has written a few epochs into its partial directory.
+    let metrics = out.join("runs/bp/.seed-0.partial/metrics.csv");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&metrics).map_or(0, |m| m.lines().count()) < 3 {
+        assert!(Instant::now() < deadline, "no epoch finished");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let o = child.wait_with_output().expect("wait");
+    let msg = text(&o);
+    assert_eq!(o.status.code(), Some(130), "{msg}");
+    assert!(
+        msg.contains("SIGINT: ")
+            && msg.contains("stopped with a checkpoint")
+            && msg.contains("again to continue them"),
+        "{msg}"
+    );
+    assert!(out.join("runs/bp/.seed-0.partial/checkpoint.bin").exists());
+
+    let o = ffdqn(&["experiment", "run", &file, "--out", out_s]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(runs_without_time(&out), runs_without_time(&straight));
+    assert_eq!(
+        read(&out.join("all_epochs.csv")),
+        read(&straight.join("all_epochs.csv"))
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -159,15 +159,7 @@ impl Core {
                 "the saved networks are layer-local, this agent's is a Q-network".into(),
             ));
         };
-        let mine = layout(&self.online.layers);
-        for (what, layers) in [("online", &online), ("target", &target)] {
-            if layout(layers) != mine {
-                return Err(Error::Mismatch(format!(
-                    "{what} network has layers {:?} (tensor sizes), this config builds {mine:?}",
-                    layout(layers)
-                )));
-            }
-        }
+        check_layouts(&self.online.layers, &online, &target)?;
         self.online.layers = online;
         self.target.layers = target;
         Ok(())
@@ -176,6 +168,24 @@ impl Core {
     fn sync(&mut self, action: SyncAction) -> Result<()> {
         Ok(action.apply(&self.online.layers, &mut self.target.layers)?)
     }
+}
+
+/// Saved online and target layers fit `mine` (this agent's) tensor for tensor.
+fn check_layouts<L: ff_core::optim::Tensors<f32>>(
+    mine: &[L],
+    online: &[L],
+    target: &[L],
+) -> Result<()> {
+    let mine = layout(mine);
+    for (what, layers) in [("online", online), ("target", target)] {
+        if layout(layers) != mine {
+            return Err(Error::Mismatch(format!(
+                "{what} network has layers {:?} (tensor sizes), this config builds {mine:?}",
+                layout(layers)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Every layer's tensor sizes: what must agree for saved parameters to fit.
@@ -554,15 +564,7 @@ impl Agent for LocalAgent {
                 "the saved networks are Q-networks, this agent's is layer-local".into(),
             ));
         };
-        let mine = layout(&self.online.layers);
-        for (what, layers) in [("online", &online), ("target", &target)] {
-            if layout(layers) != mine {
-                return Err(Error::Mismatch(format!(
-                    "{what} network has layers {:?} (tensor sizes), this config builds {mine:?}",
-                    layout(layers)
-                )));
-            }
-        }
+        check_layouts(&self.online.layers, &online, &target)?;
         self.learner.restore(s.optimizers, s.epoch)?;
         self.online.layers = online;
         self.target.layers = target;

@@ -52,10 +52,10 @@ pub struct LocalLayer {
 }
 
 impl LocalLayer {
-    fn readout_tensors(&self) -> (&dyn Tensors<f32>, usize) {
+    fn readout_tensors(&self) -> &dyn Tensors<f32> {
         match &self.readout {
-            Readout::Linear(d) => (d, 2),
-            Readout::Goodness(g) => (g, 2),
+            Readout::Linear(d) => d,
+            Readout::Goodness(g) => g,
         }
     }
 }
@@ -69,7 +69,7 @@ impl Tensors<f32> for LocalLayer {
         if k < nc {
             self.cell.tensor(k)
         } else {
-            self.readout_tensors().0.tensor(k - nc)
+            self.readout_tensors().tensor(k - nc)
         }
     }
 }
@@ -120,7 +120,7 @@ impl Tensors<f32> for ReadoutOf<&LocalLayer> {
         2
     }
     fn tensor(&self, k: usize) -> &[f32] {
-        self.0.readout_tensors().0.tensor(k)
+        self.0.readout_tensors().tensor(k)
     }
 }
 
@@ -129,7 +129,7 @@ impl Tensors<f32> for ReadoutOf<&mut LocalLayer> {
         2
     }
     fn tensor(&self, k: usize) -> &[f32] {
-        self.0.readout_tensors().0.tensor(k)
+        self.0.readout_tensors().tensor(k)
     }
 }
 

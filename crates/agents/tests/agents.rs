@@ -1,16 +1,17 @@
 //! Agent behaviour: configs, gradient isolation in FF-DQN, the BP gradient, determinism, and
 //! BP-DQN actually learning CartPole.
 
+mod common;
 use agents::bp::BpLearner;
 use agents::config::{ConfigError, RawFfInit};
 use agents::rng::{Stream, stream};
 use agents::{Agent, AgentKind, BpAgent, Config, FfAgent, LoopState, QNetwork, build, train};
+use common::batch;
 use dqn_head::{TdLoss, td_loss};
 use ff_core::cell::{Cell, CellNorm};
 use ff_core::{Buf, DenseGrads, FfLayer, FfLayerConfig, InputNorm, MatRef, Optimizer};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use replay::{Batch, ReplayBuffer, Sampling};
 use std::path::Path;
 
 fn preset(name: &str) -> Config {
@@ -22,24 +23,6 @@ fn preset(name: &str) -> Config {
 
 fn with(text: &str) -> Result<Config, ConfigError> {
     Config::from_toml(text, "test.toml")
-}
-
-/// A replay batch of plausible CartPole transitions.
-fn batch(n: usize, seed: u64) -> Batch {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut buffer = ReplayBuffer::new(4 * n, 4).expect("valid");
-    for _ in 0..4 * n {
-        let s: [f32; 4] = std::array::from_fn(|_| rng.gen_range(-0.2..0.2));
-        let s2: [f32; 4] = std::array::from_fn(|i| s[i] + rng.gen_range(-0.05..0.05));
-        buffer
-            .push(&s, rng.gen_range(0..2), 1.0, &s2, rng.gen_bool(0.1))
-            .expect("width 4");
-    }
-    let mut b = Batch::default();
-    buffer
-        .sample_into(&mut rng, n, Sampling::WithoutReplacement, &mut b)
-        .expect("enough");
-    b
 }
 
 #[test]

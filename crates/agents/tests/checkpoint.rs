@@ -55,6 +55,11 @@ fn run(
         assert_eq!(st.epochs_done, split);
     }
     let r = train(agent.as_mut(), cfg, seed, &mut st, &mut |_, _, _| Ok(())).expect("trains");
+    (agent.snapshot(), metrics_text(&r))
+}
+
+/// A run's metrics (wall times zeroed) and final evaluation, as text to compare.
+fn metrics_text(r: &agents::RunResult) -> String {
     let metrics: Vec<String> = r
         .epochs
         .iter()
@@ -64,7 +69,7 @@ fn run(
             format!("{m:?}")
         })
         .collect();
-    (agent.snapshot(), format!("{metrics:?} {:?}", r.final_eval))
+    format!("{metrics:?} {:?}", r.final_eval)
 }
 
 #[test]
@@ -201,20 +206,6 @@ fn every_single_byte_corruption_is_detected() {
             "byte {i} flipped was accepted"
         );
     }
-}
-
-/// Straight: the final state and metrics (wall times zeroed) of `kind` on `cfg`.
-fn metrics_text(r: &agents::RunResult) -> String {
-    let metrics: Vec<String> = r
-        .epochs
-        .iter()
-        .map(|m| {
-            let mut m = m.clone();
-            m.wall_seconds = 0.0;
-            format!("{m:?}")
-        })
-        .collect();
-    format!("{metrics:?} {:?}", r.final_eval)
 }
 
 /// A run stopped before any step (inside an episode, at an episode's first step, at an epoch's

@@ -4,17 +4,18 @@
 //! auxiliary term, its cell's backward pass (no input gradient), its own optimizer — and
 //! compared with the agent bit for bit: no gradient crosses a layer.
 
+mod common;
 use agents::rng::{Stream, stream};
 use agents::{Agent, AgentKind, Config, LocalAgent};
+use common::batch;
 use dqn_head::{TdLoss, td_gradients, td_loss, td_targets};
 use ff_core::cell::{CellCache, CellGrads};
 use ff_core::ff::{Goodness, LossForm, ff_loss, goodness};
 use ff_core::local::{GoodnessQGrads, symba_loss};
 use ff_core::optim::Tensors;
 use ff_core::{Buf, DenseGrads, InputNorm, MatRef, Optimizer};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use replay::{Batch, ReplayBuffer, Sampling};
 
 fn cfg(extra: &str) -> Config {
     Config::from_toml(
@@ -22,24 +23,6 @@ fn cfg(extra: &str) -> Config {
         "test.toml",
     )
     .unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// A replay batch of plausible CartPole transitions.
-fn batch(n: usize, seed: u64) -> Batch {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut buffer = ReplayBuffer::new(4 * n, 4).expect("valid");
-    for _ in 0..4 * n {
-        let s: [f32; 4] = std::array::from_fn(|_| rng.gen_range(-0.2..0.2));
-        let s2: [f32; 4] = std::array::from_fn(|i| s[i] + rng.gen_range(-0.05..0.05));
-        buffer
-            .push(&s, rng.gen_range(0..2), 1.0, &s2, rng.gen_bool(0.1))
-            .expect("width 4");
-    }
-    let mut b = Batch::default();
-    buffer
-        .sample_into(&mut rng, n, Sampling::WithoutReplacement, &mut b)
-        .expect("enough");
-    b
 }
 
 /// A layer's gradients as its optimizer sees them: the cell's tensors, then the readout's.

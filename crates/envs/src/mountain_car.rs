@@ -42,6 +42,11 @@ impl MountainCarState {
     pub fn obs(&self) -> [f32; 2] {
         [self.position as f32, self.velocity as f32]
     }
+
+    /// At the flag, moving forward (Gymnasium's `terminated`).
+    pub fn is_terminal(&self) -> bool {
+        self.position >= GOAL_POSITION && self.velocity >= GOAL_VELOCITY
+    }
 }
 
 /// One step under action `action` (0 push left, 1 none, 2 push right), in Gymnasium's order of
@@ -102,9 +107,7 @@ impl MountainCar {
     /// refused if the state is not finite, is at the goal, or the step limit is already
     /// reached.
     pub fn resume_at(&mut self, state: MountainCarState, steps: u32) -> Result<[f32; 2], Error> {
-        if steps >= self.max_episode_steps
-            || (state.position >= GOAL_POSITION && state.velocity >= GOAL_VELOCITY)
-        {
+        if steps >= self.max_episode_steps || state.is_terminal() {
             return Err(Error::EpisodeEnded { steps });
         }
         let obs = self.reset_to(state)?;
@@ -153,8 +156,7 @@ impl Environment for MountainCar {
         }
         self.state = dynamics(&self.state, action);
         self.steps += 1;
-        let terminated =
-            self.state.position >= GOAL_POSITION && self.state.velocity >= GOAL_VELOCITY;
+        let terminated = self.state.is_terminal();
         let truncated = self.steps >= self.max_episode_steps;
         if terminated || truncated {
             self.phase = Phase::Ended;

@@ -66,6 +66,16 @@ pub enum OptimizerKind {
     AdamW,
 }
 
+impl OptimizerKind {
+    /// Values of each moment an optimizer of this kind keeps for `n` parameters (SGD none).
+    fn moment_len(self, n: usize) -> usize {
+        match self {
+            OptimizerKind::Sgd => 0,
+            OptimizerKind::Adam | OptimizerKind::AdamW => n,
+        }
+    }
+}
+
 /// Hyperparameters of an optimizer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -231,16 +241,12 @@ impl<'de, T: Real + serde::Deserialize<'de>> serde::Deserialize<'de> for Optimiz
         }
         let p = Parts::<T>::deserialize(d)?;
         p.config.validate().map_err(D::Error::custom)?;
-        let state_len = |n: usize| match p.config.kind {
-            OptimizerKind::Sgd => 0,
-            _ => n,
-        };
         let fits = |moments: &[Vec<T>]| {
             moments.len() == p.sizes.len()
                 && moments
                     .iter()
                     .zip(&p.sizes)
-                    .all(|(m, &n)| m.len() == state_len(n))
+                    .all(|(m, &n)| m.len() == p.config.kind.moment_len(n))
         };
         if !fits(&p.m) || !fits(&p.v) {
             return Err(D::Error::custom(format!(
@@ -278,10 +284,7 @@ impl<T: Real> Optimizer<T> {
     /// An optimizer for layers with `sizes[k]` parameters each (see [`Dense::param_count`]).
     pub fn new(config: OptimizerConfig, sizes: &[usize]) -> Result<Self> {
         config.validate()?;
-        let state = |n: usize| match config.kind {
-            OptimizerKind::Sgd => Vec::new(),
-            _ => vec![T::zero(); n],
-        };
+        let state = |n: usize| vec![T::zero(); config.kind.moment_len(n)];
         Ok(Self {
             config,
             steps: 0,

@@ -28,12 +28,19 @@ pub enum TaskOutcome {
     },
 }
 
-/// Where run `index` trains until it has finished.
+/// Where run `index` trains until it has finished: beside its final directory.
 pub fn partial_path(plan: &Plan, out: &Path, index: usize) -> PathBuf {
+    plan.run_path(out, index)
+        .with_file_name(format!(".seed-{}.partial", plan.runs[index].seed))
+}
+
+/// Whether `dir` was started for run `index` of `plan`: its agent, seed and config.
+fn holds_run(plan: &Plan, index: usize, dir: &RunDir) -> Result<bool> {
     let r = plan.runs[index];
-    out.join("runs")
-        .join(&plan.groups[r.group].name)
-        .join(format!(".seed-{}.partial", r.seed))
+    let info = dir.read_info()?;
+    Ok(info.agent == plan.groups[r.group].agent
+        && info.seed == r.seed
+        && dir.read_config()?.raw() == plan.config(r.group)?.raw())
 }
 
 fn failure_path(plan: &Plan, out: &Path, index: usize) -> PathBuf {
@@ -54,12 +61,7 @@ pub fn is_done(plan: &Plan, out: &Path, index: usize) -> Result<bool> {
     if !dir.is_finished() {
         return Ok(false);
     }
-    let r = plan.runs[index];
-    let group = &plan.groups[r.group];
-    let info = dir.read_info()?;
-    let config = dir.read_config()?;
-    let wanted = plan.config(r.group)?;
-    if info.agent != group.agent || info.seed != r.seed || config.raw() != wanted.raw() {
+    if !holds_run(plan, index, &dir)? {
         return Err(Error::Plan {
             path: dir.path().to_path_buf(),
             problem: format!(
@@ -114,11 +116,6 @@ pub fn run_task(
     let r = plan.runs[index];
     let group = &plan.groups[r.group];
     let final_path = plan.run_path(out, index);
-    let parent = final_path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| out.to_path_buf());
-    std::fs::create_dir_all(&parent).map_err(write_err(&parent))?;
     let partial = partial_path(plan, out, index);
     let run_err = |e: agents::Error| Error::Run {
         group: group.name.clone(),
@@ -139,12 +136,7 @@ pub fn run_task(
         // One process per run: another that trains it holds this lock.
         let _lock = dir.lock().map_err(run_err)?;
         // A stopped attempt of this very run is continued; anything else is started afresh.
-        let same_run = !force
-            && dir
-                .read_info()
-                .is_ok_and(|i| i.agent == info.agent && i.seed == info.seed)
-            && dir.read_config().is_ok_and(|c| c.raw() == cfg.raw());
-        if !same_run {
+        if force || !holds_run(plan, index, &dir).unwrap_or(false) {
             dir.start(&cfg, &info).map_err(run_err)?;
         }
         match dir.train_until(&mut |_| {}, stop).map_err(run_err)? {

@@ -29,7 +29,7 @@ use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"FFDQNCKP";
 /// The checkpoint format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8 + 8;
 
 /// FNV-1a, 64 bits: a stable hash (unlike `std`'s) for configs and payloads.
@@ -135,7 +135,7 @@ pub fn save(
             prior_seconds: wall_seconds,
             skipped_batches: st.skipped_batches,
             epoch: &st.epoch,
-            episode: st.epoch.in_episode.then(|| st.env.episode()).flatten(),
+            episode: st.env.episode(),
         },
     };
     let bytes = encode(cfg, &payload).map_err(|e| Error::BadFile {
@@ -228,7 +228,7 @@ pub fn decode(bytes: &[u8], cfg: &Config, path: &Path) -> Result<Resumed> {
     let t = cfg.train();
     let begun = u64::from(s.epochs_done)
         .checked_mul(u64::from(t.episodes_per_epoch))
-        .and_then(|n| n.checked_add(s.epoch.returns.len() as u64 + u64::from(s.epoch.in_episode)));
+        .and_then(|n| n.checked_add(s.epoch.returns.len() as u64 + u64::from(s.episode.is_some())));
     let max_steps = begun.and_then(|n| n.checked_mul(u64::from(cfg.env().max_episode_steps)));
     if s.epochs_done > t.epochs
         || s.history.len() != s.epochs_done as usize
@@ -251,16 +251,9 @@ pub fn decode(bytes: &[u8], cfg: &Config, path: &Path) -> Result<Resumed> {
     }
     let mut env = cfg.env().make()?;
     let mut obs = vec![0.0; obs_dim];
-    match (s.epoch.in_episode, &s.episode) {
-        (true, Some(episode)) => env
-            .resume(episode, &mut obs)
-            .map_err(|e| bad(format!("the episode in progress cannot continue: {e}")))?,
-        (false, None) => {}
-        (true, None) | (false, Some(_)) => {
-            return Err(bad(
-                "an episode in progress without its environment state, or the reverse".into(),
-            ));
-        }
+    if let Some(episode) = &s.episode {
+        env.resume(episode, &mut obs)
+            .map_err(|e| bad(format!("the episode in progress cannot continue: {e}")))?;
     }
 
     Ok(Resumed {

@@ -469,16 +469,13 @@ impl RunDir {
         Ok(Trained::Finished(Box::new(summary)))
     }
 
-    /// Where the run stands, for messages: the epochs in its metrics and the epoch of its
-    /// checkpoint, if any.
-    pub fn progress(&self) -> (usize, Option<u32>) {
-        let epochs = self.read_metrics().map_or(0, |m| m.len());
-        let checkpoint = self
-            .read_config()
+    /// Where the run's checkpoint stands, for messages: epochs finished and environment steps
+    /// taken (`None` without a readable checkpoint).
+    pub fn progress(&self) -> Option<(u32, u64)> {
+        self.read_config()
             .ok()
             .and_then(|cfg| self.read_checkpoint(&cfg).ok().flatten())
-            .map(|r| r.state.epochs_done);
-        (epochs, checkpoint)
+            .map(|r| (r.state.epochs_done, r.state.env_steps))
     }
 }
 

@@ -61,8 +61,9 @@ pub struct RunResult {
 }
 
 /// The epoch in progress: the returns of its finished training episodes, its TD losses so far,
-/// and the return of the episode under way (the environment holds that episode). Empty between
-/// epochs; a run stopped inside an epoch keeps it in its checkpoint.
+/// and the return of the episode under way (the environment holds that episode, and says
+/// whether one is). Empty between epochs; a run stopped inside an epoch keeps it in its
+/// checkpoint.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct EpochProgress {
     /// Returns of the epoch's finished training episodes.
@@ -71,8 +72,6 @@ pub struct EpochProgress {
     pub loss_sum: f64,
     /// Number of those losses.
     pub loss_n: u64,
-    /// An episode is under way.
-    pub in_episode: bool,
     /// Its return so far.
     pub episode_return: f32,
 }
@@ -329,9 +328,8 @@ pub fn run_epoch(
 ) -> Result<Option<EpochMetrics>> {
     let t = cfg.train();
     while st.epoch.returns.len() < t.episodes_per_epoch as usize {
-        if !st.epoch.in_episode {
+        if !st.env.is_running() {
             st.env.reset(&mut st.env_rng, &mut st.obs);
-            st.epoch.in_episode = true;
             st.epoch.episode_return = 0.0;
         }
         loop {
@@ -349,7 +347,6 @@ pub fn run_epoch(
             }
         }
         st.epoch.returns.push(st.epoch.episode_return);
-        st.epoch.in_episode = false;
     }
     let (returns, loss_sum, loss_n) = (&st.epoch.returns, st.epoch.loss_sum, st.epoch.loss_n);
     let mut eval_rng = stream(seed, Stream::EpochEval);

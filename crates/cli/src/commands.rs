@@ -447,10 +447,10 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     let out = run.path().to_path_buf();
     if a.resume.is_some() {
         match run.progress() {
-            (_, Some(epoch)) => {
-                note!("resuming {kind} seed {seed} from the checkpoint of epoch {epoch}")
-            }
-            _ => note!(
+            Some((epochs, steps)) => note!(
+                "resuming {kind} seed {seed} from its checkpoint at env step {steps} ({epochs} epochs finished)"
+            ),
+            None => note!(
                 "no checkpoint in {} yet: starting {kind} seed {seed} from the beginning",
                 out.display()
             ),

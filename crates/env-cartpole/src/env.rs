@@ -171,6 +171,11 @@ impl CartPole {
         (self.phase != Phase::NotReset).then_some(self.state)
     }
 
+    /// Whether an episode is under way (reset, and neither terminated nor truncated).
+    pub fn is_running(&self) -> bool {
+        self.phase == Phase::Running
+    }
+
     /// Steps taken in the current episode.
     pub fn episode_steps(&self) -> u32 {
         self.steps

@@ -292,7 +292,17 @@ pub struct Episode {
 }
 
 impl AnyEnv {
-    /// The episode in progress, or `None` before the first reset.
+    /// Whether an episode is under way (reset, and neither terminated nor truncated).
+    pub fn is_running(&self) -> bool {
+        match self {
+            AnyEnv::CartPole(e) => e.is_running(),
+            AnyEnv::Acrobot(e) => e.is_running(),
+            AnyEnv::MountainCar(e) => e.is_running(),
+        }
+    }
+
+    /// The episode under way, or `None` when none is (before the first reset, or once the
+    /// episode has ended).
     ///
     /// ```
     /// use envs::{EnvId, Environment};
@@ -309,6 +319,9 @@ impl AnyEnv {
     /// # Ok::<(), envs::Error>(())
     /// ```
     pub fn episode(&self) -> Option<Episode> {
+        if !self.is_running() {
+            return None;
+        }
         let (state, steps) = match self {
             AnyEnv::CartPole(e) => {
                 let s = e.state()?;

@@ -1,19 +1,36 @@
-//! A counting global allocator for the memory study: it tracks the bytes live on the heap and
-//! their peak, at the cost of two atomic operations per allocation.
+//! A counting global allocator for the memory study: it tracks the bytes each thread has live on
+//! the heap and their peak, at the cost of two thread-local additions per allocation.
+//!
+//! The counts are per thread so that what other threads do meanwhile (a worker of the run pool
+//! freeing its packing space as it exits, a signal watcher) cannot move a measurement: a study
+//! on one thread sees only its own allocations and frees.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 /// The counting allocator: install it with
 /// `#[global_allocator] static A: lab::alloc_count::Counting = lab::alloc_count::Counting;`.
 pub struct Counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    // Signed: a thread may free what another allocated. `const` and free of `Drop`, so reading
+    // them never allocates (the allocator must not recurse) and works while a thread exits.
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
 
 fn grew(by: usize) {
-    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
-    PEAK.fetch_max(now, Ordering::Relaxed);
+    let by = isize::try_from(by).unwrap_or(isize::MAX);
+    let _ = LIVE.try_with(|live| {
+        let now = live.get().saturating_add(by);
+        live.set(now);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+    });
+}
+
+fn shrank(by: usize) {
+    let by = isize::try_from(by).unwrap_or(isize::MAX);
+    let _ = LIVE.try_with(|live| live.set(live.get().saturating_sub(by)));
 }
 
 // A global allocator must implement an unsafe trait; this one only counts and forwards.
@@ -34,34 +51,34 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        shrank(layout.size());
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            shrank(layout.size());
             grew(new_size);
         }
         p
     }
 }
 
-/// Bytes live now.
-pub fn live() -> usize {
-    LIVE.load(Ordering::Relaxed)
+/// Bytes this thread has allocated and not freed (less what it freed of other threads').
+pub fn live() -> isize {
+    LIVE.with(Cell::get)
 }
 
-/// Starts a new peak window at the current live bytes; returns them.
-pub fn reset_peak() -> usize {
+/// Starts a new peak window for this thread at its current live bytes; returns them.
+pub fn reset_peak() -> isize {
     let now = live();
-    PEAK.store(now, Ordering::Relaxed);
+    PEAK.with(|peak| peak.set(now));
     now
 }
 
-/// Highest live bytes since the last [`reset_peak`].
-pub fn peak() -> usize {
-    PEAK.load(Ordering::Relaxed)
+/// This thread's highest live bytes since its last [`reset_peak`].
+pub fn peak() -> isize {
+    PEAK.with(Cell::get)
 }
 
 /// Whether [`Counting`] is the process's global allocator (an allocation moves the count).

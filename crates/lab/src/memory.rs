@@ -41,7 +41,8 @@ pub struct MemRow {
 }
 
 /// Measures every agent at each depth, from `base`'s settings. Needs [`alloc_count::Counting`]
-/// as the process's global allocator, and no other thread allocating meanwhile.
+/// as the process's global allocator; it counts this thread's allocations only, so other threads
+/// may run meanwhile.
 pub fn study(
     base: &Config,
     depths: &[usize],
@@ -101,11 +102,22 @@ pub fn study(
                 batch: batch_size,
                 param_bytes: agent.param_count() * 4,
                 optimizer_bytes: agent.optimizer_state_len() * 4,
-                params_and_state_bytes: built - before,
-                working_peak_bytes: peak - built,
-                working_held_bytes: after - built,
+                params_and_state_bytes: bytes(built - before)?,
+                working_peak_bytes: bytes(peak - built)?,
+                working_held_bytes: bytes(after - built)?,
             });
         }
     }
     Ok(rows)
+}
+
+/// A measured difference of live bytes on this thread. Negative means the step freed more than
+/// it allocated, which no build or update does: say so rather than report a wrapped number.
+fn bytes(delta: isize) -> Result<usize> {
+    usize::try_from(delta).map_err(|_| Error::Plan {
+        path: "memory study".into(),
+        problem: format!(
+            "a measurement came out negative ({delta} bytes): something on the study's thread freed memory it did not allocate while it measured"
+        ),
+    })
 }

@@ -2,7 +2,7 @@
 //! over one 0.2 s step with Gymnasium's fourth-order Runge-Kutta in `f64`, no torque noise,
 //! angles wrapped into [−π, π] and velocities bounded.
 
-use crate::{EnvId, Environment, Error, Phase, Transition, check};
+use crate::{EnvId, Environment, EpisodeClock, Error, Transition, check};
 use rand::{Rng, RngCore};
 use std::f64::consts::PI;
 
@@ -180,17 +180,12 @@ pub fn dynamics(s: &AcrobotState, action: usize) -> AcrobotState {
 #[derive(Debug, Clone)]
 pub struct Acrobot {
     state: AcrobotState,
-    steps: u32,
-    max_episode_steps: u32,
-    phase: Phase,
+    clock: EpisodeClock,
 }
 
 impl Acrobot {
     /// A new environment; call [`Environment::reset`] before stepping.
     pub fn new(max_episode_steps: u32) -> Result<Self, Error> {
-        if max_episode_steps == 0 {
-            return Err(Error::ZeroStepLimit);
-        }
         Ok(Self {
             state: AcrobotState {
                 theta1: 0.0,
@@ -198,9 +193,7 @@ impl Acrobot {
                 dtheta1: 0.0,
                 dtheta2: 0.0,
             },
-            steps: 0,
-            max_episode_steps,
-            phase: Phase::NotReset,
+            clock: EpisodeClock::new(max_episode_steps)?,
         })
     }
 
@@ -208,35 +201,32 @@ impl Acrobot {
     pub fn reset_to(&mut self, state: AcrobotState) -> Result<[f32; 6], Error> {
         state.check_finite()?;
         self.state = state;
-        self.steps = 0;
-        self.phase = Phase::Running;
+        self.clock.start_at(0);
         Ok(state.obs())
     }
 
     /// Continues an episode from a state `steps` steps in (a checkpoint taken mid-episode):
     /// refused if the state is not finite, is terminal, or the step limit is already reached.
     pub fn resume_at(&mut self, state: AcrobotState, steps: u32) -> Result<[f32; 6], Error> {
-        if steps >= self.max_episode_steps || state.is_terminal() {
-            return Err(Error::EpisodeEnded { steps });
-        }
+        self.clock.check_resumable(steps, state.is_terminal())?;
         let obs = self.reset_to(state)?;
-        self.steps = steps;
+        self.clock.start_at(steps);
         Ok(obs)
     }
 
     /// Whether an episode is under way (reset, and neither terminated nor truncated).
     pub fn is_running(&self) -> bool {
-        self.phase == Phase::Running
+        self.clock.is_running()
     }
 
     /// Steps taken in the current episode.
     pub fn episode_steps(&self) -> u32 {
-        self.steps
+        self.clock.steps()
     }
 
     /// The current state, or `None` before the first reset.
     pub fn state(&self) -> Option<AcrobotState> {
-        (self.phase != Phase::NotReset).then_some(self.state)
+        self.clock.has_reset().then_some(self.state)
     }
 }
 
@@ -246,14 +236,13 @@ impl Environment for Acrobot {
     }
 
     fn max_episode_steps(&self) -> u32 {
-        self.max_episode_steps
+        self.clock.limit()
     }
 
     fn reset(&mut self, mut rng: &mut dyn RngCore, obs: &mut [f32]) {
         let state = AcrobotState::random(&mut rng);
         self.state = state;
-        self.steps = 0;
-        self.phase = Phase::Running;
+        self.clock.start_at(0);
         if obs.len() == 6 {
             obs.copy_from_slice(&state.obs());
         }
@@ -261,18 +250,10 @@ impl Environment for Acrobot {
 
     fn step(&mut self, action: usize, obs: &mut [f32]) -> Result<Transition, Error> {
         check(EnvId::Acrobot, action, obs)?;
-        match self.phase {
-            Phase::NotReset => return Err(Error::NotReset),
-            Phase::Ended => return Err(Error::EpisodeEnded { steps: self.steps }),
-            Phase::Running => {}
-        }
+        self.clock.tick()?;
         self.state = dynamics(&self.state, action);
-        self.steps += 1;
         let terminated = self.state.is_terminal();
-        let truncated = self.steps >= self.max_episode_steps;
-        if terminated || truncated {
-            self.phase = Phase::Ended;
-        }
+        let truncated = self.clock.finish_step(terminated);
         obs.copy_from_slice(&self.state.obs());
         Ok(Transition {
             reward: if terminated { 0.0 } else { -1.0 },

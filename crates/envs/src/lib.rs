@@ -411,12 +411,93 @@ pub(crate) fn check(env: EnvId, action: usize, obs: &[f32]) -> Result<(), Error>
     Ok(())
 }
 
-/// Where an episode stands (shared by the environments of this crate).
+/// Where an episode stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
+enum Phase {
     NotReset,
     Running,
     Ended,
+}
+
+/// An environment's episode bookkeeping, shared by the environments of this crate: the step
+/// limit, the steps taken, and whether an episode is under way. The dynamics are the
+/// environment's; when an episode starts, may step, ends or may be resumed is decided here.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EpisodeClock {
+    limit: u32,
+    steps: u32,
+    phase: Phase,
+}
+
+impl EpisodeClock {
+    /// A clock for episodes of at most `limit` steps, before the first reset.
+    pub(crate) fn new(limit: u32) -> Result<Self, Error> {
+        if limit == 0 {
+            return Err(Error::ZeroStepLimit);
+        }
+        Ok(Self {
+            limit,
+            steps: 0,
+            phase: Phase::NotReset,
+        })
+    }
+
+    /// Starts an episode `steps` steps in (0 for a reset).
+    pub(crate) fn start_at(&mut self, steps: u32) {
+        self.steps = steps;
+        self.phase = Phase::Running;
+    }
+
+    /// Refuses to continue an episode `steps` steps in that has already ended: at the step limit,
+    /// or in a `terminal` state.
+    pub(crate) fn check_resumable(&self, steps: u32, terminal: bool) -> Result<(), Error> {
+        if steps >= self.limit || terminal {
+            return Err(Error::EpisodeEnded { steps });
+        }
+        Ok(())
+    }
+
+    /// Counts a step, refusing one outside an episode (before the first reset, or after the end).
+    pub(crate) fn tick(&mut self) -> Result<(), Error> {
+        match self.phase {
+            Phase::NotReset => Err(Error::NotReset),
+            Phase::Ended => Err(Error::EpisodeEnded { steps: self.steps }),
+            Phase::Running => {
+                self.steps += 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// After a step: whether it reached the step limit (truncation); the episode ends if the
+    /// step `terminated` it or truncated it.
+    pub(crate) fn finish_step(&mut self, terminated: bool) -> bool {
+        let truncated = self.steps >= self.limit;
+        if terminated || truncated {
+            self.phase = Phase::Ended;
+        }
+        truncated
+    }
+
+    /// The step limit.
+    pub(crate) fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// Steps taken in the current episode.
+    pub(crate) fn steps(&self) -> u32 {
+        self.steps
+    }
+
+    /// Whether an episode is under way (reset, and neither terminated nor truncated).
+    pub(crate) fn is_running(&self) -> bool {
+        self.phase == Phase::Running
+    }
+
+    /// Whether an episode has been started since the environment was made.
+    pub(crate) fn has_reset(&self) -> bool {
+        self.phase != Phase::NotReset
+    }
 }
 
 /// Draws `rows` of text from a `width × height` grid of characters (space-trimmed lines).

@@ -2,7 +2,7 @@
 //! `math.cos`), velocity clipped to ±0.07, position to [−1.2, 0.6], and the car stopped when it
 //! hits the left wall.
 
-use crate::{EnvId, Environment, Error, Phase, Transition, check};
+use crate::{EnvId, Environment, EpisodeClock, Error, Transition, check};
 use rand::{Rng, RngCore};
 
 /// Gymnasium's constants for MountainCar-v0.
@@ -68,25 +68,18 @@ pub fn dynamics(s: &MountainCarState, action: usize) -> MountainCarState {
 #[derive(Debug, Clone)]
 pub struct MountainCar {
     state: MountainCarState,
-    steps: u32,
-    max_episode_steps: u32,
-    phase: Phase,
+    clock: EpisodeClock,
 }
 
 impl MountainCar {
     /// A new environment; call [`Environment::reset`] before stepping.
     pub fn new(max_episode_steps: u32) -> Result<Self, Error> {
-        if max_episode_steps == 0 {
-            return Err(Error::ZeroStepLimit);
-        }
         Ok(Self {
             state: MountainCarState {
                 position: 0.0,
                 velocity: 0.0,
             },
-            steps: 0,
-            max_episode_steps,
-            phase: Phase::NotReset,
+            clock: EpisodeClock::new(max_episode_steps)?,
         })
     }
 
@@ -98,8 +91,7 @@ impl MountainCar {
             }
         }
         self.state = state;
-        self.steps = 0;
-        self.phase = Phase::Running;
+        self.clock.start_at(0);
         Ok(state.obs())
     }
 
@@ -107,27 +99,25 @@ impl MountainCar {
     /// refused if the state is not finite, is at the goal, or the step limit is already
     /// reached.
     pub fn resume_at(&mut self, state: MountainCarState, steps: u32) -> Result<[f32; 2], Error> {
-        if steps >= self.max_episode_steps || state.is_terminal() {
-            return Err(Error::EpisodeEnded { steps });
-        }
+        self.clock.check_resumable(steps, state.is_terminal())?;
         let obs = self.reset_to(state)?;
-        self.steps = steps;
+        self.clock.start_at(steps);
         Ok(obs)
     }
 
     /// Whether an episode is under way (reset, and neither terminated nor truncated).
     pub fn is_running(&self) -> bool {
-        self.phase == Phase::Running
+        self.clock.is_running()
     }
 
     /// Steps taken in the current episode.
     pub fn episode_steps(&self) -> u32 {
-        self.steps
+        self.clock.steps()
     }
 
     /// The current state, or `None` before the first reset.
     pub fn state(&self) -> Option<MountainCarState> {
-        (self.phase != Phase::NotReset).then_some(self.state)
+        self.clock.has_reset().then_some(self.state)
     }
 }
 
@@ -137,7 +127,7 @@ impl Environment for MountainCar {
     }
 
     fn max_episode_steps(&self) -> u32 {
-        self.max_episode_steps
+        self.clock.limit()
     }
 
     fn reset(&mut self, rng: &mut dyn RngCore, obs: &mut [f32]) {
@@ -145,8 +135,7 @@ impl Environment for MountainCar {
             position: rng.gen_range(START_LOW..START_HIGH),
             velocity: 0.0,
         };
-        self.steps = 0;
-        self.phase = Phase::Running;
+        self.clock.start_at(0);
         if obs.len() == 2 {
             obs.copy_from_slice(&self.state.obs());
         }
@@ -154,18 +143,10 @@ impl Environment for MountainCar {
 
     fn step(&mut self, action: usize, obs: &mut [f32]) -> Result<Transition, Error> {
         check(EnvId::MountainCar, action, obs)?;
-        match self.phase {
-            Phase::NotReset => return Err(Error::NotReset),
-            Phase::Ended => return Err(Error::EpisodeEnded { steps: self.steps }),
-            Phase::Running => {}
-        }
+        self.clock.tick()?;
         self.state = dynamics(&self.state, action);
-        self.steps += 1;
         let terminated = self.state.is_terminal();
-        let truncated = self.steps >= self.max_episode_steps;
-        if terminated || truncated {
-            self.phase = Phase::Ended;
-        }
+        let truncated = self.clock.finish_step(terminated);
         obs.copy_from_slice(&self.state.obs());
         Ok(Transition {
             reward: -1.0,

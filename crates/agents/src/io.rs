@@ -14,8 +14,6 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the
-/// new one, never a torn one: write a temporary file beside it, flush it to disk, rename.
 /// Reads a whole input file, refusing what is not a regular file (a FIFO would block forever,
 /// a device or directory never ends or cannot be read) and anything over `max_bytes`, before
 /// reading a byte.
@@ -45,6 +43,9 @@ pub fn read_regular(path: &Path, max_bytes: u64) -> std::io::Result<Vec<u8>> {
     std::fs::read(path)
 }
 
+/// Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the
+/// new one, never a torn one: write a temporary file beside it, flush it to disk, rename. A
+/// killed writer leaves the temporary behind ([`is_temporary`] names it).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |source| Error::Write {
         path: path.to_path_buf(),
@@ -68,6 +69,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         io(e)
     })
+}
+
+/// Whether a file name is one of [`write_atomic`]'s temporaries (`.NAME.tmp-PID`).
+pub fn is_temporary(file_name: &str) -> bool {
+    file_name.starts_with('.') && file_name.contains(".tmp-")
 }
 
 const WEIGHTS_FORMAT: &str = "ffdqn-weights";

@@ -210,23 +210,27 @@ pub struct LocalWorkspace {
     combined: Vec<f32>,
 }
 
-/// Writes layer `l`'s input into `x`: `[n(prev); obs; onehot(action)]` column by column, the
-/// parts the wiring asks for.
-fn build_input(
+/// Layer `l`'s input, `[n(prev); obs; onehot(action)]` column by column, the parts the wiring
+/// asks for: the observations themselves, uncopied, when that is all the layer reads (local-td's
+/// first layer); otherwise the parts written into `x`.
+fn layer_input<'a>(
     w: &Wiring,
     l: usize,
     prev: Option<MatRef<'_, f32>>,
-    obs: MatRef<'_, f32>,
+    obs: MatRef<'a, f32>,
     actions: &[u32],
     norm: &mut Buf<f32>,
-    x: &mut Buf<f32>,
-) {
+    x: &'a mut Buf<f32>,
+) -> MatRef<'a, f32> {
     let cols = obs.cols();
     let prev = prev.filter(|_| l > 0).map(|p| w.input_norm.apply(p, norm));
     let p_rows = prev.map_or(0, |p| p.rows());
     let with_obs = l == 0 || w.concat_obs;
     let o_rows = if with_obs { obs.rows() } else { 0 };
     let a_rows = if w.goodness.is_some() { w.n_actions } else { 0 };
+    if p_rows == 0 && a_rows == 0 && with_obs {
+        return obs;
+    }
     let rows = p_rows + o_rows + a_rows;
     x.shape_to(rows, cols);
     let out = x.as_mut_slice();
@@ -246,6 +250,7 @@ fn build_input(
             }
         }
     }
+    x.mat()
 }
 
 impl LocalWorkspace {
@@ -389,21 +394,15 @@ impl LocalNet {
         };
         for (l, layer) in self.layers.iter().enumerate() {
             let (prev, out) = crate::network::ping_pong(h, l);
-            // The first layer of local-td reads the observations as they are: no copy.
-            let layer_in = if l == 0 && !expanded {
-                input
-            } else {
-                build_input(
-                    &self.wiring,
-                    l,
-                    (l > 0).then(|| prev.mat()),
-                    input,
-                    actions_rep,
-                    norm,
-                    x,
-                );
-                x.mat()
-            };
+            let layer_in = layer_input(
+                &self.wiring,
+                l,
+                (l > 0).then(|| prev.mat()),
+                input,
+                actions_rep,
+                norm,
+                x,
+            );
             layer.cell.forward(layer_in, out, cache)?;
             let dst = &mut q_layers[l * na * b..(l + 1) * na * b];
             match (&layer.readout, self.wiring.goodness) {
@@ -622,21 +621,15 @@ impl LocalLearner {
         for l in 0..n_layers {
             let LocalWorkspace { x, norm, h, q, .. } = &mut *ws;
             let (prev, out) = crate::network::ping_pong(h, l);
-            // The first layer of local-td reads the observations as they are: no copy.
-            let layer_in = if l == 0 && wiring.goodness.is_none() {
-                obs
-            } else {
-                build_input(
-                    &wiring,
-                    l,
-                    (l > 0).then(|| prev.mat()),
-                    obs,
-                    &batch.actions,
-                    norm,
-                    x,
-                );
-                x.mat()
-            };
+            let layer_in = layer_input(
+                &wiring,
+                l,
+                (l > 0).then(|| prev.mat()),
+                obs,
+                &batch.actions,
+                norm,
+                x,
+            );
             let layer = &mut online.layers[l];
             layer.cell.forward_train(layer_in, out, &mut self.cache)?;
             let y = &targets[l * b..(l + 1) * b];

@@ -270,9 +270,7 @@ impl RunDir {
             .map_err(write_err)?;
         if let Ok(entries) = std::fs::read_dir(&self.path) {
             for entry in entries.flatten() {
-                let name = entry.file_name();
-                let name = name.to_string_lossy();
-                if name.starts_with('.') && name.contains(".tmp-") {
+                if crate::io::is_temporary(&entry.file_name().to_string_lossy()) {
                     let _ = std::fs::remove_file(entry.path());
                 }
             }
@@ -379,23 +377,11 @@ impl RunDir {
     /// Trains the run described by `config.toml` and `run.json`, from its checkpoint if it has
     /// one: metrics after every epoch, a checkpoint every `checkpoint_every` epochs, then the
     /// weights and, last, the summary. `on_epoch` sees each epoch (for progress).
-    pub fn train(&self, on_epoch: &mut dyn FnMut(EpochEvent<'_>)) -> Result<Summary> {
-        match self.train_until(on_epoch, &|| false)? {
-            Trained::Finished(summary) => Ok(*summary),
-            Trained::Stopped {
-                epochs_done,
-                env_steps,
-            } => Err(Error::Interrupted {
-                epochs_done,
-                env_steps,
-            }),
-        }
-    }
-
-    /// [`RunDir::train`], asking `stop` before every step: when it says yes, a checkpoint of
-    /// that point is written (whatever `--checkpoint-every` says; mid-episode, with the
-    /// environment's state) and training ends there, to be continued by [`RunDir::train`] on
-    /// this directory with a bit-identical result.
+    ///
+    /// `stop` is asked before every step: when it says yes, a checkpoint of that point is
+    /// written (whatever `--checkpoint-every` says; mid-episode, with the environment's state)
+    /// and training ends there with [`Trained::Stopped`]; training this directory again
+    /// continues it to a bit-identical result.
     pub fn train_until(
         &self,
         on_epoch: &mut dyn FnMut(EpochEvent<'_>),

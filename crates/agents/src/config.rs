@@ -852,15 +852,26 @@ impl MemoryEstimate {
         self.network + self.replay + self.activations
     }
 
-    /// The config key behind the largest part, with its value as written.
-    fn largest_part(&self, raw: &RawConfig) -> (&'static str, String) {
+    /// The config key behind the largest part: the one to make smaller.
+    pub fn largest_key(&self) -> &'static str {
         if self.network >= self.replay && self.network >= self.activations {
-            ("network.hidden", format!("{:?}", raw.network.hidden))
+            "network.hidden"
         } else if self.replay >= self.activations {
-            ("train.buffer-size", raw.train.buffer_size.to_string())
+            "train.buffer-size"
         } else {
-            ("train.batch-size", raw.train.batch_size.to_string())
+            "train.batch-size"
         }
+    }
+
+    /// [`MemoryEstimate::largest_key`], with its value as written.
+    fn largest_part(&self, raw: &RawConfig) -> (&'static str, String) {
+        let key = self.largest_key();
+        let value = match key {
+            "network.hidden" => format!("{:?}", raw.network.hidden),
+            "train.buffer-size" => raw.train.buffer_size.to_string(),
+            _ => raw.train.batch_size.to_string(),
+        };
+        (key, value)
     }
 }
 

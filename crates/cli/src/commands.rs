@@ -133,13 +133,7 @@ fn check_memory(cfg: &Config, max_gib: Option<f64>) -> Result<()> {
     };
     let m = cfg.memory_estimate();
     if m.total() > limit {
-        let part = if m.network >= m.replay && m.network >= m.activations {
-            "network.hidden"
-        } else if m.replay >= m.activations {
-            "train.buffer-size"
-        } else {
-            "train.batch-size"
-        };
+        let part = m.largest_key();
         bail!(BadInput(format!(
             "this run would need about {} (mostly from `{part}`), more than {} {what}: make `{part}` smaller",
             agents::config::gib(m.total()),
@@ -309,8 +303,20 @@ impl StopSignals {
         Ok(Self {})
     }
 
+    /// Whether a stop has been asked for (what the training loop polls).
+    pub(crate) fn is_requested(&self) -> bool {
+        self.requested().is_some()
+    }
+
+    /// The signal's name, and the error that ends the process with its exit code, for a run
+    /// that stopped on request.
+    pub(crate) fn stopped(&self) -> (&'static str, Stopped) {
+        let (name, code) = self.requested().unwrap_or(("a stop request", 1));
+        (name, Stopped(code))
+    }
+
     /// The signal's name and the exit code it asks for, once one has arrived.
-    pub(crate) fn requested(&self) -> Option<(&'static str, u8)> {
+    fn requested(&self) -> Option<(&'static str, u8)> {
         #[cfg(unix)]
         {
             use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -489,7 +495,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
                 None => note!("{}", epoch_line(m, ev.epochs)),
             }
         },
-        &|| signals.requested().is_some(),
+        &|| signals.is_requested(),
     );
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -499,14 +505,14 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
             epochs_done,
             env_steps,
         }) => {
-            let (name, code) = signals.requested().unwrap_or(("a stop request", 1));
+            let (name, stopped) = signals.stopped();
             note!(
                 "{name}: {kind} seed {seed} stopped at env step {env_steps}, in epoch {} ({epochs_done} finished); its checkpoint and metrics are in {}; continue with `ffdqn train --resume {}`",
                 epochs_done.saturating_add(1),
                 out.display(),
                 out.display()
             );
-            return Err(Stopped(code).into());
+            return Err(stopped.into());
         }
         Ok(Trained::Finished(summary)) => Ok(*summary),
         Err(e) => Err(e),

@@ -186,16 +186,17 @@ fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<(
         } => note!("[{done}/{total}] {}: FAILED: {error}", plan.describe(index)),
     };
     let signals = crate::commands::StopSignals::install()?;
-    let stop = || signals.requested().is_some();
+    let stop = || signals.is_requested();
     let outcome = lab::local::run(plan, out, jobs, a.force, &on_event, &stop).map_err(lab_err)?;
-    if let Some((name, code)) = signals.requested() {
+    if signals.is_requested() {
+        let (name, stopped) = signals.stopped();
         note!(
             "{name}: {} run(s) stopped with a checkpoint, {} finished; run `{}` again to continue them",
             outcome.stopped.len(),
             outcome.ran + outcome.skipped,
             command_line()
         );
-        return Err(crate::commands::Stopped(code).into());
+        return Err(stopped.into());
     }
     if !outcome.failed.is_empty() {
         let names: Vec<String> = outcome
@@ -291,15 +292,15 @@ fn task_cmd(a: TaskArgs) -> Result<()> {
         )));
     }
     let signals = crate::commands::StopSignals::install()?;
-    let stop = || signals.requested().is_some();
+    let stop = || signals.is_requested();
     match lab::runner::run_task(&plan, &a.out, index, a.force, &stop).map_err(lab_err)? {
         lab::runner::TaskOutcome::Stopped { env_steps } => {
-            let (name, code) = signals.requested().unwrap_or(("a stop request", 1));
+            let (name, stopped) = signals.stopped();
             note!(
                 "{name}: {} stopped at env step {env_steps} with a checkpoint; running this task again continues it",
                 plan.describe(index)
             );
-            return Err(crate::commands::Stopped(code).into());
+            return Err(stopped.into());
         }
         lab::runner::TaskOutcome::AlreadyDone => {
             say!("{}: already finished", plan.describe(index))

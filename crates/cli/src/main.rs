@@ -66,10 +66,9 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             // Stopped by a signal: what was kept is already said.
-            if let Some(commands::Stopped(code)) = e.downcast_ref::<commands::Stopped>() {
-                return ExitCode::from(*code);
+            if !e.is::<commands::Stopped>() {
+                note!("error: {e:#}");
             }
-            note!("error: {e:#}");
             ExitCode::from(commands::exit_code(&e))
         }
     }

@@ -9,7 +9,7 @@
 
 use crate::error::{Result, chain};
 use crate::plan::Plan;
-use crate::runner::{TaskOutcome, is_done, remove_stale_temporaries, run_task};
+use crate::runner::{TaskOutcome, is_done, run_task};
 use agents::{AgentKind, RunDir};
 use std::path::Path;
 use std::sync::Mutex;
@@ -137,7 +137,6 @@ pub fn run(
     on_event: &(dyn Fn(Event) + Sync),
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<LocalOutcome> {
-    remove_stale_temporaries(plan, out)?;
     let mut todo = Vec::new();
     for i in 0..plan.runs.len() {
         if force || !is_done(plan, out, i)? {

@@ -442,11 +442,7 @@ impl Plan {
         for g in &raw.sweeps {
             expand(g, true, &mut groups)?;
         }
-        if groups.is_empty() {
-            return Err(bad(
-                "no groups: add a [[group]] (name, agent, config) or a [[sweep]]".into(),
-            ));
-        }
+        // `check` below refuses a plan without groups.
         let runs = (0..groups.len())
             .flat_map(|group| seeds.iter().map(move |&seed| RunPlan { group, seed }))
             .collect();

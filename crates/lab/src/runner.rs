@@ -73,23 +73,6 @@ pub fn is_done(plan: &Plan, out: &Path, index: usize) -> Result<bool> {
     Ok(true)
 }
 
-/// Removes temporary directories left by killed runs (`runs/<group>/.seed-*.tmp-*`).
-pub fn remove_stale_temporaries(plan: &Plan, out: &Path) -> Result<()> {
-    for g in &plan.groups {
-        let dir = out.join("runs").join(&g.name);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with(".seed-") && name.contains(".tmp-") {
-                std::fs::remove_dir_all(e.path()).map_err(write_err(e.path()))?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Trains run `index` of `plan` into `out` (unless it has finished; with `force` it is run
 /// again and replaces the old one), continuing from the checkpoint of a stopped attempt if
 /// there is one. `stop` is asked before every step: when it says yes the run is checkpointed

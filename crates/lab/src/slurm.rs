@@ -17,7 +17,7 @@
 
 use crate::error::{Error, Result, read_err, write_err};
 use crate::plan::Plan;
-use crate::runner::{is_done, remove_stale_temporaries};
+use crate::runner::is_done;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -119,7 +119,6 @@ fn header(name: &str, log: &Path, opts: &SlurmOptions) -> String {
 /// as a job that depends on them. The plan must already be written into `out`.
 pub fn submit(plan: &Plan, out: &Path, opts: &SlurmOptions) -> Result<Submission> {
     let out = std::path::absolute(out).map_err(read_err(out))?;
-    remove_stale_temporaries(plan, &out)?;
     let mut tasks = Vec::new();
     for i in 0..plan.runs.len() {
         if opts.force || !is_done(plan, &out, i)? {

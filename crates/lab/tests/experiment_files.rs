@@ -2,6 +2,8 @@
 //! groups, seeds and questions it promises; a file that stops validating fails here, not in a
 //! user's 10-minute run.
 
+mod common;
+
 use lab::plan::{Plan, PlanOptions};
 use std::path::Path;
 
@@ -59,9 +61,8 @@ fn every_shipped_experiment_file_expands() {
 /// `--quick` on a file that has no quick settings.
 #[test]
 fn oversized_and_non_regular_experiment_files_are_refused() {
-    let dir = std::env::temp_dir().join(format!("ffdqn-exp-limits-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let paper = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/paper.toml");
+    let dir = common::fresh_dir("exp-limits");
+    let paper = common::paper_toml();
     let refused = |seeds: &str, sweep: &str, opts: &PlanOptions| {
         let file = dir.join("e.toml");
         std::fs::write(

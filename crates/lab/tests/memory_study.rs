@@ -3,8 +3,9 @@
 //! once found the global count moved by a worker thread freeing its memory mid-measurement,
 //! and the study failed on a negative difference.
 
+mod common;
+
 use lab::alloc_count::{self, Counting};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 #[global_allocator]
@@ -17,8 +18,7 @@ fn rows(base: &agents::Config) -> String {
 
 #[test]
 fn other_threads_do_not_move_the_measurements() {
-    let paper = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/paper.toml");
-    let base = agents::Config::load(&paper).expect("paper.toml is valid");
+    let base = agents::Config::load(&common::paper_toml()).expect("paper.toml is valid");
     let quiet = rows(&base);
 
     let stop = AtomicBool::new(false);
@@ -48,8 +48,7 @@ fn other_threads_do_not_move_the_measurements() {
 
 #[test]
 fn each_row_counts_what_building_and_one_update_take() {
-    let paper = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/paper.toml");
-    let base = agents::Config::load(&paper).expect("paper.toml is valid");
+    let base = agents::Config::load(&common::paper_toml()).expect("paper.toml is valid");
     let rows = lab::memory::study(&base, &[1, 2], 32, 16).expect("the study runs");
     assert_eq!(rows.len(), 2 * agents::AgentKind::ALL.len());
     for row in &rows {

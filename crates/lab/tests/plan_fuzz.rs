@@ -4,15 +4,14 @@
 //! if it still holds together, is described, checked for finished runs and reported on
 //! without a panic; so is every field of a finished run's `summary.json` and `run.json`.
 
+mod common;
+
 use lab::plan::{Plan, PlanOptions};
-use std::path::Path;
 
 #[test]
 fn plans_with_one_field_changed_never_panic() {
-    let dir = std::env::temp_dir().join(format!("ffdqn-plan-fuzz-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let paper = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/paper.toml");
+    let dir = common::fresh_dir("plan-fuzz");
+    let paper = common::paper_toml();
     let file = dir.join("tiny.toml");
     std::fs::write(
         &file,

@@ -2,13 +2,15 @@
 //! in its partial directory, and the next invocation continues it to the same result, bit for
 //! bit, as a run never stopped; a second process cannot train the same run at the same time.
 
+mod common;
+
 use lab::plan::{Plan, PlanOptions};
 use lab::runner::{TaskOutcome, partial_path, run_task};
 use std::cell::Cell;
 use std::path::Path;
 
 fn plan_in(dir: &Path) -> Plan {
-    let paper = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/paper.toml");
+    let paper = common::paper_toml();
     let file = dir.join("tiny.toml");
     std::fs::write(
         &file,
@@ -29,9 +31,7 @@ set = ["train.epochs=4", "train.episodes-per-epoch=4", "train.learning-starts=20
 
 #[test]
 fn a_stopped_run_continues_bit_identically_on_the_next_invocation() {
-    let dir = std::env::temp_dir().join(format!("ffdqn-stopped-runs-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = common::fresh_dir("stopped-runs");
     let plan = plan_in(&dir);
     let (straight, stopped) = (dir.join("straight"), dir.join("stopped"));
     for out in [&straight, &stopped] {

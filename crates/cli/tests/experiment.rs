@@ -18,18 +18,6 @@ fn paper() -> String {
         .to_string()
 }
 
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// `runs.csv` without the wall-time column.
-fn runs_without_time(out: &Path) -> Vec<String> {
-    read(&out.join("runs.csv"))
-        .lines()
-        .map(|l| l.rsplit_once(',').map_or(l, |(head, _)| head).to_string())
-        .collect()
-}
-
 #[test]
 fn quick_paper_experiment_writes_every_file_and_resumes() {
     let dir = temp_dir("exp-quick");
@@ -400,8 +388,6 @@ fn bad_experiment_files_and_arguments_exit_2_naming_the_problem() {
 #[cfg(unix)]
 #[test]
 fn an_interrupted_experiment_continues_to_the_same_numbers() {
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
     let dir = temp_dir("exp-sigint");
     let paper = root().join("configs/paper.toml").display().to_string();
     let file = write(
@@ -423,24 +409,10 @@ fn an_interrupted_experiment_continues_to_the_same_numbers() {
 
     let out = dir.join("stopped");
     let out_s = out.to_str().expect("utf8");
-    let child = bin()
-        .args(["experiment", "run", &file, "--jobs", "2", "--out", out_s])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let child = spawn(&["experiment", "run", &file, "--jobs", "2", "--out", out_s]);
     // Wait until a run has written a few epochs into its partial directory.
-    let metrics = out.join("runs/bp/.seed-0.partial/metrics.csv");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::fs::read_to_string(&metrics).map_or(0, |m| m.lines().count()) < 3 {
-        assert!(Instant::now() < deadline, "no epoch finished");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    wait_for_lines(&out.join("runs/bp/.seed-0.partial/metrics.csv"), 3);
+    signal(&child, "INT");
     let o = child.wait_with_output().expect("wait");
     let msg = text(&o);
     assert_eq!(o.status.code(), Some(130), "{msg}");

@@ -582,43 +582,29 @@ fn a_signal_checkpoints_says_how_to_resume_and_resumes_bit_identically() {
     let straight = dir.join("straight");
     let o = train(&cfg, "bp", &straight, &[]);
     assert!(o.status.success(), "{}", text(&o));
-    for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
-        let out = dir.join(format!("sig-{signal}"));
-        let child = bin()
-            .args(train_args(&cfg, "bp", out.to_str().expect("utf8"), &[]))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while std::fs::read_to_string(out.join("metrics.csv")).map_or(0, |m| m.lines().count()) < 3
-        {
-            assert!(std::time::Instant::now() < deadline, "no epoch finished");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let killed = std::process::Command::new("kill")
-            .args([format!("-{signal}"), child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(killed.success());
+    for (signal_name, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+        let out = dir.join(format!("sig-{signal_name}"));
+        let child = spawn(&train_args(&cfg, "bp", out.to_str().expect("utf8"), &[]));
+        wait_for_lines(&out.join("metrics.csv"), 3);
+        signal(&child, signal_name);
         let o = child.wait_with_output().expect("wait");
         let msg = text(&o);
-        assert_eq!(o.status.code(), Some(code), "SIG{signal}: {msg}");
+        assert_eq!(o.status.code(), Some(code), "SIG{signal_name}: {msg}");
         assert!(
-            msg.contains(&format!("SIG{signal}: bp seed 0 stopped at env step"))
+            msg.contains(&format!("SIG{signal_name}: bp seed 0 stopped at env step"))
                 && msg.contains("continue with `ffdqn train --resume"),
             "{msg}"
         );
         assert!(
             out.join("checkpoint.bin").exists(),
-            "SIG{signal}: no checkpoint"
+            "SIG{signal_name}: no checkpoint"
         );
         let o = ffdqn(&["train", "--resume", out.to_str().expect("utf8")]);
         assert!(o.status.success(), "{}", text(&o));
         assert_eq!(
             metrics_without_time(&out),
             metrics_without_time(&straight),
-            "SIG{signal}"
+            "SIG{signal_name}"
         );
         assert_eq!(
             std::fs::read(out.join("weights.json")).expect("weights"),
@@ -640,27 +626,14 @@ fn resume_keeps_the_runs_on_divergence() {
         "[bp]\noptimizer = { kind = \"adam\", lr = 1e6 }\n[train]\nepochs = 40\nepisodes-per-epoch = 10\nlearning-starts = 128\nbuffer-size = 2000\neval-episodes = 1\nfinal-eval-episodes = 3\n",
     );
     let out = dir.join("run");
-    let child = bin()
-        .args(train_args(
-            &cfg,
-            "bp",
-            out.to_str().expect("utf8"),
-            &["--on-divergence", "skip-batch"],
-        ))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while std::fs::read_to_string(out.join("metrics.csv")).map_or(0, |m| m.lines().count()) < 3 {
-        assert!(std::time::Instant::now() < deadline, "no epoch finished");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(sent.success());
+    let child = spawn(&train_args(
+        &cfg,
+        "bp",
+        out.to_str().expect("utf8"),
+        &["--on-divergence", "skip-batch"],
+    ));
+    wait_for_lines(&out.join("metrics.csv"), 3);
+    signal(&child, "INT");
     let o = child.wait_with_output().expect("wait");
     assert_eq!(o.status.code(), Some(130), "{}", text(&o));
     let o = ffdqn(&["train", "--resume", out.to_str().expect("utf8")]);

@@ -10,17 +10,6 @@ mod common;
 use common::*;
 use std::path::Path;
 
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn runs_without_time(out: &Path) -> Vec<String> {
-    read(&out.join("runs.csv"))
-        .lines()
-        .map(|l| l.rsplit_once(',').map_or(l, |(head, _)| head).to_string())
-        .collect()
-}
-
 #[test]
 fn slurm_backend_matches_local_and_resubmits_what_failed() {
     if std::env::var("FFDQN_SLURM_TEST").as_deref() != Ok("1") {

@@ -51,3 +51,44 @@ pub fn write(dir: &Path, name: &str, body: &str) -> String {
     std::fs::write(&p, body).expect("write");
     p.display().to_string()
 }
+
+/// A file's text; a missing file fails the test naming it.
+pub fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// An experiment's `runs.csv` without its last column, the wall time.
+pub fn runs_without_time(out: &Path) -> Vec<String> {
+    read(&out.join("runs.csv"))
+        .lines()
+        .map(|l| l.rsplit_once(',').map_or(l, |(head, _)| head).to_string())
+        .collect()
+}
+
+/// Starts `ffdqn` with `args`, its output captured, without waiting for it.
+pub fn spawn<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Child {
+    bin()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn")
+}
+
+/// Waits (at most a minute) until `metrics` has `lines` lines: the header and an epoch or more.
+pub fn wait_for_lines(metrics: &Path, lines: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read_to_string(metrics).map_or(0, |m| m.lines().count()) < lines {
+        assert!(std::time::Instant::now() < deadline, "no epoch finished");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Sends `SIG<name>` (`INT`, `TERM`, `HUP`) to `child`.
+pub fn signal(child: &std::process::Child, name: &str) {
+    let sent = Command::new("kill")
+        .args([format!("-{name}"), child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "kill -{name} failed");
+}

@@ -1,5 +1,6 @@
 //! Project automation, run as `cargo xtask <task>` (see `.cargo/config.toml`): CI, and thin
-//! dispatch to the programs that do the work, built in the optimised `xtask` profile.
+//! dispatch to the programs that do the work, built in the release profile — the same build
+//! the README's `cargo run --release -p cli -- …` uses, so nothing is built twice.
 //!
 //! Cargo is always invoked through `$CARGO`, so the same toolchain that runs xtask builds
 //! everything else.
@@ -66,16 +67,15 @@ fn run() -> Result<ExitCode> {
     }
 }
 
-/// `cargo run --profile xtask -p PACKAGE --bin BIN -- ARGS` from the workspace root; the exit
-/// code is passed on.
+/// `cargo run --release -p PACKAGE --bin BIN -- ARGS` from the workspace root; the exit code
+/// is passed on.
 fn cargo_run(package: &str, bin: &str, args: &[String]) -> Result<ExitCode> {
     let status = Command::new(cargo())
         .current_dir(project_root())
         .args([
             "run",
             "--quiet",
-            "--profile",
-            "xtask",
+            "--release",
             "-p",
             package,
             "--bin",

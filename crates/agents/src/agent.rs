@@ -4,6 +4,7 @@
 use crate::bp::BpLearner;
 use crate::config::{Config, ConfigError};
 use crate::ff::{FfEpochStats, FfLearner};
+pub use crate::kind::AgentKind;
 use crate::local::{LocalLayer, LocalLearner, LocalNet, LocalWorkspace};
 use crate::network::{QNetwork, Workspace, first_non_finite};
 use crate::policy::Policy;
@@ -13,53 +14,6 @@ use ff_core::cell::{Cell, CellNorm};
 use ff_core::{InputNorm, MatRef};
 use rand_chacha::ChaCha8Rng;
 use replay::Batch;
-
-/// Which agent.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum AgentKind {
-    /// Backprop DQN.
-    Bp,
-    /// Forward-Forward DQN.
-    Ff,
-    /// Layer-local TD learning: a Q readout and a TD loss per layer.
-    LocalTd,
-    /// Layer-local TD learning with each layer's goodness as its Q-value.
-    GoodnessQ,
-}
-
-impl AgentKind {
-    /// Every agent.
-    pub const ALL: [AgentKind; 4] = [
-        AgentKind::Bp,
-        AgentKind::Ff,
-        AgentKind::LocalTd,
-        AgentKind::GoodnessQ,
-    ];
-
-    /// `"bp"`, `"ff"`, `"local-td"` or `"goodness-q"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            AgentKind::Bp => "bp",
-            AgentKind::Ff => "ff",
-            AgentKind::LocalTd => "local-td",
-            AgentKind::GoodnessQ => "goodness-q",
-        }
-    }
-
-    /// Whether the agent's hidden layers learn only from losses of their own.
-    pub fn is_layer_local(self) -> bool {
-        self != AgentKind::Bp
-    }
-}
-
-impl std::fmt::Display for AgentKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// What the training loop asks of an agent.
 pub trait Agent {

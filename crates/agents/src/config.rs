@@ -10,6 +10,7 @@
 //! Every section and key has a default: the settings of the FF-DQN author's published code
 //! (`configs/paper.toml` spells them out with their sources).
 
+use crate::kind::AgentKind;
 use dqn_head::{TargetSync, TdLoss};
 use envs::EnvId;
 use ff_core::cell::CellNorm;
@@ -19,6 +20,7 @@ use ff_core::optim::OptimizerKind;
 use ff_core::{Init, InputNorm, OptimizerConfig};
 use replay::Sampling;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Why a configuration was refused.
@@ -49,6 +51,37 @@ pub enum ConfigError {
         text: String,
         /// What is wrong with it.
         problem: String,
+    },
+    /// The chosen agent's own section is not in the file: its settings would be defaults that
+    /// nothing asked for.
+    #[error(
+        "{file} has no [{section}] section, and the {agent} agent reads its settings from there: add `[{section}]` to the file (an empty section takes the defaults listed in configs/README.md) or use a preset that has it ({preset})"
+    )]
+    MissingSection {
+        /// The file.
+        file: String,
+        /// The agent.
+        agent: AgentKind,
+        /// The section it reads.
+        section: &'static str,
+        /// A preset file that has the section.
+        preset: &'static str,
+    },
+    /// An override of a key the chosen agent does not read: the run would silently ignore it.
+    #[error(
+        "{file}: --set {text}: the {agent} agent does not read [{section}], so this setting would change nothing; it reads {reads}"
+    )]
+    NotRead {
+        /// The file the override applies to.
+        file: String,
+        /// The override as given.
+        text: String,
+        /// The agent.
+        agent: AgentKind,
+        /// The section the override names.
+        section: String,
+        /// The sections the agent reads, as `[env], [train], …`.
+        reads: String,
     },
     /// A value outside its allowed range.
     #[error("{file}: `{key}` = {value} is not allowed: {allowed}")]
@@ -578,6 +611,80 @@ impl Default for RawFf {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Sections, and which agent reads which.
+
+/// A top-level section of a config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Section {
+    /// `[env]`: every agent.
+    Env,
+    /// `[train]`: every agent.
+    Train,
+    /// `[network]`: every agent.
+    Network,
+    /// `[bp]`: BP-DQN, and FF-DQN's BP warm start.
+    Bp,
+    /// `[ff]`: FF-DQN.
+    Ff,
+    /// `[local-td]`: local-td.
+    LocalTd,
+    /// `[goodness-q]`: goodness-q.
+    GoodnessQ,
+}
+
+impl Section {
+    /// Every section, in the order a file lists them.
+    pub const ALL: [Section; 7] = [
+        Section::Env,
+        Section::Train,
+        Section::Network,
+        Section::Bp,
+        Section::Ff,
+        Section::LocalTd,
+        Section::GoodnessQ,
+    ];
+
+    /// The name as written in a file: `"env"`, `"local-td"`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            Section::Env => "env",
+            Section::Train => "train",
+            Section::Network => "network",
+            Section::Bp => "bp",
+            Section::Ff => "ff",
+            Section::LocalTd => "local-td",
+            Section::GoodnessQ => "goodness-q",
+        }
+    }
+
+    /// The section named `name` in a file.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The section that holds `agent`'s own settings, and a preset file that has it.
+    pub fn of_agent(agent: AgentKind) -> (Self, &'static str) {
+        match agent {
+            AgentKind::Bp => (Section::Bp, "configs/paper.toml"),
+            AgentKind::Ff => (Section::Ff, "configs/paper.toml"),
+            AgentKind::LocalTd => (Section::LocalTd, "configs/local-td.toml"),
+            AgentKind::GoodnessQ => (Section::GoodnessQ, "configs/goodness-q.toml"),
+        }
+    }
+}
+
+impl std::fmt::Display for Section {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}]", self.name())
+    }
+}
+
+/// The sections a TOML table writes.
+fn written_sections(table: &toml::Table) -> BTreeSet<Section> {
+    table.keys().filter_map(|k| Section::from_name(k)).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
 // The validated configuration.
 
 /// A validated configuration: every value in range, every combination consistent. Read it
@@ -586,6 +693,8 @@ impl Default for RawFf {
 pub struct Config {
     source: String,
     raw: RawConfig,
+    /// The sections the file (or an override) wrote; a section absent here holds defaults.
+    written: BTreeSet<Section>,
     env: EnvConfig,
     train: TrainConfig,
     hidden: Vec<usize>,
@@ -1330,14 +1439,20 @@ impl Config {
 
     /// Parses and validates TOML text; `source` names it in errors.
     pub fn from_toml(text: &str, source: &str) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let parse = |e: toml::de::Error| ConfigError::Parse {
             file: source.to_string(),
             message: e.to_string().trim_end().to_string(),
-        })?;
-        Self::from_raw(raw, source)
+        };
+        let table: toml::Table = toml::from_str(text).map_err(parse)?;
+        let written = written_sections(&table);
+        let raw: RawConfig = table.try_into().map_err(parse)?;
+        let mut cfg = Self::from_raw(raw, source)?;
+        cfg.written = written;
+        Ok(cfg)
     }
 
-    /// Validates a raw configuration, section by section.
+    /// Validates a raw configuration, section by section. A raw configuration built in code
+    /// counts as writing every section.
     pub fn from_raw(raw: RawConfig, source: &str) -> Result<Self, ConfigError> {
         let c = Checker { file: source };
         let env = EnvConfig::validate(&raw.env, &c)?;
@@ -1381,6 +1496,7 @@ impl Config {
         Ok(Config {
             source: source.to_string(),
             raw,
+            written: Section::ALL.into_iter().collect(),
             env,
             train,
             hidden,
@@ -1431,6 +1547,91 @@ impl Config {
             })?;
         let mut cfg = Self::from_raw(raw, &source)?;
         cfg.source = self.source.clone();
+        // An override writes its section: `--set local-td.frozen-cells=true` asks for
+        // local-td's settings as much as a `[local-td]` in the file does.
+        cfg.written = self.written.clone();
+        cfg.written.extend(sets.iter().filter_map(|s| {
+            let key = s.as_ref().split_once('=')?.0;
+            Section::from_name(key.split('.').next()?.trim())
+        }));
+        Ok(cfg)
+    }
+
+    /// The sections `agent` reads from this configuration: `[env]`, `[train]`, `[network]`
+    /// and its own (FF-DQN's BP warm start also reads `[bp]`).
+    pub fn sections_read(&self, agent: AgentKind) -> Vec<Section> {
+        let mut read = vec![Section::Env, Section::Train, Section::Network];
+        match agent {
+            AgentKind::Bp => read.push(Section::Bp),
+            AgentKind::Ff => {
+                if self.ff.bp_warmstart_steps.is_some() {
+                    read.push(Section::Bp);
+                }
+                read.push(Section::Ff);
+            }
+            AgentKind::LocalTd => read.push(Section::LocalTd),
+            AgentKind::GoodnessQ => read.push(Section::GoodnessQ),
+        }
+        read
+    }
+
+    /// This configuration for `agent`, with `sets` applied: refused when the file has no
+    /// section of the agent's own ([`ConfigError::MissingSection`]: its settings would be
+    /// defaults nobody chose) or when an override names a section the agent does not read
+    /// ([`ConfigError::NotRead`]: it would change nothing). Other agents' sections in the file
+    /// are allowed: a preset may serve several agents.
+    ///
+    /// ```
+    /// use agents::{AgentKind, Config, ConfigError};
+    /// let paper = Config::from_toml("[bp]\n[ff]\nmargin = 2.0\n", "paper.toml")?;
+    /// assert!(paper.for_agent(AgentKind::Ff, &["ff.margin=0.5"]).is_ok());
+    /// let ignored = paper.for_agent(AgentKind::Bp, &["ff.margin=0.5"]);
+    /// assert!(matches!(ignored, Err(ConfigError::NotRead { .. })));
+    /// let missing = paper.for_agent(AgentKind::LocalTd, &[] as &[&str]);
+    /// assert!(matches!(missing, Err(ConfigError::MissingSection { .. })));
+    /// # Ok::<(), agents::ConfigError>(())
+    /// ```
+    pub fn for_agent<S: AsRef<str>>(
+        &self,
+        agent: AgentKind,
+        sets: &[S],
+    ) -> Result<Self, ConfigError> {
+        let cfg = self.with_overrides(sets)?;
+        let read = cfg.sections_read(agent);
+        for s in sets {
+            let text = s.as_ref();
+            let Some(first) = text
+                .split_once('=')
+                .and_then(|(k, _)| k.split('.').next())
+                .map(str::trim)
+            else {
+                continue;
+            };
+            if let Some(section) = Section::from_name(first)
+                && !read.contains(&section)
+            {
+                return Err(ConfigError::NotRead {
+                    file: self.source.clone(),
+                    text: text.to_string(),
+                    agent,
+                    section: first.to_string(),
+                    reads: read
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+        let (own, preset) = Section::of_agent(agent);
+        if !cfg.written.contains(&own) {
+            return Err(ConfigError::MissingSection {
+                file: self.source.clone(),
+                agent,
+                section: own.name(),
+                preset,
+            });
+        }
         Ok(cfg)
     }
 
@@ -1484,9 +1685,23 @@ impl Config {
         &self.ff
     }
 
-    /// The configuration as TOML, to store beside results.
+    /// The configuration as TOML, every section.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(&self.raw)
             .unwrap_or_else(|e| format!("# could not serialise: {e}\n"))
+    }
+
+    /// The sections `agent` reads, as TOML: what a run of that agent stores as its
+    /// `config.toml` (another agent's settings there would only mislead its reader).
+    pub fn to_toml_for(&self, agent: AgentKind) -> String {
+        let read = self.sections_read(agent);
+        match toml::Table::try_from(&self.raw) {
+            Ok(mut table) => {
+                table.retain(|k, _| Section::from_name(k).is_none_or(|s| read.contains(&s)));
+                toml::to_string_pretty(&table)
+                    .unwrap_or_else(|e| format!("# could not serialise: {e}\n"))
+            }
+            Err(e) => format!("# could not serialise: {e}\n"),
+        }
     }
 }

@@ -144,7 +144,45 @@ fn index_text(index: Option<usize>) -> String {
     index.map_or(String::new(), |i| format!(" (at index {i})"))
 }
 
+/// What an error means for the person who ran the program: the one classification every
+/// error type of the workspace delegates to, and the binary maps to exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input was wrong (a flag, a config, a file given, a directory in use): fix it and
+    /// run again.
+    BadInput,
+    /// Something failed while working (a divergence, a write error, an environment misuse).
+    Failure,
+    /// Work was asked to stop (a signal) and stopped cleanly, keeping what it had done.
+    Stopped,
+}
+
+impl crate::config::ConfigError {
+    /// Always [`ErrorKind::BadInput`]: a refused configuration is the user's to fix.
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::BadInput
+    }
+}
+
 impl Error {
+    /// What the error means for the user (exhaustive: a new variant must be classified).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config(e) => e.kind(),
+            Error::Locked { .. }
+            | Error::BadFile { .. }
+            | Error::Mismatch(_)
+            | Error::Read { .. } => ErrorKind::BadInput,
+            Error::Interrupted { .. } => ErrorKind::Stopped,
+            Error::Core(_)
+            | Error::Head(_)
+            | Error::Replay(_)
+            | Error::Env(_)
+            | Error::Diverged { .. }
+            | Error::Write { .. } => ErrorKind::Failure,
+        }
+    }
+
     /// Whether this is a divergence (the loop may undo the update and skip its batch).
     pub fn is_divergence(&self) -> bool {
         matches!(self, Error::Diverged { .. })

@@ -1,4 +1,5 @@
-//! Forward-Forward learning of the hidden layers with a TD-trained head (SPEC section 1).
+//! Forward-Forward learning of the hidden layers with a TD-trained head, as the FF-DQN paper
+//! (Krutsylo) and its author's code (github.com/DentonJC/ffdqn) define it.
 
 use crate::config::{FfConfig, Schedule};
 use crate::network::{QNetwork, Workspace, output_of, ping_pong};

@@ -19,18 +19,21 @@ mod decode_fuzz;
 mod error;
 pub mod ff;
 pub mod io;
+pub mod kind;
 pub mod local;
 pub mod network;
 pub mod policy;
+mod provenance;
 pub mod rng;
 pub mod run_dir;
 pub mod train;
 
 pub use agent::{Agent, AgentKind, AgentSnapshot, BpAgent, FfAgent, LocalAgent, Params, build};
 pub use config::{Config, ConfigError, MemoryEstimate};
-pub use error::{Error, Result, Tensor};
+pub use error::{Error, ErrorKind, Result, Tensor};
 pub use network::QNetwork;
 pub use policy::Policy;
+pub use provenance::Provenance;
 pub use run_dir::{RunDir, RunInfo, RunLock, Summary, Trained};
 pub use train::{
     EpochMetrics, LoopState, OnDivergence, RunResult, evaluate, evaluate_network, train,

@@ -1,4 +1,5 @@
-//! The layer-local agents: `local-td` and `goodness-q` (SPEC section 5).
+//! The layer-local agents: `local-td` (after Artificial Dopamine, Guan et al.
+//! 2024) and `goodness-q` (after ARQ, Wu & Ren 2025).
 //!
 //! Every hidden layer `l` is a cell (dense, ReLU, optional LayerNorm) with a readout of its
 //! own, and learns from its own TD loss only:

@@ -60,6 +60,13 @@ pub struct RunInfo {
     /// The config file the run was made from (for reports; the config itself is config.toml).
     #[serde(default)]
     pub config_source: String,
+    /// The config sections the agent read (`["env", "train", "network", "bp"]`): config.toml
+    /// holds these and no other. Empty in runs written before it was recorded.
+    #[serde(default)]
+    pub config_sections: Vec<String>,
+    /// The code that started the run: the `ffdqn` binary's commit, as it was built.
+    #[serde(default)]
+    pub code: Option<crate::Provenance>,
 }
 
 /// Final greedy evaluation.
@@ -116,11 +123,20 @@ pub struct Summary {
     pub diverged_batches_skipped: u64,
     /// Version of the code.
     pub ffdqn_version: String,
+    /// The code that finished the run (absent in runs written before it was recorded).
+    #[serde(default)]
+    pub code: Option<crate::Provenance>,
 }
 
 impl Summary {
     /// Summarises a finished run.
-    pub fn new(agent: AgentKind, seed: u64, config: &str, run: &RunResult) -> Self {
+    pub fn new(
+        agent: AgentKind,
+        seed: u64,
+        config: &str,
+        run: &RunResult,
+        code: &crate::Provenance,
+    ) -> Self {
         let (mean, std) = mean_std(&run.final_eval);
         Self {
             format: "ffdqn-summary".into(),
@@ -157,6 +173,7 @@ impl Summary {
             ff_skipped_empty_positive: run.epochs.iter().map(|m| m.ff.skipped_empty_positive).sum(),
             diverged_batches_skipped: run.skipped_batches,
             ffdqn_version: env!("CARGO_PKG_VERSION").into(),
+            code: Some(code.clone()),
         }
     }
 }
@@ -292,8 +309,16 @@ impl RunDir {
                 _ => {}
             }
         }
-        write_atomic(&self.file(CONFIG), cfg.to_toml().as_bytes())?;
-        self.write_json(INFO, info)
+        write_atomic(&self.file(CONFIG), cfg.to_toml_for(info.agent).as_bytes())?;
+        let info = RunInfo {
+            config_sections: cfg
+                .sections_read(info.agent)
+                .iter()
+                .map(|s| s.name().to_string())
+                .collect(),
+            ..info.clone()
+        };
+        self.write_json(INFO, &info)
     }
 
     /// The run's config as it was written.
@@ -384,6 +409,7 @@ impl RunDir {
     /// continues it to a bit-identical result.
     pub fn train_until(
         &self,
+        code: &crate::Provenance,
         on_epoch: &mut dyn FnMut(EpochEvent<'_>),
         stop: &dyn Fn() -> bool,
     ) -> Result<Trained> {
@@ -449,9 +475,12 @@ impl RunDir {
             }
         };
         save_weights(&self.file(WEIGHTS), kind, cfg.env().id, &agent.policy())?;
-        let summary = Summary::new(kind, seed, &info.config_source, &run);
+        let summary = Summary::new(kind, seed, &info.config_source, &run, code);
         self.write_json(SUMMARY, &summary)?;
         let _ = std::fs::remove_file(self.file(CHECKPOINT));
+        // A finished run is never trained again: its lock file goes (the caller's handle keeps
+        // the lock until it is dropped; a process that locks after this sees a finished run).
+        let _ = std::fs::remove_file(self.file(LOCK));
         Ok(Trained::Finished(Box::new(summary)))
     }
 

@@ -69,7 +69,7 @@ impl From<AgentArg> for AgentKind {
 
 #[derive(Debug, clap::Args)]
 struct TrainArgs {
-    /// TOML config (e.g. configs/paper.toml).
+    /// TOML config (e.g. configs/paper.toml). Required unless --resume.
     #[arg(long, required_unless_present = "resume")]
     config: Option<PathBuf>,
     /// Override a config key, as in the file: `--set ff.margin=0.5`,
@@ -77,13 +77,14 @@ struct TrainArgs {
     /// validated exactly like the file).
     #[arg(long = "set", value_name = "KEY=VALUE", conflicts_with = "resume")]
     sets: Vec<String>,
-    /// Which agent to train.
+    /// Which agent to train. Required unless --resume.
     #[arg(long, value_enum, required_unless_present = "resume")]
     agent: Option<AgentArg>,
     /// The run's seed: it fixes every random draw.
     #[arg(long, default_value_t = 0, conflicts_with = "resume")]
     seed: u64,
-    /// Output directory (created; must not already hold files unless --force).
+    /// Output directory (created; must not already hold files unless --force). Required
+    /// unless --resume.
     #[arg(long, required_unless_present = "resume")]
     out: Option<PathBuf>,
     /// Overwrite the files of an existing run in --out.
@@ -153,27 +154,30 @@ enum DivergenceArg {
 
 #[derive(Debug, clap::Args)]
 struct EvalArgs {
-    /// A weights.json written by `ffdqn train`.
+    /// A weights.json written by `ffdqn train`, or the run directory that holds it.
     #[arg(long)]
     weights: PathBuf,
     /// Greedy episodes to run.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     episodes: u32,
-    /// Seed of the evaluation episodes' initial states.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Seed of the evaluation episodes' initial states. Default: the run's seed when the
+    /// weights sit in a run directory (so 50 episodes repeat the run's final evaluation),
+    /// otherwise 0.
+    #[arg(long)]
+    seed: Option<u64>,
     /// The task, when given: refused if the weights were trained on another (the weights
     /// record their task).
     #[arg(long, value_name = "ID")]
     env: Option<String>,
-    /// Episode step limit (default: the task's, 200 for CartPole-v1 as in the paper).
+    /// Episode step limit (default: the run's, when the weights sit in a run directory; else
+    /// the task's, 200 for CartPole-v1 as in the paper).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     max_episode_steps: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
 struct PlayArgs {
-    /// A weights.json written by `ffdqn train`.
+    /// A weights.json written by `ffdqn train`, or the run directory that holds it.
     #[arg(long)]
     weights: PathBuf,
     /// Seed of the episode's initial state.
@@ -182,7 +186,8 @@ struct PlayArgs {
     /// The task, when given: refused if the weights were trained on another.
     #[arg(long, value_name = "ID")]
     env: Option<String>,
-    /// Episode step limit (default: the task's, 200 for CartPole-v1 as in the paper).
+    /// Episode step limit (default: the run's, when the weights sit in a run directory; else
+    /// the task's, 200 for CartPole-v1 as in the paper).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     max_episode_steps: Option<u32>,
     /// Milliseconds between frames (0: as fast as possible).
@@ -203,6 +208,40 @@ struct BenchArgs {
     seed: u64,
 }
 
+/// The code of this binary, from build time (`build.rs`): recorded in every run and report.
+pub fn code() -> agents::Provenance {
+    agents::Provenance {
+        version: env!("CARGO_PKG_VERSION").into(),
+        commit: env!("FFDQN_COMMIT").into(),
+        dirty: match env!("FFDQN_DIRTY") {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+    }
+}
+
+/// This program as the user can type it again: the path it was started by (`ffdqn` when it is
+/// on the PATH, `target/release/ffdqn` when run from there, quoted if it holds a space).
+pub fn invocation() -> String {
+    let me = std::env::args_os()
+        .next()
+        .map(|a| a.to_string_lossy().into_owned())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "ffdqn".into());
+    shell_word(&me)
+}
+
+/// `word` quoted for a POSIX shell when it needs it.
+pub fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 /// Marks an error as the user's input being wrong (exit code 2).
 #[derive(Debug)]
 pub struct BadInput(pub String);
@@ -215,37 +254,45 @@ impl std::fmt::Display for BadInput {
 
 impl std::error::Error for BadInput {}
 
-/// 2 for bad input (config, files given, output directory), 1 for anything else, decided by
-/// the error's type.
-pub fn exit_code(e: &anyhow::Error) -> u8 {
+/// The exit code of each kind of error: the program's one table ([`agents::ErrorKind`] is the
+/// one classification; every error type delegates to it).
+pub fn code_of(kind: agents::ErrorKind, signal_code: Option<u8>) -> u8 {
+    match kind {
+        agents::ErrorKind::BadInput => 2,
+        agents::ErrorKind::Failure => 1,
+        // 128 + the signal's number, as a shell reports a process a signal ended (SIGINT
+        // when the signal is not known).
+        agents::ErrorKind::Stopped => signal_code.unwrap_or(130),
+    }
+}
+
+/// What an error means, from the first cause that says: [`BadInput`] and [`Stopped`] of this
+/// binary, or the libraries' own `kind()`; anything else is a failure.
+pub fn kind_of(e: &anyhow::Error) -> (agents::ErrorKind, Option<u8>) {
     for cause in e.chain() {
-        if cause.is::<BadInput>() || cause.is::<agents::ConfigError>() {
-            return 2;
+        if cause.is::<BadInput>() {
+            return (agents::ErrorKind::BadInput, None);
         }
         if let Some(Stopped(code)) = cause.downcast_ref::<Stopped>() {
-            return *code;
+            return (agents::ErrorKind::Stopped, Some(*code));
+        }
+        if let Some(c) = cause.downcast_ref::<agents::ConfigError>() {
+            return (c.kind(), None);
         }
         if let Some(le) = cause.downcast_ref::<lab::Error>() {
-            return if le.is_bad_input() { 2 } else { 1 };
+            return (le.kind(), None);
         }
         if let Some(ae) = cause.downcast_ref::<agents::Error>() {
-            return match ae {
-                agents::Error::Config(_)
-                | agents::Error::Locked { .. }
-                | agents::Error::BadFile { .. }
-                | agents::Error::Mismatch(_)
-                | agents::Error::Read { .. } => 2,
-                agents::Error::Core(_)
-                | agents::Error::Head(_)
-                | agents::Error::Replay(_)
-                | agents::Error::Env(_)
-                | agents::Error::Diverged { .. }
-                | agents::Error::Interrupted { .. }
-                | agents::Error::Write { .. } => 1,
-            };
+            return (ae.kind(), None);
         }
     }
-    1
+    (agents::ErrorKind::Failure, None)
+}
+
+/// The process's exit code for `e`.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    let (kind, signal) = kind_of(e);
+    code_of(kind, signal)
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -374,9 +421,15 @@ fn prepare_out(out: &Path, force: bool) -> Result<()> {
 
 fn epoch_line(m: &EpochMetrics, epochs: u32) -> String {
     let rate = m.env_steps as f64 / m.wall_seconds.max(1e-9);
+    // No update yet (the buffer is still filling to learning-starts): no TD loss to show.
+    let td = if m.td_loss.is_nan() {
+        format!("{:>8}", "–")
+    } else {
+        format!("{:>8.4}", m.td_loss)
+    };
     format!(
-        "epoch {:>3}/{epochs}  steps {:>7}  train {:>6.1}  eval {:>6.1}  td {:>8.4}  {:>6.0} steps/s",
-        m.epoch, m.env_steps, m.train_return_mean, m.eval_return_mean, m.td_loss, rate
+        "epoch {:>3}/{epochs}  steps {:>7}  train {:>6.1}  eval {:>6.1}  td {td}  {:>6.0} steps/s",
+        m.epoch, m.env_steps, m.train_return_mean, m.eval_return_mean, rate
     )
 }
 
@@ -425,7 +478,7 @@ fn open_run(a: &TrainArgs) -> Result<Option<(RunDir, RunLock)>> {
             "--config, --agent and --out are required unless --resume is given".into()
         ));
     };
-    let cfg = Config::load(config)?.with_overrides(&a.sets)?;
+    let cfg = Config::load(config)?.for_agent(agent.into(), &a.sets)?;
     check_memory(&cfg, a.max_memory)?;
     prepare_out(out, a.force)?;
     let run = RunDir::at(out);
@@ -439,6 +492,8 @@ fn open_run(a: &TrainArgs) -> Result<Option<(RunDir, RunLock)>> {
             checkpoint_every: a.checkpoint_every,
             on_divergence: a.on_divergence.map_or(OnDivergence::Stop, Into::into),
             config_source: config.display().to_string(),
+            config_sections: Vec::new(),
+            code: Some(code()),
         },
     )?;
     Ok(Some((run, lock)))
@@ -477,6 +532,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     let mut last_checkpoint: Option<u32> = None;
     let signals = StopSignals::install()?;
     let result = run.train_until(
+        &code(),
         &mut |ev: EpochEvent<'_>| {
             let m = ev.metrics;
             if ev.checkpointed {
@@ -507,10 +563,11 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         }) => {
             let (name, stopped) = signals.stopped();
             note!(
-                "{name}: {kind} seed {seed} stopped at env step {env_steps}, in epoch {} ({epochs_done} finished); its checkpoint and metrics are in {}; continue with `ffdqn train --resume {}`",
+                "{name}: {kind} seed {seed} stopped at env step {env_steps}, in epoch {} ({epochs_done} finished); its checkpoint and metrics are in {}; continue with `{} train --resume {}`",
                 epochs_done.saturating_add(1),
                 out.display(),
-                out.display()
+                invocation(),
+                shell_word(&out.display().to_string())
             );
             return Err(stopped.into());
         }
@@ -520,15 +577,20 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     let summary = result.with_context(|| {
         let kept = match last_checkpoint {
             Some(e) => format!(
-                "the checkpoint of epoch {e} is kept: continue with `ffdqn train --resume {}`",
-                out.display()
+                "the checkpoint of epoch {e} is kept: continue with `{} train --resume {}`",
+                invocation(),
+                shell_word(&out.display().to_string())
             ),
             None if run.has_checkpoint() => format!(
-                "the last checkpoint in {} is kept: continue with `ffdqn train --resume {}`",
+                "the last checkpoint in {} is kept: continue with `{} train --resume {}`",
                 out.display(),
-                out.display()
+                invocation(),
+                shell_word(&out.display().to_string())
             ),
-            None => "no checkpoint was written (use --checkpoint-every K)".into(),
+            None if info.checkpoint_every.is_some() => {
+                "no checkpoint was written before it stopped (it stopped before the first --checkpoint-every epoch)".into()
+            }
+            None => "no checkpoint was written (train with --checkpoint-every K to keep one)".into(),
         };
         format!(
             "training {kind} with seed {seed} stopped; finished epochs are in {}; {kept}",
@@ -587,17 +649,53 @@ fn load_weights_for(
     Ok((w, env))
 }
 
+/// What `--weights` names: a weights file, or a run directory (its weights.json).
+struct WeightsArg {
+    file: PathBuf,
+    /// The run's seed, when a readable run.json sits beside the weights.
+    run_seed: Option<u64>,
+    /// The run's episode step limit, from its config.toml.
+    run_max_steps: Option<u32>,
+}
+
+fn weights_arg(path: &Path) -> WeightsArg {
+    let file = if path.is_dir() {
+        RunDir::at(path).weights_path()
+    } else {
+        path.to_path_buf()
+    };
+    let run = RunDir::at(file.parent().unwrap_or(Path::new(".")));
+    let has_run = run.has_run();
+    WeightsArg {
+        run_seed: has_run
+            .then(|| run.read_info().ok().map(|i| i.seed))
+            .flatten(),
+        run_max_steps: has_run
+            .then(|| run.read_config().ok().map(|c| c.env().max_episode_steps))
+            .flatten(),
+        file,
+    }
+}
+
 fn eval_cmd(a: EvalArgs) -> Result<()> {
-    let (w, env) = load_weights_for(&a.weights, a.env.as_deref(), a.max_episode_steps)?;
-    let mut rng = stream(a.seed, Stream::FinalEval);
+    let arg = weights_arg(&a.weights);
+    let file = arg.file;
+    let max_steps = a.max_episode_steps.or(arg.run_max_steps);
+    let (w, env) = load_weights_for(&file, a.env.as_deref(), max_steps)?;
+    let (seed, whose) = match (a.seed, arg.run_seed) {
+        (Some(s), _) => (s, "--seed"),
+        (None, Some(s)) => (s, "the run's seed"),
+        (None, None) => (0, "the default; no run.json beside the weights"),
+    };
+    let mut rng = stream(seed, Stream::FinalEval);
     let returns = evaluate_network(&w.policy, &env, a.episodes, &mut rng)?;
     let (mean, std) = mean_std(&returns);
     let min = returns.iter().copied().fold(f32::INFINITY, f32::min);
     let max = returns.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     say!(
-        "{} weights {} on {}: mean return {mean:.2} ± {std:.2} (std) over {} greedy episodes, min {min}, max {max}",
+        "{} weights {} on {}: mean return {mean:.2} ± {std:.2} (std) over {} greedy episodes, min {min}, max {max}; evaluation seed {seed} ({whose})",
         w.agent,
-        a.weights.display(),
+        file.display(),
         env.id,
         returns.len()
     );
@@ -618,7 +716,9 @@ fn emit(text: &str) -> Result<bool> {
 
 fn play_cmd(a: PlayArgs) -> Result<()> {
     use envs::Environment;
-    let (w, env_cfg) = load_weights_for(&a.weights, a.env.as_deref(), a.max_episode_steps)?;
+    let arg = weights_arg(&a.weights);
+    let max_steps = a.max_episode_steps.or(arg.run_max_steps);
+    let (w, env_cfg) = load_weights_for(&arg.file, a.env.as_deref(), max_steps)?;
     let mut env = env_cfg.make()?;
     let mut rng = stream(a.seed, Stream::FinalEval);
     let mut ws = agents::policy::PolicyWorkspace::default();
@@ -676,6 +776,18 @@ fn bench_cmd(a: BenchArgs) -> Result<()> {
         a.seed
     );
     for kind in AgentKind::ALL {
+        // Only the agents the file configures: another would run on defaults nobody chose.
+        let cfg = match cfg.for_agent(kind, &[] as &[&str]) {
+            Ok(cfg) => cfg,
+            Err(agents::ConfigError::MissingSection { section, .. }) => {
+                say!(
+                    "  {kind}: skipped ({} has no [{section}] section)",
+                    a.config.display()
+                );
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let mut agent = build(kind, &cfg, &mut stream(a.seed, Stream::Init))?;
         let mut st = LoopState::new(&cfg, a.seed)?;
         let t0 = Instant::now();
@@ -690,4 +802,129 @@ fn bench_cmd(a: BenchArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agents::ErrorKind;
+    use std::path::PathBuf;
+
+    fn locked() -> agents::Error {
+        agents::Error::Locked {
+            dir: PathBuf::from("runs/x"),
+            pid: Some(7),
+        }
+    }
+
+    /// The one exit-code table, and every error type's way to it: the same cause gives the
+    /// same code whichever command met it and however much context wraps it.
+    #[test]
+    fn one_exit_code_table_for_every_error() {
+        assert_eq!(code_of(ErrorKind::BadInput, None), 2);
+        assert_eq!(code_of(ErrorKind::Failure, None), 1);
+        assert_eq!(code_of(ErrorKind::Stopped, Some(143)), 143);
+        assert_eq!(code_of(ErrorKind::Stopped, None), 130);
+        let config = || agents::ConfigError::Invalid {
+            file: "f.toml".into(),
+            key: "train.gamma".into(),
+            value: "2".into(),
+            allowed: "[0, 1]".into(),
+        };
+        let io = || std::io::Error::other("disk full");
+        let cases: Vec<(anyhow::Error, u8)> = vec![
+            (BadInput("bad flag".into()).into(), 2),
+            (Stopped(129).into(), 129),
+            (config().into(), 2),
+            (agents::Error::Config(config()).into(), 2),
+            (locked().into(), 2),
+            (
+                agents::Error::BadFile {
+                    path: "c.bin".into(),
+                    problem: "corrupt".into(),
+                }
+                .into(),
+                2,
+            ),
+            (agents::Error::Mismatch("layout".into()).into(), 2),
+            (
+                agents::Error::Read {
+                    path: "x".into(),
+                    source: io(),
+                }
+                .into(),
+                2,
+            ),
+            (
+                agents::Error::Write {
+                    path: "x".into(),
+                    source: io(),
+                }
+                .into(),
+                1,
+            ),
+            (
+                agents::Error::Diverged {
+                    step: 3,
+                    layer: Some(1),
+                    tensor: agents::Tensor::Weight,
+                    index: None,
+                    value: f64::NAN,
+                }
+                .into(),
+                1,
+            ),
+            (
+                agents::Error::Interrupted {
+                    epochs_done: 1,
+                    env_steps: 9,
+                }
+                .into(),
+                130,
+            ),
+            // A locked run is bad input for `train` and for `experiment task` alike.
+            (
+                lab::Error::Run {
+                    group: "g".into(),
+                    seed: 0,
+                    source: Box::new(locked()),
+                }
+                .into(),
+                2,
+            ),
+            (
+                lab::Error::Config {
+                    group: "g".into(),
+                    source: Box::new(config()),
+                }
+                .into(),
+                2,
+            ),
+            (
+                lab::Error::Plan {
+                    path: "plan.json".into(),
+                    problem: "edited".into(),
+                }
+                .into(),
+                2,
+            ),
+            (lab::Error::Agents(locked()).into(), 2),
+            (lab::Error::Unfinished(vec!["g seed 0".into()]).into(), 1),
+            (
+                lab::Error::Slurm {
+                    command: "sbatch".into(),
+                    message: "refused".into(),
+                }
+                .into(),
+                1,
+            ),
+            (anyhow::anyhow!("anything else"), 1),
+        ];
+        for (e, code) in cases {
+            let shown = format!("{e:#}");
+            assert_eq!(exit_code(&e), code, "{shown}");
+            let wrapped = e.context("while doing something");
+            assert_eq!(exit_code(&wrapped), code, "wrapped: {shown}");
+        }
+    }
 }

@@ -94,15 +94,6 @@ pub fn run(cmd: ExperimentCommand) -> Result<()> {
     }
 }
 
-/// Lab errors that are the user's input being wrong become [`BadInput`] (exit 2).
-fn lab_err(e: lab::Error) -> anyhow::Error {
-    if e.is_bad_input() {
-        BadInput(lab::chain(&e)).into()
-    } else {
-        e.into()
-    }
-}
-
 fn read_plan(out: &Path) -> Result<Plan> {
     Plan::read(&out.join(lab::plan::PLAN_FILE)).map_err(|e| match e {
         lab::Error::Read { path, source } => BadInput(format!(
@@ -110,14 +101,18 @@ fn read_plan(out: &Path) -> Result<Plan> {
             path.display()
         ))
         .into(),
-        e => lab_err(e),
+        e => e.into(),
     })
 }
 
+/// The command line as the user can type it again.
 fn command_line() -> String {
-    let args: Vec<String> = std::env::args().collect();
-    let mut shown = vec!["ffdqn".to_string()];
-    shown.extend(args.into_iter().skip(1));
+    let mut shown = vec![crate::commands::invocation()];
+    shown.extend(
+        std::env::args()
+            .skip(1)
+            .map(|a| crate::commands::shell_word(&a)),
+    );
     shown.join(" ")
 }
 
@@ -129,15 +124,14 @@ fn run_cmd(a: RunArgs) -> Result<()> {
             quick: a.quick,
             seeds: a.seeds,
         },
-    )
-    .map_err(lab_err)?;
+    )?;
     let out = a
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(&plan.name));
     std::fs::create_dir_all(&out)
         .map_err(|e| BadInput(format!("cannot create --out {}: {e}", out.display())))?;
-    plan.write(&out).map_err(lab_err)?;
+    plan.write(&out)?;
     match a.backend {
         Backend::Local => run_local(&plan, &out, &a, started),
         Backend::Slurm => run_slurm(&plan, &out, &a),
@@ -187,7 +181,15 @@ fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<(
     };
     let signals = crate::commands::StopSignals::install()?;
     let stop = || signals.is_requested();
-    let outcome = lab::local::run(plan, out, jobs, a.force, &on_event, &stop).map_err(lab_err)?;
+    let outcome = lab::local::run(
+        plan,
+        out,
+        jobs,
+        a.force,
+        &crate::commands::code(),
+        &on_event,
+        &stop,
+    )?;
     if signals.is_requested() {
         let (name, stopped) = signals.stopped();
         note!(
@@ -222,11 +224,12 @@ fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<(
     }
     let ctx = lab::report::ReportContext {
         command: command_line(),
+        code: crate::commands::code(),
         wall: 0.0,
         skipped: outcome.skipped,
     };
     let wall = started.elapsed().as_secs_f64();
-    lab::report::build(plan, out, &lab::report::ReportContext { wall, ..ctx }).map_err(lab_err)?;
+    lab::report::build(plan, out, &lab::report::ReportContext { wall, ..ctx })?;
     note!(
         "done in {:.0} s: {}",
         started.elapsed().as_secs_f64(),
@@ -243,7 +246,7 @@ fn run_slurm(plan: &Plan, out: &Path, a: &RunArgs) -> Result<()> {
         max_parallel: a.jobs.map(|j| j as usize),
         force: a.force,
     };
-    let sub = lab::slurm::submit(plan, out, &opts).map_err(lab_err)?;
+    let sub = lab::slurm::submit(plan, out, &opts)?;
     let arrays: Vec<String> = sub.arrays.iter().map(u64::to_string).collect();
     say!(
         "submitted {} run(s) ({} already done) as job array(s) [{}], report job {}; logs in {}",
@@ -260,7 +263,7 @@ fn run_slurm(plan: &Plan, out: &Path, a: &RunArgs) -> Result<()> {
         );
         return Ok(());
     }
-    let end = lab::slurm::wait(sub.report, Duration::from_millis(500), None).map_err(lab_err)?;
+    let end = lab::slurm::wait(sub.report, Duration::from_millis(500), None)?;
     let log = sub.logs.join(format!("report-{}.log", sub.report));
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
     if end.state != "COMPLETED" {
@@ -280,7 +283,7 @@ fn task_cmd(a: TaskArgs) -> Result<()> {
     let plan = read_plan(&a.out)?;
     let index = match (a.index, &a.tasks, a.task_id) {
         (Some(i), _, _) => i,
-        (None, Some(list), Some(id)) => lab::slurm::task_index(list, id).map_err(lab_err)?,
+        (None, Some(list), Some(id)) => lab::slurm::task_index(list, id)?,
         _ => bail!(BadInput(
             "give --index I, or --tasks FILE --task-id N".into()
         )),
@@ -293,7 +296,14 @@ fn task_cmd(a: TaskArgs) -> Result<()> {
     }
     let signals = crate::commands::StopSignals::install()?;
     let stop = || signals.is_requested();
-    match lab::runner::run_task(&plan, &a.out, index, a.force, &stop).map_err(lab_err)? {
+    match lab::runner::run_task(
+        &plan,
+        &a.out,
+        index,
+        a.force,
+        &crate::commands::code(),
+        &stop,
+    )? {
         lab::runner::TaskOutcome::Stopped { env_steps } => {
             let (name, stopped) = signals.stopped();
             note!(
@@ -322,10 +332,11 @@ fn report_cmd(a: ReportArgs) -> Result<()> {
     let plan = read_plan(&a.out)?;
     let ctx = lab::report::ReportContext {
         command: command_line(),
+        code: crate::commands::code(),
         wall: 0.0,
         skipped: plan.runs.len(),
     };
-    lab::report::build(&plan, &a.out, &ctx).map_err(lab_err)?;
+    lab::report::build(&plan, &a.out, &ctx)?;
     say!(
         "report written in {:.1} s: {}",
         started.elapsed().as_secs_f64(),

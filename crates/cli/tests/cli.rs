@@ -3,7 +3,7 @@
 mod common;
 use common::*;
 
-const TINY: &str = "[train]\nepochs = 3\nepisodes-per-epoch = 6\nlearning-starts = 128\nbuffer-size = 2000\neval-episodes = 2\nfinal-eval-episodes = 4\n";
+const TINY: &str = "[train]\nepochs = 3\nepisodes-per-epoch = 6\nlearning-starts = 128\nbuffer-size = 2000\neval-episodes = 2\nfinal-eval-episodes = 4\n[bp]\n[ff]\n[local-td]\n[goodness-q]\n";
 
 #[test]
 fn train_eval_play_round_trip() {
@@ -173,7 +173,7 @@ fn set_overrides_reach_the_run() {
     let out = dir.join("run");
     let o = train(
         &cfg,
-        "bp",
+        "ff",
         &out,
         &[
             "--set",
@@ -201,6 +201,84 @@ fn set_overrides_reach_the_run() {
     assert!(
         weights.contains("\"out_dim\":16"),
         "the network has the overridden widths"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A setting the chosen agent would ignore is refused before anything is written, naming the
+/// agent and what it reads; so is a config without the agent's own section.
+#[test]
+fn settings_the_agent_does_not_read_are_refused() {
+    let dir = temp_dir("not-read");
+    let local_td = root().join("configs/local-td.toml").display().to_string();
+    let paper = root().join("configs/paper.toml").display().to_string();
+    let out = dir.join("run");
+    let o = train(&local_td, "local-td", &out, &["--set", "ff.margin=0.5"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let msg = text(&o);
+    assert!(
+        msg.contains("the local-td agent does not read [ff]") && msg.contains("[local-td]"),
+        "{msg}"
+    );
+    assert!(!out.exists(), "nothing is written for a refused run");
+    let o = train(&paper, "local-td", &out, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("has no [local-td] section"),
+        "{}",
+        text(&o)
+    );
+    assert!(!out.exists());
+    // What the agent reads is taken, and the run records it: config.toml has the agent's
+    // sections only, run.json lists them and the binary's commit.
+    let tiny = write(&dir, "tiny.toml", TINY);
+    let o = train(
+        &tiny,
+        "local-td",
+        &out,
+        &["--set", "local-td.double-q=true"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let config = read(&out.join("config.toml"));
+    assert!(
+        config.contains("[local-td]") && config.contains("double-q = true"),
+        "{config}"
+    );
+    assert!(
+        !config.contains("[ff") && !config.contains("[bp"),
+        "{config}"
+    );
+    let info: serde_json::Value = serde_json::from_str(&read(&out.join("run.json"))).expect("json");
+    assert_eq!(
+        info["config_sections"],
+        serde_json::json!(["env", "train", "network", "local-td"])
+    );
+    assert_eq!(info["code"]["commit"], env!("FFDQN_COMMIT"));
+    let summary: serde_json::Value =
+        serde_json::from_str(&read(&out.join("summary.json"))).expect("json");
+    assert_eq!(summary["code"]["commit"], env!("FFDQN_COMMIT"));
+    assert!(
+        !out.join(".lock").exists(),
+        "a finished run keeps no lock file"
+    );
+    // eval on the run directory uses the run's seed: the run's own final evaluation again.
+    let o = ffdqn(&[
+        "eval",
+        "--weights",
+        out.to_str().expect("utf8"),
+        "--episodes",
+        "4",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let shown = text(&o);
+    assert!(
+        shown.contains("evaluation seed 0 (the run's seed)"),
+        "{shown}"
+    );
+    let mean = summary["final_eval"]["mean"].as_f64().expect("mean");
+    assert!(
+        shown.contains(&format!("mean return {mean:.2} ")),
+        "{mean}: {shown}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,11 +5,6 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn paper() -> String {
     root()
@@ -98,7 +93,7 @@ fn quick_paper_experiment_writes_every_file_and_resumes() {
         "Smoke run",
         "| FF-DQN (paper.toml) | BP-DQN (paper.toml) |",
         "## Questions",
-        "*Does FF training of the hidden layers beat not training them at all?* **",
+        "*Does FF training of the hidden layers beat not training them at all?* *No answer* (`--quick` smoke run, 2 seeds)",
         "| hidden layers | BP-DQN | FF-DQN | local-td | goodness-q | BP / FF working |",
     ] {
         assert!(report.contains(needle), "REPORT.md lacks {needle:?}");
@@ -108,6 +103,17 @@ fn quick_paper_experiment_writes_every_file_and_resumes() {
             report.contains(&format!("\n{claim}. *")),
             "REPORT.md lacks claim {claim}"
         );
+    }
+    // Two seeds of a few epochs decide nothing: no bold verdict or answer.
+    for verdict in [
+        "**supported**",
+        "**not supported**",
+        "**mixed**",
+        "**Yes**",
+        "**No**",
+        "**Not resolved**",
+    ] {
+        assert!(!report.contains(verdict), "a smoke run says {verdict}");
     }
 
     // Resume: nothing is rerun, results are unchanged.
@@ -171,8 +177,8 @@ fn results_do_not_depend_on_the_job_count() {
         let report = read(&out.join("REPORT.md"));
         for needle in [
             "## Questions",
-            "*Does local-td beat BP-DQN as the paper ran it?* **",
-            "*Does goodness-q's training of its layers beat frozen features?* **",
+            "*Does local-td beat BP-DQN as the paper ran it?* *No answer* (`--quick` smoke run",
+            "*Does goodness-q's training of its layers beat frozen features?* *No answer*",
             "| local-td, cells frozen at init (control) |",
         ] {
             assert!(report.contains(needle), "REPORT.md lacks {needle:?}");
@@ -182,7 +188,7 @@ fn results_do_not_depend_on_the_job_count() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A sweep over two axes names its groups with a comma (`ff.margin=0.5,update-prob=1.0`):
+/// A sweep over two axes names its groups with a comma (`ff.ff.margin=0.5,ff.update-prob=1.0`):
 /// the CSVs quote it, so every row still has the header's columns and the name survives.
 #[test]
 fn two_axis_sweep_names_are_quoted_in_the_csvs() {
@@ -214,7 +220,7 @@ fn two_axis_sweep_names_are_quoted_in_the_csvs() {
                 .and_then(|l| l.split_once("\","))
                 .unwrap_or_else(|| panic!("{csv}: group not quoted: {line}"));
             assert!(
-                name.starts_with("ff.margin=") && name.contains(','),
+                name.starts_with("ff.ff.margin=") && name.contains(",ff.update-prob=1.0"),
                 "{name}"
             );
             assert_eq!(1 + rest.split(',').count(), columns, "{csv}: {line}");
@@ -234,7 +240,7 @@ fn a_sweep_expands_into_groups_named_after_their_values() {
         &dir,
         "sweep.toml",
         &format!(
-            "name = \"margins\"\nseeds = 2\n\n[[group]]\nname = \"bp\"\nagent = \"bp\"\nconfig = \"{cfg}\"\n{TINY_SET}\n\n[[sweep]]\nname = \"ff\"\nlabel = \"FF-DQN\"\nagent = \"ff\"\nconfig = \"{cfg}\"\n{TINY_SET}\naxes = [{{ key = \"ff.margin\", values = [0.5, 1.0, 2.0] }}]\n\n[[compare]]\nx = \"ff.margin=0.5\"\ny = \"bp\"\n",
+            "name = \"margins\"\nseeds = 2\n\n[[group]]\nname = \"bp\"\nagent = \"bp\"\nconfig = \"{cfg}\"\n{TINY_SET}\n\n[[sweep]]\nname = \"ff\"\nlabel = \"FF-DQN\"\nagent = \"ff\"\nconfig = \"{cfg}\"\n{TINY_SET}\naxes = [{{ key = \"ff.margin\", values = [0.5, 1.0, 2.0] }}]\n\n[[compare]]\nx = \"ff.ff.margin=0.5\"\ny = \"bp\"\n",
             cfg = root().join("configs/paper.toml").display()
         ),
     );
@@ -248,15 +254,39 @@ fn a_sweep_expands_into_groups_named_after_their_values() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
     for (name, margin) in [
-        ("ff.margin=0.5", "0.5"),
-        ("ff.margin=1.0", "1.0"),
-        ("ff.margin=2.0", "2.0"),
+        ("ff.ff.margin=0.5", "0.5"),
+        ("ff.ff.margin=1.0", "1.0"),
+        ("ff.ff.margin=2.0", "2.0"),
     ] {
         let cfg = read(&out.join("runs").join(name).join("seed-1/config.toml"));
         assert!(cfg.contains(&format!("margin = {margin}")), "{name}: {cfg}");
     }
     let report = read(&out.join("REPORT.md"));
     assert!(report.contains("FF-DQN (ff.margin=0.5)"), "{report}");
+    // The experiment file lives outside the repository: the report names the code that ran,
+    // the binary's commit, and hashes the file and each group's config.
+    let commit = env!("FFDQN_COMMIT");
+    assert!(
+        report.contains(&format!(
+            "- Report written by: ffdqn {}, commit {commit}",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "- Runs trained by: ffdqn {}, commit {commit}",
+            env!("CARGO_PKG_VERSION")
+        )) && report.contains("(8 runs)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("FNV-1a 64 of its bytes: ") && report.contains("config.toml FNV-1a "),
+        "{report}"
+    );
+    // The sweep's goodness figure is written and shown.
+    assert!(out.join("goodness.svg").exists());
+    assert!(report.contains("![Goodness](goodness.svg)"), "{report}");
     assert!(
         report.contains("| FF-DQN (ff.margin=0.5) | bp |"),
         "{report}"
@@ -265,7 +295,7 @@ fn a_sweep_expands_into_groups_named_after_their_values() {
 
     // One run of the plan, by its index, as an array task runs it: it is already done; with
     // --force it runs again and gives the same result.
-    let summary = out.join("runs/ff.margin=1.0/seed-0/summary.json");
+    let summary = out.join("runs/ff.ff.margin=1.0/seed-0/summary.json");
     let before: serde_json::Value = serde_json::from_str(&read(&summary)).expect("json");
     let o = ffdqn(&[
         "experiment",
@@ -339,6 +369,21 @@ fn bad_experiment_files_and_arguments_exit_2_naming_the_problem() {
         ("study without its groups", format!("studies = [\"paper-claims\"]\n{}", group("")), "paper-claims"),
         ("bad group name", group("").replace("name = \"g\"", "name = \"a/b\""), "a/b"),
         (
+            "a setting the group's agent does not read",
+            group("set = [\"ff.margin=0.5\"]"),
+            "the bp agent does not read [ff]",
+        ),
+        (
+            "a sweep axis the agent does not read",
+            format!("name = \"x\"\nseeds = 2\n[[sweep]]\nname = \"s\"\nagent = \"bp\"\nconfig = \"{cfg}\"\naxes = [{{ key = \"ff.margin\", values = [0.5, 1.0] }}]\n"),
+            "the bp agent does not read [ff]",
+        ),
+        (
+            "a config without the agent's section",
+            group("").replace("\"bp\"", "\"local-td\""),
+            "has no [local-td] section",
+        ),
+        (
             "sweep without axes",
             format!("name = \"x\"\nseeds = 2\n[[sweep]]\nname = \"s\"\nagent = \"ff\"\nconfig = \"{cfg}\"\n"),
             "axes",
@@ -355,6 +400,7 @@ fn bad_experiment_files_and_arguments_exit_2_naming_the_problem() {
         ]);
         assert_eq!(o.status.code(), Some(2), "{what}: {}", text(&o));
         assert!(text(&o).contains(needle), "{what}: {}", text(&o));
+        assert!(!dir.join("out/runs").exists(), "{what}: no run may start");
     }
     for (args, needle) in [
         (

@@ -30,7 +30,7 @@ fn metrics_without_time(dir: &Path) -> String {
         .join("\n")
 }
 
-const RUN: &str = "[train]\nepochs = 10\nepisodes-per-epoch = 10\nlearning-starts = 200\nbuffer-size = 5000\neval-episodes = 3\nfinal-eval-episodes = 5\n[ff]\nupdate-prob = 0.5\n";
+const RUN: &str = "[train]\nepochs = 10\nepisodes-per-epoch = 10\nlearning-starts = 200\nbuffer-size = 5000\neval-episodes = 3\nfinal-eval-episodes = 5\n[ff]\nupdate-prob = 0.5\n[bp]\n[local-td]\n[goodness-q]\n";
 
 #[cfg(unix)]
 #[test]
@@ -395,7 +395,7 @@ fn two_trains_on_one_out_run_exactly_one() {
     let long = write(
         &dir,
         "long.toml",
-        "[train]\nepochs = 400\nlearning-starts = 200\n",
+        "[train]\nepochs = 400\nlearning-starts = 200\n[bp]\n",
     );
     let mut first = bin()
         .args(train_args(&long, "bp", out_s, &["--checkpoint-every", "1"]))
@@ -577,7 +577,7 @@ fn a_signal_checkpoints_says_how_to_resume_and_resumes_bit_identically() {
     let cfg = write(
         &dir,
         "run.toml",
-        "[train]\nepochs = 60\nepisodes-per-epoch = 2\nlearning-starts = 200\nbuffer-size = 5000\neval-episodes = 1\nfinal-eval-episodes = 3\n",
+        "[train]\nepochs = 60\nepisodes-per-epoch = 2\nlearning-starts = 200\nbuffer-size = 5000\neval-episodes = 1\nfinal-eval-episodes = 3\n[bp]\n",
     );
     let straight = dir.join("straight");
     let o = train(&cfg, "bp", &straight, &[]);
@@ -592,7 +592,11 @@ fn a_signal_checkpoints_says_how_to_resume_and_resumes_bit_identically() {
         assert_eq!(o.status.code(), Some(code), "SIG{signal_name}: {msg}");
         assert!(
             msg.contains(&format!("SIG{signal_name}: bp seed 0 stopped at env step"))
-                && msg.contains("continue with `ffdqn train --resume"),
+                // The command as it can be typed again: the binary's own path.
+                && msg.contains(&format!(
+                    "continue with `{} train --resume",
+                    env!("CARGO_BIN_EXE_ffdqn")
+                )),
             "{msg}"
         );
         assert!(

@@ -34,10 +34,10 @@
 //! # Example: the shortest FF training loop
 //!
 //! ```
+//! use ff_core::rand::{SeedableRng, rngs::StdRng};
 //! use ff_core::{FfLayer, FfLayerConfig, Init, MatRef, OptimizerConfig};
-//! use rand::SeedableRng;
 //!
-//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let mut rng = StdRng::seed_from_u64(0);
 //! let mut layer = FfLayer::<f32>::new(3, 8, FfLayerConfig::default(), Init::XavierUniform, &mut rng)
 //!     .with_optimizer(OptimizerConfig::adam(0.03))?;
 //! // Two positive and two negative samples, one per column.
@@ -85,6 +85,15 @@ pub mod local;
 pub mod mat;
 pub mod norm;
 pub mod optim;
+
+/// The `rand` (0.8) whose generators the constructors take: a project that depends on another
+/// `rand` version seeds its generator through this one (`ff_core::rand::rngs::StdRng`).
+pub use rand;
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 
 pub use dense::{Dense, DenseGrads, Init};
 pub use error::{Error, Tensor};

@@ -19,7 +19,7 @@ pub enum Error {
         /// The group.
         group: String,
         /// Why.
-        source: agents::ConfigError,
+        source: Box<agents::ConfigError>,
     },
     /// A plan file that cannot be used.
     #[error("{path}: {problem}")]
@@ -80,24 +80,26 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether the error is the user's input being wrong (an experiment file, a config, a plan):
-    /// the CLI exits with code 2 for these.
-    pub fn is_bad_input(&self) -> bool {
+    /// What the error means for the user, delegating to the agents' classification for their
+    /// errors (exhaustive: a new variant must be classified).
+    pub fn kind(&self) -> agents::ErrorKind {
+        use agents::ErrorKind::{BadInput, Failure};
         match self {
-            Error::Experiment { .. } | Error::Config { .. } | Error::Plan { .. } => true,
-            Error::Agents(e) => matches!(
-                e,
-                agents::Error::Config(_)
-                    | agents::Error::BadFile { .. }
-                    | agents::Error::Read { .. }
-            ),
-            Error::Run { .. }
-            | Error::Unfinished(_)
+            Error::Experiment { .. } | Error::Plan { .. } => BadInput,
+            Error::Config { source, .. } => source.kind(),
+            Error::Run { source, .. } => source.kind(),
+            Error::Agents(e) => e.kind(),
+            Error::Unfinished(_)
             | Error::Read { .. }
             | Error::Write { .. }
             | Error::Draw { .. }
-            | Error::Slurm { .. } => false,
+            | Error::Slurm { .. } => Failure,
         }
+    }
+
+    /// Whether the error is the user's input being wrong (an experiment file, a config, a plan).
+    pub fn is_bad_input(&self) -> bool {
+        self.kind() == agents::ErrorKind::BadInput
     }
 }
 

@@ -16,9 +16,9 @@
 //! let out = Path::new("results");
 //! std::fs::create_dir_all(out).expect("output directory");
 //! plan.write(out)?;
-//! let outcome = lab::local::run(&plan, out, 2, false, &|_| {}, &|| false)?;
+//! let outcome = lab::local::run(&plan, out, 2, false, &agents::Provenance::unknown(), &|_| {}, &|| false)?;
 //! assert!(outcome.failed.is_empty());
-//! let ctx = lab::report::ReportContext { command: "example".into(), wall: outcome.seconds, skipped: outcome.skipped };
+//! let ctx = lab::report::ReportContext { command: "example".into(), code: agents::Provenance::unknown(), wall: outcome.seconds, skipped: outcome.skipped };
 //! lab::report::build(&plan, out, &ctx)?;
 //! # Ok::<(), lab::Error>(())
 //! ```

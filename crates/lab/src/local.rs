@@ -134,6 +134,7 @@ pub fn run(
     out: &Path,
     jobs: usize,
     force: bool,
+    code: &agents::Provenance,
     on_event: &(dyn Fn(Event) + Sync),
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<LocalOutcome> {
@@ -173,7 +174,7 @@ pub fn run(
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&index) = todo.get(k) else { break };
                     let t0 = Instant::now();
-                    let result = run_task(plan, out, index, force, stop);
+                    let result = run_task(plan, out, index, force, code, stop);
                     let seconds = t0.elapsed().as_secs_f64();
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                     match result {

@@ -2,7 +2,8 @@
 //!
 //! An experiment file (TOML) names its groups — a label, an agent, a config file and
 //! `--set`-style overrides — the seeds, the comparisons to report and the studies to include;
-//! a `[[sweep]]` is a group over a grid of override values. [`Plan::from_file`] validates it and
+//! a `[[sweep]]` is a group over a grid of override values. A sweep point's group is named
+//! `SWEEP.KEY=VALUE[,KEY=VALUE…]`, each axis with its whole dotted key, in axis order. [`Plan::from_file`] validates it and
 //! expands it into a [`Plan`]: every group with its config resolved to TOML text, and one
 //! [`RunPlan`] per (group, seed). The plan is written as `plan.json` into the output directory,
 //! so that a compute node needs only the `ffdqn` binary and that file to run any of its runs.
@@ -22,7 +23,7 @@
 //! agent = "bp"
 //! config = "../paper.toml"          # relative to this file
 //!
-//! [[sweep]]                         # groups ff-margin.margin=0.5, ff-margin.margin=1, …
+//! [[sweep]]                         # groups ff-margin.ff.margin=0.5, ff-margin.ff.margin=1, …
 //! name = "ff-margin"
 //! agent = "ff"
 //! config = "../paper.toml"
@@ -30,7 +31,7 @@
 //! axes = [{ key = "ff.margin", values = [0.5, 1.0, 2.0] }]
 //!
 //! [[compare]]                       # P(X > Y) in the report
-//! x = "ff-margin.margin=2"
+//! x = "ff-margin.ff.margin=2"
 //! y = "bp"
 //! question = "Does the widest margin beat backprop?"   # optional: answered in the report
 //! ```
@@ -236,6 +237,10 @@ pub struct Plan {
     pub description: String,
     /// The experiment file it came from.
     pub experiment_file: String,
+    /// FNV-1a 64 of the experiment file's bytes, in hex (empty in plans written before it
+    /// was recorded).
+    #[serde(default)]
+    pub experiment_hash: String,
     /// Made with `--quick`.
     pub quick: bool,
     /// Seeds of every group.
@@ -362,7 +367,7 @@ impl Plan {
             let config_path = base_dir.join(&g.config);
             let base = Config::load(&config_path).map_err(|source| Error::Config {
                 group: g.name.clone(),
-                source,
+                source: Box::new(source),
             })?;
             // The grid: every combination of axis values, the first axis slowest.
             let mut points: Vec<Vec<(String, toml::Value)>> = vec![Vec::new()];
@@ -397,12 +402,11 @@ impl Plan {
                         g.label.clone().unwrap_or_else(|| g.name.clone()),
                     )
                 } else {
+                    // The whole key, so that a name says which key each value set
+                    // (`ff.layer-optimizer.lr` and `ff.head-optimizer.lr` both end in `lr`).
                     let name_part: Vec<String> = point
                         .iter()
-                        .map(|(k, v)| {
-                            let leaf = k.rsplit('.').next().unwrap_or(k);
-                            format!("{leaf}={}", value_in_name(v))
-                        })
+                        .map(|(k, v)| format!("{k}={}", value_in_name(v)))
                         .collect();
                     let label_part: Vec<String> =
                         point.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -415,12 +419,12 @@ impl Plan {
                         ),
                     )
                 };
-                let config = base
-                    .with_overrides(&overrides)
-                    .map_err(|source| Error::Config {
-                        group: name.clone(),
-                        source,
-                    })?;
+                let config =
+                    base.for_agent(g.agent, &overrides)
+                        .map_err(|source| Error::Config {
+                            group: name.clone(),
+                            source: Box::new(source),
+                        })?;
                 let threshold = raw.threshold.unwrap_or_else(|| {
                     default_threshold(config.env().id, config.env().max_episode_steps)
                 });
@@ -452,6 +456,7 @@ impl Plan {
             name: raw.name,
             description: raw.description,
             experiment_file: path.display().to_string(),
+            experiment_hash: format!("{:016x}", agents::checkpoint::fnv1a(text.as_bytes())),
             quick: opts.quick,
             seeds,
             studies: raw.studies,
@@ -570,7 +575,7 @@ impl Plan {
         let group = &self.groups[g];
         Config::from_toml(&group.config, &group.config_file).map_err(|source| Error::Config {
             group: group.name.clone(),
-            source,
+            source: Box::new(source),
         })
     }
 

@@ -47,6 +47,8 @@ pub struct RunData {
     pub final_std: f64,
     /// Wall time.
     pub wall: f64,
+    /// The code that trained it (`None` for runs written before it was recorded).
+    pub code: Option<agents::Provenance>,
 }
 
 impl RunData {
@@ -81,6 +83,7 @@ fn load_run(dir: &RunDir, seed: u64, n_hidden: usize) -> agents::Result<RunData>
         final_mean: summary.final_eval.mean,
         final_std: summary.final_eval.std,
         wall: summary.wall_seconds,
+        code: summary.code,
     })
 }
 
@@ -152,7 +155,7 @@ fn cell(x: f64) -> String {
 }
 
 /// A text field of a CSV row, quoted when it holds a comma, a quote or a line break (RFC 4180):
-/// a sweep over two axes names its groups `ff.margin=2,update-prob=1`.
+/// a sweep over two axes names its groups `ff.ff.margin=2,ff.update-prob=1`.
 fn csv_text(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\"")).into()
@@ -340,17 +343,7 @@ pub fn figures(
     ];
     plots::render(out, "figure1", &fig1, 2)?;
 
-    // Goodness of each FF layer, for the FF presets of the paper (or the first two FF groups).
-    let mut ff_groups: Vec<usize> = ["ff", "ff-text"]
-        .iter()
-        .filter_map(|n| groups.iter().position(|g| &g.name == n))
-        .collect();
-    if ff_groups.is_empty() {
-        ff_groups = (0..groups.len())
-            .filter(|&i| groups[i].agent == AgentKind::Ff)
-            .take(2)
-            .collect();
-    }
+    let ff_groups = goodness_groups(groups);
     let mut panels = Vec::new();
     for &gi in &ff_groups {
         let (g, runs) = (&groups[gi], &data[gi]);
@@ -562,34 +555,25 @@ fn machine() -> String {
     format!("{}, {rustc}", crate::machine())
 }
 
-/// The git commit of the checkout the experiment file lives in, if it is one.
-fn commit(plan: &Plan) -> String {
-    let dir = Path::new(&plan.experiment_file)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(&dir)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match git(&["rev-parse", "--short", "HEAD"]) {
-        Some(c) => {
-            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty());
-            if dirty {
-                format!("{c} (with uncommitted changes)")
-            } else {
-                c
-            }
+/// The code behind the report: the binary that writes it, and each binary that trained runs
+/// (with how many), so a report never names code that did not run.
+fn code_lines(ctx: &ReportContext, data: &[Vec<RunData>]) -> Vec<String> {
+    let mut trained: Vec<(String, usize)> = Vec::new();
+    for run in data.iter().flatten() {
+        let name = run.code.as_ref().map_or_else(
+            || "code not recorded (runs written before ffdqn recorded it)".to_string(),
+            ToString::to_string,
+        );
+        match trained.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, k)) => *k += 1,
+            None => trained.push((name, 1)),
         }
-        None => "unknown (not a git checkout)".into(),
     }
+    let mut lines = vec![format!("- Report written by: {}", ctx.code)];
+    for (name, k) in trained {
+        lines.push(format!("- Runs trained by: {name} ({k} runs)"));
+    }
+    lines
 }
 
 fn f1(x: f64) -> String {
@@ -622,6 +606,8 @@ fn seeds_text(seeds: &[u64]) -> String {
 pub struct ReportContext {
     /// The command line that ran the experiment.
     pub command: String,
+    /// The binary that writes the report.
+    pub code: agents::Provenance,
     /// Wall time of the invocation, seconds.
     pub wall: f64,
     /// Runs reused from an earlier invocation.
@@ -644,7 +630,12 @@ pub fn report(
     let st: Vec<GroupStats> = data
         .iter()
         .enumerate()
-        .map(|(i, runs)| group_stats(runs, 100 + i as u64, plan.groups[i].threshold))
+        .map(|(i, runs)| {
+            // Seeded by the group's name, not its position: the same group gets the same
+            // interval in every experiment that holds it.
+            let seed = agents::checkpoint::fnv1a(plan.groups[i].name.as_bytes());
+            group_stats(runs, seed, plan.groups[i].threshold)
+        })
         .collect();
     let idx = |name: &str| groups.iter().position(|g| g.name == name);
     let p_of = |i: usize, j: usize| {
@@ -698,15 +689,26 @@ pub fn report(
         walls.len(),
         walls.iter().copied().fold(0.0, f64::max)
     );
-    let _ = writeln!(r, "- Commit: {}", commit(plan));
-    let _ = writeln!(r, "- Experiment file: `{}`", plan.experiment_file);
+    for line in code_lines(ctx, data) {
+        let _ = writeln!(r, "{line}");
+    }
+    let _ = writeln!(
+        r,
+        "- Experiment file: `{}` (FNV-1a 64 of its bytes: {})",
+        plan.experiment_file,
+        if plan.experiment_hash.is_empty() {
+            "not recorded"
+        } else {
+            &plan.experiment_hash
+        }
+    );
     let _ = writeln!(r, "- Groups:");
     for (g, s) in groups.iter().zip(&st) {
         let c = &g.config;
         let overrides = &plan.groups[idx(&g.name).unwrap_or(0)].overrides;
         let _ = writeln!(
             r,
-            "  - `{}`: {} — {} on {} `{}`{}, {} epochs × {} episodes, hidden {:?}, solved at {}; {:.1} s per run on average",
+            "  - `{}`: {} — {} on {} `{}`{}, {} epochs × {} episodes, hidden {:?}, solved at {}; {:.1} s per run on average; config.toml FNV-1a {:016x}",
             g.name,
             g.label,
             g.agent,
@@ -721,7 +723,8 @@ pub fn report(
             c.train().episodes_per_epoch,
             c.hidden(),
             plan.groups[idx(&g.name).unwrap_or(0)].threshold,
-            s.wall
+            s.wall,
+            agents::checkpoint::fnv1a(c.to_toml_for(g.agent).as_bytes())
         );
     }
     let _ = writeln!(
@@ -791,7 +794,12 @@ pub fn report(
         for (q, i, j) in questions {
             let (p, (lo, hi)) = p_of(i, j);
             let (x, y) = (&groups[i].label, &groups[j].label);
-            let answer = if lo > 0.5 {
+            let answer = if plan.quick {
+                format!(
+                    "*No answer* (`--quick` smoke run, {} seeds): {x} against {y}",
+                    plan.seeds.len()
+                )
+            } else if lo > 0.5 {
                 format!("**Yes**: {x} ends above {y}")
             } else if hi < 0.5 {
                 format!("**No**: {x} ends below {y}")
@@ -821,6 +829,18 @@ pub fn report(
         r,
         "\n![Figure 1](figure1.svg)\n\nFigure 1: mean over seeds with a 95% bootstrap band; left the training (ε-greedy) return, right the greedy evaluation after each epoch.\n"
     );
+    // The init study shows the goodness figure in its section; otherwise it goes here.
+    if !goodness_groups(groups).is_empty() && !plan.studies.contains(&Study::Init) {
+        let _ = writeln!(
+            r,
+            "![Goodness](goodness.svg)\n\nPer-layer goodness of positives and negatives over epochs of {} (mean over the epoch's FF steps and over seeds).\n",
+            goodness_groups(groups)
+                .iter()
+                .map(|&g| groups[g].label.as_str())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        );
+    }
 
     let mut ratios = Vec::new();
     if let Some(mem) = mem {
@@ -932,6 +952,7 @@ pub fn report(
             ff,
             &idx,
             &p_of,
+            plan.quick,
         );
     }
     let _ = writeln!(
@@ -949,6 +970,26 @@ pub fn report(
     r
 }
 
+/// The FF groups whose per-layer goodness the goodness figure shows: the paper's FF presets
+/// (`ff`, `ff-text`), or else the first two FF groups.
+fn goodness_groups(groups: &[Group]) -> Vec<usize> {
+    let named: Vec<usize> = ["ff", "ff-text"]
+        .iter()
+        .filter_map(|n| {
+            groups
+                .iter()
+                .position(|g| &g.name == n && g.agent == AgentKind::Ff)
+        })
+        .collect();
+    if !named.is_empty() {
+        return named;
+    }
+    (0..groups.len())
+        .filter(|&i| groups[i].agent == AgentKind::Ff)
+        .take(2)
+        .collect()
+}
+
 /// The verdicts on the FF-DQN paper's claims.
 #[allow(clippy::too_many_arguments)]
 fn paper_claims(
@@ -961,16 +1002,25 @@ fn paper_claims(
     ff: usize,
     idx: &dyn Fn(&str) -> Option<usize>,
     p_of: &dyn Fn(usize, usize) -> (f64, (f64, f64)),
+    quick: bool,
 ) {
+    // A smoke run's few seeds and epochs decide nothing: no bold verdict on them.
+    let mark = |v: &'static str| {
+        if quick {
+            "*no verdict (`--quick` smoke run)*"
+        } else {
+            v
+        }
+    };
     let _ = writeln!(r, "## The paper's claims\n");
     let verdict = |ok: usize, of: usize| {
-        if ok == of {
+        mark(if ok == of {
             "**supported**"
         } else if ok == 0 {
             "**not supported**"
         } else {
             "**mixed**"
-        }
+        })
     };
     let half = n.div_ceil(2);
     let (b, f) = (&st[bp], &st[ff]);
@@ -1007,13 +1057,13 @@ fn paper_claims(
     let (p, (lo, hi)) = p_of(ff, bp);
     let (v, why) = if lo <= 0.5 && 0.5 <= hi {
         (
-            "**supported**",
+            mark("**supported**"),
             "the interval includes 0.5: no detectable difference",
         )
     } else if hi < 0.5 {
-        ("**not supported**", "FF-DQN ends below BP-DQN")
+        (mark("**not supported**"), "FF-DQN ends below BP-DQN")
     } else {
-        ("**not supported**", "FF-DQN ends above BP-DQN")
+        (mark("**not supported**"), "FF-DQN ends above BP-DQN")
     };
     let _ = writeln!(
         r,
@@ -1057,11 +1107,11 @@ fn paper_claims(
         let _ = writeln!(
             r,
             "5. *FF-DQN is sensitive to initialization.* {} — P(warm start > usual init) = {p:.2} [{lo:.2}, {hi:.2}]; final IQM {} [{}, {}] with a BP warm start vs {} [{}, {}] from xavier init; seeds reaching {threshold}: {}/{n} vs {}/{n}.{}",
-            if sensitive {
+            mark(if sensitive {
                 "**supported**"
             } else {
                 "**not supported**"
-            },
+            }),
             f1(st[w].iqm),
             f1(st[w].ci.0),
             f1(st[w].ci.1),

@@ -11,7 +11,7 @@
 
 use crate::error::{Error, Result, write_err};
 use crate::plan::Plan;
-use agents::{OnDivergence, RunDir, RunInfo, Summary};
+use agents::{OnDivergence, Provenance, RunDir, RunInfo, Summary};
 use std::path::{Path, PathBuf};
 
 /// What [`run_task`] did.
@@ -38,9 +38,11 @@ pub fn partial_path(plan: &Plan, out: &Path, index: usize) -> PathBuf {
 fn holds_run(plan: &Plan, index: usize, dir: &RunDir) -> Result<bool> {
     let r = plan.runs[index];
     let info = dir.read_info()?;
-    Ok(info.agent == plan.groups[r.group].agent
+    let agent = plan.groups[r.group].agent;
+    // Compared as the agent reads them: config.toml holds the agent's sections only.
+    Ok(info.agent == agent
         && info.seed == r.seed
-        && dir.read_config()?.raw() == plan.config(r.group)?.raw())
+        && dir.read_config()?.to_toml_for(agent) == plan.config(r.group)?.to_toml_for(agent))
 }
 
 fn failure_path(plan: &Plan, out: &Path, index: usize) -> PathBuf {
@@ -76,12 +78,13 @@ pub fn is_done(plan: &Plan, out: &Path, index: usize) -> Result<bool> {
 /// Trains run `index` of `plan` into `out` (unless it has finished; with `force` it is run
 /// again and replaces the old one), continuing from the checkpoint of a stopped attempt if
 /// there is one. `stop` is asked before every step: when it says yes the run is checkpointed
-/// and left to be continued.
+/// and left to be continued. `code` is the binary that trains it, recorded in the run.
 pub fn run_task(
     plan: &Plan,
     out: &Path,
     index: usize,
     force: bool,
+    code: &Provenance,
     stop: &dyn Fn() -> bool,
 ) -> Result<TaskOutcome> {
     if index >= plan.runs.len() {
@@ -113,6 +116,8 @@ pub fn run_task(
             checkpoint_every: None,
             on_divergence: OnDivergence::Stop,
             config_source: group.config_file.clone(),
+            config_sections: Vec::new(),
+            code: Some(code.clone()),
         };
         std::fs::create_dir_all(&partial).map_err(write_err(&partial))?;
         let dir = RunDir::at(&partial);
@@ -122,7 +127,7 @@ pub fn run_task(
         if force || !holds_run(plan, index, &dir).unwrap_or(false) {
             dir.start(&cfg, &info).map_err(run_err)?;
         }
-        match dir.train_until(&mut |_| {}, stop).map_err(run_err)? {
+        match dir.train_until(code, &mut |_| {}, stop).map_err(run_err)? {
             agents::Trained::Stopped { env_steps, .. } => Ok(TaskOutcome::Stopped { env_steps }),
             agents::Trained::Finished(summary) => {
                 if final_path.exists() {

@@ -41,11 +41,21 @@ question = "Does FF beat BP?"
     std::fs::create_dir_all(&out).expect("out");
     let plan = Plan::from_file(&file, &PlanOptions::default()).expect("a valid experiment");
     plan.write(&out).expect("writes the plan");
-    let ran = lab::local::run(&plan, &out, 2, false, &|_| {}, &|| false).expect("runs");
+    let ran = lab::local::run(
+        &plan,
+        &out,
+        2,
+        false,
+        &agents::Provenance::unknown(),
+        &|_| {},
+        &|| false,
+    )
+    .expect("runs");
     assert!(ran.failed.is_empty(), "{:?}", ran.failed);
 
     let ctx = lab::report::ReportContext {
         command: "fuzz".into(),
+        code: agents::Provenance::unknown(),
         wall: 0.0,
         skipped: 0,
     };

@@ -4,6 +4,7 @@
 
 mod common;
 
+use agents::Provenance;
 use lab::plan::{Plan, PlanOptions};
 use lab::runner::{TaskOutcome, partial_path, run_task};
 use std::cell::Cell;
@@ -38,7 +39,11 @@ fn a_stopped_run_continues_bit_identically_on_the_next_invocation() {
         std::fs::create_dir_all(out).expect("out");
         plan.write(out).expect("plan");
     }
-    let Ok(TaskOutcome::Finished(_)) = run_task(&plan, &straight, 0, false, &|| false) else {
+    let Ok(TaskOutcome::Finished(_)) =
+        run_task(&plan, &straight, 0, false, &Provenance::unknown(), &|| {
+            false
+        })
+    else {
         panic!("the straight run did not finish");
     };
 
@@ -48,7 +53,8 @@ fn a_stopped_run_continues_bit_identically_on_the_next_invocation() {
         calls.set(calls.get() + 1);
         calls.get() > 150
     };
-    match run_task(&plan, &stopped, 0, false, &stop).expect("stops cleanly") {
+    match run_task(&plan, &stopped, 0, false, &Provenance::unknown(), &stop).expect("stops cleanly")
+    {
         TaskOutcome::Stopped { env_steps } => assert_eq!(env_steps, 150),
         other => panic!("not stopped: {other:?}"),
     }
@@ -61,7 +67,8 @@ fn a_stopped_run_continues_bit_identically_on_the_next_invocation() {
 
     // While a process trains the run, another cannot.
     let lock = agents::RunDir::at(&partial).lock().expect("lock");
-    let err = run_task(&plan, &stopped, 0, false, &|| false).expect_err("in use");
+    let err =
+        run_task(&plan, &stopped, 0, false, &Provenance::unknown(), &|| false).expect_err("in use");
     let mut msg = err.to_string();
     let mut source = std::error::Error::source(&err);
     while let Some(s) = source {
@@ -76,7 +83,9 @@ fn a_stopped_run_continues_bit_identically_on_the_next_invocation() {
     drop(lock);
 
     // The next invocation continues from the checkpoint.
-    let Ok(TaskOutcome::Finished(_)) = run_task(&plan, &stopped, 0, false, &|| false) else {
+    let Ok(TaskOutcome::Finished(_)) =
+        run_task(&plan, &stopped, 0, false, &Provenance::unknown(), &|| false)
+    else {
         panic!("the continued run did not finish");
     };
     assert!(!partial.exists());

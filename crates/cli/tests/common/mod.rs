@@ -4,6 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 /// A command for the `ffdqn` binary under test.
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ffdqn"))

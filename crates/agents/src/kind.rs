@@ -35,6 +35,25 @@ impl AgentKind {
         }
     }
 
+    /// The agent named `name` (as [`AgentKind::name`] spells it).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// One line on what the agent is (for help texts).
+    pub fn about(self) -> &'static str {
+        match self {
+            AgentKind::Bp => "Backprop DQN",
+            AgentKind::Ff => "Forward-Forward DQN: FF hidden layers, a TD-trained head",
+            AgentKind::LocalTd => {
+                "Layer-local TD: a Q readout and a TD loss per layer, no gradient across layers"
+            }
+            AgentKind::GoodnessQ => {
+                "Layer-local TD with each layer's goodness as its Q-value (the action in its input)"
+            }
+        }
+    }
+
     /// Whether the agent's hidden layers learn only from losses of their own.
     pub fn is_layer_local(self) -> bool {
         self != AgentKind::Bp

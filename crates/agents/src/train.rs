@@ -198,6 +198,29 @@ pub enum OnDivergence {
     SkipBatch,
 }
 
+impl OnDivergence {
+    /// Every choice.
+    pub const ALL: [OnDivergence; 2] = [OnDivergence::Stop, OnDivergence::SkipBatch];
+
+    /// `"stop"` or `"skip-batch"`, as flags and run.json spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OnDivergence::Stop => "stop",
+            OnDivergence::SkipBatch => "skip-batch",
+        }
+    }
+
+    /// One line on what it does (for help texts).
+    pub fn about(self) -> &'static str {
+        match self {
+            OnDivergence::Stop => "Stop with an error naming the step, the layer and the value",
+            OnDivergence::SkipBatch => {
+                "Undo the diverging update and go on with the next minibatch"
+            }
+        }
+    }
+}
+
 impl LoopState {
     /// The state at the start of a run seeded with `seed`.
     pub fn new(cfg: &Config, seed: u64) -> Result<Self> {

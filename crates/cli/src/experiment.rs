@@ -1,7 +1,7 @@
 //! `ffdqn experiment`: run an experiment file on local cores or a Slurm cluster, one run of a
 //! plan (what an array task executes), or the report of a finished plan.
 
-use crate::commands::BadInput;
+use crate::exit::BadInput;
 use anyhow::{Context, Result, bail};
 use clap::{Subcommand, ValueEnum};
 use lab::local::Event;
@@ -107,11 +107,11 @@ fn read_plan(out: &Path) -> Result<Plan> {
 
 /// The command line as the user can type it again.
 fn command_line() -> String {
-    let mut shown = vec![crate::commands::invocation()];
+    let mut shown = vec![crate::program::invocation()];
     shown.extend(
         std::env::args()
             .skip(1)
-            .map(|a| crate::commands::shell_word(&a)),
+            .map(|a| crate::program::shell_word(&a)),
     );
     shown.join(" ")
 }
@@ -179,14 +179,14 @@ fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<(
             total,
         } => note!("[{done}/{total}] {}: FAILED: {error}", plan.describe(index)),
     };
-    let signals = crate::commands::StopSignals::install()?;
+    let signals = crate::signals::StopSignals::install()?;
     let stop = || signals.is_requested();
     let outcome = lab::local::run(
         plan,
         out,
         jobs,
         a.force,
-        &crate::commands::code(),
+        &crate::program::code(),
         &on_event,
         &stop,
     )?;
@@ -224,7 +224,7 @@ fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<(
     }
     let ctx = lab::report::ReportContext {
         command: command_line(),
-        code: crate::commands::code(),
+        code: crate::program::code(),
         wall: 0.0,
         skipped: outcome.skipped,
     };
@@ -294,14 +294,14 @@ fn task_cmd(a: TaskArgs) -> Result<()> {
             plan.runs.len()
         )));
     }
-    let signals = crate::commands::StopSignals::install()?;
+    let signals = crate::signals::StopSignals::install()?;
     let stop = || signals.is_requested();
     match lab::runner::run_task(
         &plan,
         &a.out,
         index,
         a.force,
-        &crate::commands::code(),
+        &crate::program::code(),
         &stop,
     )? {
         lab::runner::TaskOutcome::Stopped { env_steps } => {
@@ -332,7 +332,7 @@ fn report_cmd(a: ReportArgs) -> Result<()> {
     let plan = read_plan(&a.out)?;
     let ctx = lab::report::ReportContext {
         command: command_line(),
-        code: crate::commands::code(),
+        code: crate::program::code(),
         wall: 0.0,
         skipped: plan.runs.len(),
     };

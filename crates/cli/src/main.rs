@@ -1,8 +1,10 @@
-//! `ffdqn`: train, evaluate, watch and benchmark the FF-DQN and BP-DQN agents.
+//! `ffdqn`: train, evaluate, watch and benchmark the agents, and run experiments.
 //!
-//! The binary is thin: it parses arguments, calls into `agents`, and reports. Errors print
-//! with their whole context chain; bad input (flags, configs, files, output directories)
-//! exits with code 2, other failures with 1.
+//! The binary is thin: this file holds the clap tree, the dispatch and the exit; each command
+//! is a module of its own (`train`, `eval`, `play`, `bench`, `experiment`), which parses
+//! nothing by hand, calls into `agents` and `lab`, and reports. Errors print with their whole
+//! context chain; `exit` maps them to exit codes by one table (2 bad input, 1 failure,
+//! 128 + signal when stopped).
 
 /// What stdout was refused: the program ends with exit 1 and this message, or quietly with
 /// exit 0 when the reader closed the pipe (`ffdqn eval … | head -1`), as Unix tools do.
@@ -43,9 +45,17 @@ macro_rules! note {
     }};
 }
 
-mod commands;
+mod args;
+mod bench;
+mod eval;
+mod exit;
 mod experiment;
+mod play;
+mod program;
+mod signals;
+mod train;
 
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 // The memory study of `ffdqn experiment` counts heap bytes through this allocator; it costs two
@@ -53,9 +63,48 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: lab::alloc_count::Counting = lab::alloc_count::Counting;
 
+/// Forward-Forward, layer-local and backprop Deep Q-Networks on classic-control tasks.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ffdqn",
+    version,
+    about = "Forward-Forward and backprop Deep Q-Networks on CartPole-v1, Acrobot-v1 and MountainCar-v0: train, evaluate, watch, benchmark, run experiments.",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train an agent from a config file; writes metrics.csv, summary.json, weights.json and
+    /// config.toml into the output directory.
+    Train(train::TrainArgs),
+    /// Evaluate saved weights greedily and print the mean and standard deviation of the return.
+    Eval(eval::EvalArgs),
+    /// Watch saved weights play one episode, drawn as text frame by frame.
+    Play(play::PlayArgs),
+    /// Measure whole-loop training speed of both agents on a config.
+    Bench(bench::BenchArgs),
+    /// Experiments from files: run a plan on local cores or Slurm, one run of it, its report.
+    #[command(subcommand)]
+    Experiment(experiment::ExperimentCommand),
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(a) => train::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Play(a) => play::run(a),
+        Command::Bench(a) => bench::run(a),
+        Command::Experiment(c) => experiment::run(c),
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = <commands::Cli as clap::Parser>::parse();
-    match commands::run(cli) {
+    let cli = Cli::parse();
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let closed_pipe = e.chain().any(|c| {
@@ -66,10 +115,10 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             // Stopped by a signal: what was kept is already said.
-            if !e.is::<commands::Stopped>() {
+            if !e.is::<exit::Stopped>() {
                 note!("error: {e:#}");
             }
-            ExitCode::from(commands::exit_code(&e))
+            ExitCode::from(exit::exit_code(&e))
         }
     }
 }

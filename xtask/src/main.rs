@@ -6,6 +6,8 @@
 //! everything else.
 
 mod ci;
+#[cfg(test)]
+mod modcycles;
 
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;

@@ -19,7 +19,7 @@
 
 use crate::agent::{AgentKind, AgentSnapshot};
 use crate::config::Config;
-use crate::io::write_atomic;
+use crate::fs::write_atomic;
 use crate::train::{EpochMetrics, EpochProgress, LoopState};
 use crate::{Error, Result};
 use rand_chacha::ChaCha8Rng;
@@ -283,7 +283,7 @@ pub fn decode(bytes: &[u8], cfg: &Config, path: &Path) -> Result<Resumed> {
 
 /// Reads a checkpoint written under `cfg`.
 pub fn load(path: &Path, cfg: &Config) -> Result<Resumed> {
-    let bytes = crate::io::read_regular(path, u64::MAX).map_err(|source| Error::Read {
+    let bytes = crate::fs::read_regular(path, u64::MAX).map_err(|source| Error::Read {
         path: path.into(),
         source,
     })?;

@@ -1417,7 +1417,7 @@ impl Config {
             file: path.to_path_buf(),
             source,
         };
-        let bytes = crate::io::read_regular(path, 16 << 20).map_err(io)?;
+        let bytes = crate::fs::read_regular(path, 16 << 20).map_err(io)?;
         let text = String::from_utf8(bytes).map_err(|e| {
             io(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,

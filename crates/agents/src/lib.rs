@@ -18,6 +18,7 @@ pub mod config;
 mod decode_fuzz;
 mod error;
 pub mod ff;
+pub mod fs;
 pub mod io;
 pub mod kind;
 pub mod local;

@@ -10,13 +10,14 @@
 //! ```
 //!
 //! `ffdqn train`, the experiment runner and the report all go through [`RunDir`]; nothing else
-//! names these files or parses them. Every write is atomic ([`crate::io::write_atomic`]).
+//! names these files or parses them. Every write is atomic ([`crate::fs::write_atomic`]).
 
 use crate::agent::AgentKind;
 use crate::checkpoint::{self, Resumed};
 use crate::config::Config;
 use crate::ff::{FfEpochStats, FfLayerEpoch};
-use crate::io::{load_weights, save_weights, write_atomic};
+use crate::fs::write_atomic;
+use crate::io::{load_weights, save_weights};
 use crate::rng::{Stream, stream};
 use crate::train::{
     EpochMetrics, LoopState, OnDivergence, Outcome, RunResult, mean_std, train_until,
@@ -287,7 +288,7 @@ impl RunDir {
             .map_err(write_err)?;
         if let Ok(entries) = std::fs::read_dir(&self.path) {
             for entry in entries.flatten() {
-                if crate::io::is_temporary(&entry.file_name().to_string_lossy()) {
+                if crate::fs::is_temporary(&entry.file_name().to_string_lossy()) {
                     let _ = std::fs::remove_file(entry.path());
                 }
             }

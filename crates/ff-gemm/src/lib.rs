@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 
 mod blocked;
+mod dispatch;
 mod kernel;
 
 /// Why a product or a view was refused.

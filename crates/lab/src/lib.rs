@@ -41,7 +41,7 @@ use std::path::Path;
 
 /// Writes a file atomically (temporary file, flush, rename).
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    agents::io::write_atomic(path, bytes).map_err(|e| match e {
+    agents::fs::write_atomic(path, bytes).map_err(|e| match e {
         agents::Error::Write { path, source } => Error::Write { path, source },
         other => Error::Agents(other),
     })

@@ -300,7 +300,7 @@ impl Plan {
             file: path.to_path_buf(),
             problem,
         };
-        let bytes = agents::io::read_regular(path, MAX_FILE_BYTES)
+        let bytes = agents::fs::read_regular(path, MAX_FILE_BYTES)
             .map_err(|e| bad(format!("cannot read the experiment file: {e}")))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| bad("not UTF-8 text: an experiment is a TOML file".into()))?;
@@ -544,7 +544,7 @@ impl Plan {
     /// Reads a `plan.json`.
     pub fn read(path: &Path) -> Result<Self> {
         // A plan of MAX_GROUPS configs and MAX_RUNS runs is well under this.
-        let bytes = agents::io::read_regular(path, 1 << 30).map_err(read_err(path))?;
+        let bytes = agents::fs::read_regular(path, 1 << 30).map_err(read_err(path))?;
         let bad = |problem: String| Error::Plan {
             path: path.to_path_buf(),
             problem,

@@ -187,7 +187,7 @@ pub fn submit(plan: &Plan, out: &Path, opts: &SlurmOptions) -> Result<Submission
 
 /// The plan index of task `task_id` of a submission's task list.
 pub fn task_index(list: &Path, task_id: usize) -> Result<usize> {
-    let bytes = agents::io::read_regular(list, 1 << 30).map_err(read_err(list))?;
+    let bytes = agents::fs::read_regular(list, 1 << 30).map_err(read_err(list))?;
     let text = String::from_utf8_lossy(&bytes);
     let bad = |problem: String| Error::Plan {
         path: list.to_path_buf(),

@@ -709,7 +709,7 @@ fn run(args: &[String]) -> Result<()> {
         .unwrap_or_default();
     r.push('\n');
     r.push_str(&notes);
-    agents::io::write_atomic(&out, r.as_bytes())?;
+    agents::fs::write_atomic(&out, r.as_bytes())?;
     eprintln!("wrote {}", out.display());
     Ok(())
 }

@@ -15,6 +15,8 @@ fn git(root: &Path, args: &[&str]) -> Option<String> {
         .arg("-C")
         .arg(root)
         .args(args)
+        // `git status` would otherwise refresh and rewrite the index as a side effect.
+        .env("GIT_OPTIONAL_LOCKS", "0")
         .output()
         .ok()?;
     out.status
@@ -29,10 +31,16 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
     let commit = git(&root, &["rev-parse", "HEAD"]);
+    // What moves the commit: HEAD (a checkout) and the refs (a commit, a fetch). Only paths
+    // that exist: cargo counts a missing one as changed on every build. Not the index, which
+    // `git status` rewrites: the dirty flag follows the code's own files above.
     if let Some(dir) = git(&root, &["rev-parse", "--absolute-git-dir"]) {
         let dir = Path::new(&dir);
-        for file in ["HEAD", "index", "packed-refs", "refs"] {
-            println!("cargo:rerun-if-changed={}", dir.join(file).display());
+        for file in ["HEAD", "packed-refs", "refs"] {
+            let path = dir.join(file);
+            if path.exists() {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
         }
     }
     let dirty = commit.as_ref().and_then(|_| {

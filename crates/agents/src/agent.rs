@@ -4,7 +4,7 @@
 use crate::bp::BpLearner;
 use crate::config::{Config, ConfigError};
 use crate::ff::{FfEpochStats, FfLearner};
-pub use crate::kind::AgentKind;
+pub use crate::kind::{AgentKind, Family, LocalRule};
 use crate::local::{LocalLayer, LocalLearner, LocalNet, LocalWorkspace};
 use crate::network::{QNetwork, Workspace, first_non_finite};
 use crate::policy::Policy;
@@ -43,35 +43,71 @@ pub trait Agent {
     fn restore(&mut self, snapshot: AgentSnapshot) -> Result<()>;
 }
 
-/// A network's parameters in a snapshot.
+/// A Q-network agent's networks and optimizers, as a snapshot holds them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum Params {
-    /// A Q-network's cells, the head last.
-    Q(Vec<Cell<f32>>),
-    /// A layer-local network's layers.
-    Local(Vec<LocalLayer>),
-}
-
-/// The learning state of an agent: both networks, every optimizer, schedules.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AgentSnapshot {
-    /// Which agent.
-    pub kind: AgentKind,
-    /// Online network layers.
-    pub online: Params,
-    /// Target network layers.
-    pub target: Params,
+pub struct QState {
+    /// Online network cells, the head last.
+    pub online: Vec<Cell<f32>>,
+    /// Target network cells.
+    pub target: Vec<Cell<f32>>,
     /// Optimizers (BP: its groups; FF: one per hidden layer, then the head).
     pub optimizers: Vec<ff_core::Optimizer<f32>>,
-    /// FF-DQN's BP warm start, while it runs: its optimizers and the updates left.
-    pub warmstart: Option<(Vec<ff_core::Optimizer<f32>>, u64)>,
-    /// FF-DQN's greedy schedule.
-    pub greedy: Option<crate::ff::Greedy>,
-    /// The epoch's FF statistics so far (FF-DQN, and a local agent's FF auxiliary term).
-    pub epoch: crate::ff::EpochAccum,
 }
 
-/// The parts both agents share: networks, acting workspace, targets.
+/// The learning state of an agent, by agent: everything it needs to go on exactly where it
+/// was (checkpoints, and undoing an update that diverged). One variant per family member: a
+/// state of one agent cannot be read as another's.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum AgentSnapshot {
+    /// BP-DQN.
+    Bp(QState),
+    /// FF-DQN.
+    Ff {
+        /// Networks and optimizers.
+        q: QState,
+        /// The BP warm start while it runs: its optimizers and the updates left (`None`
+        /// once it has ended, or without one).
+        warmstart: Option<(Vec<ff_core::Optimizer<f32>>, u64)>,
+        /// The greedy schedule's state (`None` under the concurrent schedule).
+        greedy: Option<crate::ff::Greedy>,
+        /// The epoch's FF statistics so far.
+        epoch: crate::ff::EpochAccum,
+    },
+    /// A layer-local agent.
+    Local {
+        /// Which rule.
+        rule: LocalRule,
+        /// Online network layers.
+        online: Vec<LocalLayer>,
+        /// Target network layers.
+        target: Vec<LocalLayer>,
+        /// One optimizer per layer.
+        optimizers: Vec<ff_core::Optimizer<f32>>,
+        /// The epoch's statistics of the FF auxiliary term so far.
+        epoch: crate::ff::EpochAccum,
+    },
+}
+
+impl AgentSnapshot {
+    /// Which agent the state is of.
+    pub fn kind(&self) -> AgentKind {
+        match self {
+            AgentSnapshot::Bp(_) => AgentKind::Bp,
+            AgentSnapshot::Ff { .. } => AgentKind::Ff,
+            AgentSnapshot::Local { rule, .. } => rule.kind(),
+        }
+    }
+
+    /// The refusal of restoring this state into an agent of `into`.
+    fn mismatch(&self, into: AgentKind) -> Error {
+        Error::Mismatch(format!(
+            "a saved {} agent cannot become a {into} agent",
+            self.kind()
+        ))
+    }
+}
+
+/// What the Q-network agents (BP-DQN, FF-DQN) share: networks, acting workspace, targets.
 #[derive(Debug, Clone)]
 struct Core {
     online: QNetwork,
@@ -107,16 +143,19 @@ impl Core {
         Ok(())
     }
 
-    fn set_networks(&mut self, online: Params, target: Params) -> Result<()> {
-        let (Params::Q(online), Params::Q(target)) = (online, target) else {
-            return Err(Error::Mismatch(
-                "the saved networks are layer-local, this agent's is a Q-network".into(),
-            ));
-        };
-        check_layouts(&self.online.layers, &online, &target)?;
-        self.online.layers = online;
-        self.target.layers = target;
+    fn set_networks(&mut self, q: QState) -> Result<()> {
+        check_layouts(&self.online.layers, &q.online, &q.target)?;
+        self.online.layers = q.online;
+        self.target.layers = q.target;
         Ok(())
+    }
+
+    fn q_state(&self, optimizers: Vec<ff_core::Optimizer<f32>>) -> QState {
+        QState {
+            online: self.online.layers.clone(),
+            target: self.target.layers.clone(),
+            optimizers,
+        }
     }
 
     fn sync(&mut self, action: SyncAction) -> Result<()> {
@@ -229,29 +268,14 @@ impl Agent for BpAgent {
         self.learner.optimizer_state_len()
     }
     fn snapshot(&self) -> AgentSnapshot {
-        AgentSnapshot {
-            kind: AgentKind::Bp,
-            online: Params::Q(self.core.online.layers.clone()),
-            target: Params::Q(self.core.target.layers.clone()),
-            optimizers: self.learner.optimizers(),
-            warmstart: None,
-            greedy: None,
-            epoch: crate::ff::EpochAccum::default(),
-        }
+        AgentSnapshot::Bp(self.core.q_state(self.learner.optimizers()))
     }
     fn restore(&mut self, s: AgentSnapshot) -> Result<()> {
-        if s.kind != AgentKind::Bp
-            || s.warmstart.is_some()
-            || s.greedy.is_some()
-            || s.epoch != crate::ff::EpochAccum::default()
-        {
-            return Err(Error::Mismatch(format!(
-                "a saved {} agent cannot become a bp agent",
-                s.kind
-            )));
-        }
-        self.learner.restore(s.optimizers)?;
-        self.core.set_networks(s.online, s.target)
+        let AgentSnapshot::Bp(mut q) = s else {
+            return Err(s.mismatch(AgentKind::Bp));
+        };
+        self.learner.restore(std::mem::take(&mut q.optimizers))?;
+        self.core.set_networks(q)
     }
 }
 
@@ -374,11 +398,8 @@ impl Agent for FfAgent {
                 .map_or(0, |(bp, _)| bp.optimizer_state_len())
     }
     fn snapshot(&self) -> AgentSnapshot {
-        AgentSnapshot {
-            kind: AgentKind::Ff,
-            online: Params::Q(self.core.online.layers.clone()),
-            target: Params::Q(self.core.target.layers.clone()),
-            optimizers: self.learner.optimizers(),
+        AgentSnapshot::Ff {
+            q: self.core.q_state(self.learner.optimizers()),
             warmstart: self
                 .warmstart
                 .as_ref()
@@ -388,13 +409,16 @@ impl Agent for FfAgent {
         }
     }
     fn restore(&mut self, s: AgentSnapshot) -> Result<()> {
-        if s.kind != AgentKind::Ff {
-            return Err(Error::Mismatch(format!(
-                "a saved {} agent cannot become an ff agent",
-                s.kind
-            )));
-        }
-        match (&mut self.warmstart, s.warmstart) {
+        let AgentSnapshot::Ff {
+            mut q,
+            warmstart,
+            greedy,
+            epoch,
+        } = s
+        else {
+            return Err(s.mismatch(AgentKind::Ff));
+        };
+        match (&mut self.warmstart, warmstart) {
             (Some((bp, left)), Some((opts, n))) => {
                 bp.restore(opts)?;
                 *left = n;
@@ -408,15 +432,16 @@ impl Agent for FfAgent {
                 ));
             }
         }
-        self.learner.restore(s.optimizers, s.greedy, s.epoch)?;
-        self.core.set_networks(s.online, s.target)
+        self.learner
+            .restore(std::mem::take(&mut q.optimizers), greedy, epoch)?;
+        self.core.set_networks(q)
     }
 }
 
 /// A layer-local agent: local-td or goodness-q.
 #[derive(Debug, Clone)]
 pub struct LocalAgent {
-    kind: AgentKind,
+    rule: LocalRule,
     online: LocalNet,
     target: LocalNet,
     learner: LocalLearner,
@@ -424,17 +449,11 @@ pub struct LocalAgent {
 }
 
 impl LocalAgent {
-    /// A fresh agent (`kind` is `LocalTd` or `GoodnessQ`) with its section's init drawn from
-    /// `rng`.
-    pub fn new(kind: AgentKind, cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Self> {
-        let local = match kind {
-            AgentKind::LocalTd => cfg.local_td(),
-            AgentKind::GoodnessQ => cfg.goodness_q(),
-            other => {
-                return Err(Error::Mismatch(format!(
-                    "{other} is not a layer-local agent"
-                )));
-            }
+    /// A fresh agent of `rule` with its section's init drawn from `rng`.
+    pub fn new(rule: LocalRule, cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Self> {
+        let local = match rule {
+            LocalRule::LocalTd => cfg.local_td(),
+            LocalRule::GoodnessQ => cfg.goodness_q(),
         };
         let env = cfg.env().id;
         let online = LocalNet::new(
@@ -447,7 +466,7 @@ impl LocalAgent {
         );
         let learner = LocalLearner::new(local, &online, cfg.train().td_loss, cfg.train().gamma)?;
         Ok(Self {
-            kind,
+            rule,
             target: online.clone(),
             online,
             learner,
@@ -468,7 +487,7 @@ impl LocalAgent {
 
 impl Agent for LocalAgent {
     fn kind(&self) -> AgentKind {
-        self.kind
+        self.rule.kind()
     }
     fn policy(&self) -> Policy {
         Policy::Local(self.online.clone())
@@ -496,30 +515,34 @@ impl Agent for LocalAgent {
         self.learner.optimizer_state_len()
     }
     fn snapshot(&self) -> AgentSnapshot {
-        AgentSnapshot {
-            kind: self.kind,
-            online: Params::Local(self.online.layers.clone()),
-            target: Params::Local(self.target.layers.clone()),
+        AgentSnapshot::Local {
+            rule: self.rule,
+            online: self.online.layers.clone(),
+            target: self.target.layers.clone(),
             optimizers: self.learner.optimizers(),
-            warmstart: None,
-            greedy: None,
             epoch: self.learner.epoch_accum(),
         }
     }
     fn restore(&mut self, s: AgentSnapshot) -> Result<()> {
-        if s.kind != self.kind || s.warmstart.is_some() || s.greedy.is_some() {
+        let AgentSnapshot::Local {
+            rule,
+            online,
+            target,
+            optimizers,
+            epoch,
+        } = s
+        else {
+            return Err(s.mismatch(self.rule.kind()));
+        };
+        if rule != self.rule {
             return Err(Error::Mismatch(format!(
                 "a saved {} agent cannot become a {} agent",
-                s.kind, self.kind
+                rule.kind(),
+                self.rule.kind()
             )));
         }
-        let (Params::Local(online), Params::Local(target)) = (s.online, s.target) else {
-            return Err(Error::Mismatch(
-                "the saved networks are Q-networks, this agent's is layer-local".into(),
-            ));
-        };
         check_layouts(&self.online.layers, &online, &target)?;
-        self.learner.restore(s.optimizers, s.epoch)?;
+        self.learner.restore(optimizers, epoch)?;
         self.online.layers = online;
         self.target.layers = target;
         Ok(())
@@ -531,6 +554,7 @@ pub fn build(kind: AgentKind, cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Box<
     Ok(match kind {
         AgentKind::Bp => Box::new(BpAgent::new(cfg, rng)?),
         AgentKind::Ff => Box::new(FfAgent::new(cfg, rng)?),
-        AgentKind::LocalTd | AgentKind::GoodnessQ => Box::new(LocalAgent::new(kind, cfg, rng)?),
+        AgentKind::LocalTd => Box::new(LocalAgent::new(LocalRule::LocalTd, cfg, rng)?),
+        AgentKind::GoodnessQ => Box::new(LocalAgent::new(LocalRule::GoodnessQ, cfg, rng)?),
     })
 }

@@ -1,7 +1,7 @@
 //! Files: atomic writes, and the weights format.
 
 use crate::fs::{read_regular, write_atomic};
-use crate::kind::AgentKind;
+use crate::kind::{AgentKind, Family};
 use crate::local::{LocalLayer, LocalNet, Readout, Wiring};
 use crate::network::QNetwork;
 use crate::policy::Policy;
@@ -239,10 +239,8 @@ pub fn load_weights(path: &Path) -> Result<Weights> {
             file.version
         )));
     }
-    let policy = match (
-        &file.local,
-        file.agent.is_layer_local() && file.agent != AgentKind::Ff,
-    ) {
+    let local_family = matches!(file.agent.family(), Family::Local(_));
+    let policy = match (&file.local, local_family) {
         (Some(local), true) => {
             let mut layers = Vec::with_capacity(local.layers.len());
             for (k, l) in local.layers.iter().enumerate() {
@@ -319,7 +317,7 @@ pub fn load_weights(path: &Path) -> Result<Weights> {
             return Err(bad(format!(
                 "a {} agent's file must hold {}",
                 file.agent,
-                if file.agent.is_layer_local() && file.agent != AgentKind::Ff {
+                if local_family {
                     "a layer-local network (`local`)"
                 } else {
                     "a Q-network (`layers` and `input_norm`)"

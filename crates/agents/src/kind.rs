@@ -54,9 +54,48 @@ impl AgentKind {
         }
     }
 
-    /// Whether the agent's hidden layers learn only from losses of their own.
-    pub fn is_layer_local(self) -> bool {
-        self != AgentKind::Bp
+    /// The agent's family: which network it trains, and so which state it saves and which
+    /// weights it writes. Exhaustive: a new agent kind is placed in a family here, and the
+    /// compiler then names every site that treats the families differently.
+    pub fn family(self) -> Family {
+        match self {
+            AgentKind::Bp | AgentKind::Ff => Family::Q,
+            AgentKind::LocalTd => Family::Local(LocalRule::LocalTd),
+            AgentKind::GoodnessQ => Family::Local(LocalRule::GoodnessQ),
+        }
+    }
+}
+
+/// The network families: agents of one family share a network type, its weights format and
+/// its snapshot's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// A Q-network (hidden cells and a linear head) trained by backprop or FF: bp, ff.
+    Q,
+    /// A layer-local network (each layer a cell and its own readout, no gradient across
+    /// layers): local-td, goodness-q.
+    Local(LocalRule),
+}
+
+/// The layer-local rules.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum LocalRule {
+    /// A linear Q readout and a TD loss per layer.
+    LocalTd,
+    /// Each layer's goodness as its Q-value.
+    GoodnessQ,
+}
+
+impl LocalRule {
+    /// The agent of this rule.
+    pub fn kind(self) -> AgentKind {
+        match self {
+            LocalRule::LocalTd => AgentKind::LocalTd,
+            LocalRule::GoodnessQ => AgentKind::GoodnessQ,
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! BP-DQN and FF-DQN on CartPole-v1, Acrobot-v1 and MountainCar-v0: configuration, the two agents, one training loop,
+//! BP-DQN, FF-DQN and the layer-local agents (local-td, goodness-q) on CartPole-v1, Acrobot-v1
+//! and MountainCar-v0: configuration, the agents, one training loop,
 //! metrics and the files a run writes.
 //!
 //! A run is `(config, agent kind, seed)`. [`config::Config`] validates a TOML file;
@@ -29,7 +30,9 @@ pub mod rng;
 pub mod run_dir;
 pub mod train;
 
-pub use agent::{Agent, AgentKind, AgentSnapshot, BpAgent, FfAgent, LocalAgent, Params, build};
+pub use agent::{
+    Agent, AgentKind, AgentSnapshot, BpAgent, Family, FfAgent, LocalAgent, LocalRule, QState, build,
+};
 pub use config::{Config, ConfigError, MemoryEstimate};
 pub use error::{Error, ErrorKind, Result, Tensor};
 pub use network::QNetwork;

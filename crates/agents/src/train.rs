@@ -1,4 +1,4 @@
-//! The one training loop both agents run, and greedy evaluation.
+//! The one training loop every agent runs, and greedy evaluation.
 
 use crate::agent::Agent;
 use crate::config::Config;

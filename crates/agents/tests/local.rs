@@ -6,7 +6,7 @@
 
 mod common;
 use agents::rng::{Stream, stream};
-use agents::{Agent, AgentKind, Config, LocalAgent};
+use agents::{Agent, AgentKind, Config, LocalAgent, LocalRule};
 use common::batch;
 use dqn_head::{TdLoss, td_gradients, td_loss, td_targets};
 use ff_core::cell::{CellCache, CellGrads};
@@ -76,13 +76,13 @@ fn input(
     x
 }
 
-fn replay(kind: AgentKind, extra: &str) {
+fn replay(rule: LocalRule, extra: &str) {
     let c = cfg(extra);
-    let local = match kind {
-        AgentKind::LocalTd => c.local_td().clone(),
-        _ => c.goodness_q().clone(),
+    let local = match rule {
+        LocalRule::LocalTd => c.local_td().clone(),
+        LocalRule::GoodnessQ => c.goodness_q().clone(),
     };
-    let mut agent = LocalAgent::new(kind, &c, &mut stream(3, Stream::Init)).expect("valid");
+    let mut agent = LocalAgent::new(rule, &c, &mut stream(3, Stream::Init)).expect("valid");
     let (before, target) = (agent.online().clone(), agent.target().clone());
     let b = batch(128, 7);
     agent
@@ -90,7 +90,7 @@ fn replay(kind: AgentKind, extra: &str) {
         .expect("finite");
     let n = b.len();
     let gamma = c.train().gamma;
-    let goodness_q = kind == AgentKind::GoodnessQ;
+    let (kind, goodness_q) = (rule.kind(), rule == LocalRule::GoodnessQ);
     let form = before.wiring.goodness;
 
     // Every layer's TD targets from its own target readout (the online layer picks the next
@@ -251,22 +251,22 @@ fn replay(kind: AgentKind, extra: &str) {
 
 #[test]
 fn local_td_layers_learn_only_from_their_own_losses() {
-    replay(AgentKind::LocalTd, "");
+    replay(LocalRule::LocalTd, "");
     replay(
-        AgentKind::LocalTd,
+        LocalRule::LocalTd,
         "cell-norm = \"after-relu\"\n[local-td]\ninput-norm = \"l2\"\ndouble-q = true\nff-aux = { kind = \"ff\", weight = 0.5 }",
     );
     replay(
-        AgentKind::LocalTd,
+        LocalRule::LocalTd,
         "cell-norm = \"before-relu\"\n[local-td]\ninput = \"previous\"\nff-aux = { kind = \"symba\", weight = 0.2, kappa = 2.0 }",
     );
 }
 
 #[test]
 fn goodness_q_layers_learn_only_from_their_own_losses() {
-    replay(AgentKind::GoodnessQ, "");
+    replay(LocalRule::GoodnessQ, "");
     replay(
-        AgentKind::GoodnessQ,
+        LocalRule::GoodnessQ,
         "cell-norm = \"before-relu\"\n[goodness-q]\ngoodness = \"rms\"\nbeta = \"shared\"\ndouble-q = true\nff-aux = { kind = \"ff\", weight = 0.5 }",
     );
 }
@@ -278,9 +278,9 @@ fn a_layer_does_not_see_the_next_layers_loss() {
     let b = batch(64, 9);
     let update = |scale: f32| {
         let mut agent =
-            LocalAgent::new(AgentKind::LocalTd, &c, &mut stream(5, Stream::Init)).expect("valid");
+            LocalAgent::new(LocalRule::LocalTd, &c, &mut stream(5, Stream::Init)).expect("valid");
         let mut snap = agent.snapshot();
-        if let agents::Params::Local(layers) = &mut snap.online {
+        if let agents::AgentSnapshot::Local { online: layers, .. } = &mut snap {
             let last = layers.len() - 1;
             if let agents::local::Readout::Linear(d) = &mut layers[last].readout {
                 for v in d.params_mut()[0].iter_mut() {
@@ -339,14 +339,14 @@ fn bad_local_keys_name_the_key() {
 /// random features only).
 #[test]
 fn frozen_cells_keep_their_initialisation_and_readouts_learn() {
-    for (kind, section) in [
-        (AgentKind::LocalTd, "local-td"),
-        (AgentKind::GoodnessQ, "goodness-q"),
+    for (rule, section) in [
+        (LocalRule::LocalTd, "local-td"),
+        (LocalRule::GoodnessQ, "goodness-q"),
     ] {
         let c = cfg(&format!(
             "cell-norm = \"after-relu\"\n[{section}]\nfrozen-cells = true"
         ));
-        let mut agent = LocalAgent::new(kind, &c, &mut stream(3, Stream::Init)).expect("valid");
+        let mut agent = LocalAgent::new(rule, &c, &mut stream(3, Stream::Init)).expect("valid");
         let before = agent.online().layers.clone();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         for i in 0..20 {

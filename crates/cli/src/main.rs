@@ -85,7 +85,7 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Watch saved weights play one episode, drawn as text frame by frame.
     Play(play::PlayArgs),
-    /// Measure whole-loop training speed of both agents on a config.
+    /// Measure whole-loop training speed of every agent the config configures.
     Bench(bench::BenchArgs),
     /// Experiments from files: run a plan on local cores or Slurm, one run of it, its report.
     #[command(subcommand)]

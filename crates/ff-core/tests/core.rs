@@ -332,9 +332,10 @@ fn f32_matches_f64() {
     }
 }
 
-/// A steady-state FF step reuses its buffers: the same call twice gives the same result.
+/// A steady-state FF step reuses its buffers: a second call writes its gradients where the
+/// first did (no new buffer) and gives the same result.
 #[test]
-fn scratch_is_reused() {
+fn a_repeated_step_reuses_its_gradient_buffers() {
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let layer = Dense::<f32>::new(8, 16, Init::XavierUniform, &mut rng);
     let x = DMatrix::from_fn(8, 32, |_, _| rng.gen_range(-1.0f32..1.0));
@@ -344,11 +345,12 @@ fn scratch_is_reused() {
         ..FfLayerConfig::default()
     };
     let mut ff = FfLayer::from_dense(layer, cfg);
-    let (first, g1) = ff
+    let (first, g1, at1) = ff
         .gradients(MatRef::from(&x), &is_pos)
-        .map(|(s, g)| (s, g.clone()))
+        .map(|(s, g)| (s, g.clone(), g.w.as_slice().as_ptr()))
         .expect("ok");
     let (second, g2) = ff.gradients(MatRef::from(&x), &is_pos).expect("ok");
+    assert_eq!(g2.w.as_slice().as_ptr(), at1, "the gradient buffer moved");
     assert_eq!(first, second);
     assert_eq!(&g1, g2);
 }

@@ -33,7 +33,7 @@ fn run<S: Strategy>(
     let mut runner = TestRunner::new(Config {
         cases: 300,
         max_global_rejects: 10_000,
-        failure_persistence: None,
+
         ..Config::default()
     });
     let worst = Cell::new(0.0f64);

@@ -95,7 +95,7 @@ pub fn run(cmd: ExperimentCommand) -> Result<()> {
 }
 
 fn read_plan(out: &Path) -> Result<Plan> {
-    Plan::read(&out.join(lab::plan::PLAN_FILE)).map_err(|e| match e {
+    Plan::read(&lab::ExperimentDir::at(out).plan()).map_err(|e| match e {
         lab::Error::Read { path, source } => BadInput(format!(
             "cannot read {} ({source}): is --out the output directory of `ffdqn experiment run`?",
             path.display()
@@ -233,7 +233,7 @@ fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<(
     note!(
         "done in {:.0} s: {}",
         started.elapsed().as_secs_f64(),
-        out.join("REPORT.md").display()
+        lab::ExperimentDir::at(out).report().display()
     );
     Ok(())
 }
@@ -259,12 +259,12 @@ fn run_slurm(plan: &Plan, out: &Path, a: &RunArgs) -> Result<()> {
     if !a.wait {
         say!(
             "when the report job has run: {} (rerun this command to resubmit runs that failed)",
-            out.join("REPORT.md").display()
+            lab::ExperimentDir::at(out).report().display()
         );
         return Ok(());
     }
     let end = lab::slurm::wait(sub.report, Duration::from_millis(500), None)?;
-    let log = sub.logs.join(format!("report-{}.log", sub.report));
+    let log = lab::ExperimentDir::at(out).report_log(sub.report);
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
     if end.state != "COMPLETED" {
         bail!(
@@ -275,7 +275,10 @@ fn run_slurm(plan: &Plan, out: &Path, a: &RunArgs) -> Result<()> {
             log_text.trim()
         );
     }
-    say!("report written: {}", out.join("REPORT.md").display());
+    say!(
+        "report written: {}",
+        lab::ExperimentDir::at(out).report().display()
+    );
     Ok(())
 }
 
@@ -340,7 +343,7 @@ fn report_cmd(a: ReportArgs) -> Result<()> {
     say!(
         "report written in {:.1} s: {}",
         started.elapsed().as_secs_f64(),
-        a.out.join("REPORT.md").display()
+        lab::ExperimentDir::at(&a.out).report().display()
     );
     Ok(())
 }

@@ -24,6 +24,7 @@
 //! ```
 
 pub mod alloc_count;
+mod dir;
 mod error;
 pub mod local;
 pub mod memory;
@@ -34,6 +35,7 @@ pub mod runner;
 pub mod slurm;
 pub mod stats;
 
+pub use dir::ExperimentDir;
 pub use error::{Error, Result, chain};
 pub use plan::{Plan, PlanOptions, Study};
 

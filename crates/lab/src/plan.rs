@@ -264,8 +264,6 @@ pub const MAX_GROUPS: u64 = 10_000;
 /// The largest experiment file read (a sweep's values are text too).
 const MAX_FILE_BYTES: u64 = 16 << 20;
 const VERSION: u32 = 1;
-/// The file a plan is written to in an output directory.
-pub const PLAN_FILE: &str = "plan.json";
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -564,10 +562,10 @@ impl Plan {
     /// Writes `plan.json` into `out` (atomically).
     pub fn write(&self, out: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self).map_err(|e| Error::Plan {
-            path: out.join(PLAN_FILE),
+            path: crate::ExperimentDir::at(out).plan(),
             problem: format!("cannot encode: {e}"),
         })?;
-        crate::write_file(&out.join(PLAN_FILE), text.as_bytes())
+        crate::write_file(&crate::ExperimentDir::at(out).plan(), text.as_bytes())
     }
 
     /// The validated config of group `g`.
@@ -584,12 +582,22 @@ impl Plan {
         &self.groups[self.runs[index].group]
     }
 
-    /// Where run `index` lives under `out`: `runs/<group>/seed-<seed>`.
+    /// Where run `index` lives under `out` once finished ([`crate::ExperimentDir::run`]).
     pub fn run_path(&self, out: &Path, index: usize) -> PathBuf {
         let r = self.runs[index];
-        out.join("runs")
-            .join(&self.groups[r.group].name)
-            .join(format!("seed-{}", r.seed))
+        crate::ExperimentDir::at(out).run(&self.groups[r.group].name, r.seed)
+    }
+
+    /// Where run `index` trains until it has finished ([`crate::ExperimentDir::partial`]).
+    pub fn partial_path(&self, out: &Path, index: usize) -> PathBuf {
+        let r = self.runs[index];
+        crate::ExperimentDir::at(out).partial(&self.groups[r.group].name, r.seed)
+    }
+
+    /// Where a failed run `index` leaves its error ([`crate::ExperimentDir::failure`]).
+    pub fn failure_path(&self, out: &Path, index: usize) -> PathBuf {
+        let r = self.runs[index];
+        crate::ExperimentDir::at(out).failure(&self.groups[r.group].name, r.seed)
     }
 
     /// `<group> seed <seed>`, for messages.

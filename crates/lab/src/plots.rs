@@ -214,7 +214,7 @@ pub fn render(dir: &Path, stem: &str, panels: &[Panel], cols: usize) -> Result<(
     register_font();
     let rows = panels.len().div_ceil(cols) as u32;
     let size = (560 * cols as u32, 420 * rows);
-    let svg_path = dir.join(format!("{stem}.svg"));
+    let svg_path = crate::ExperimentDir::at(dir).figure(stem, "svg");
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
@@ -224,7 +224,7 @@ pub fn render(dir: &Path, stem: &str, panels: &[Panel], cols: usize) -> Result<(
         })?;
     }
     crate::write_file(&svg_path, svg.as_bytes())?;
-    let png_path = dir.join(format!("{stem}.png"));
+    let png_path = crate::ExperimentDir::at(dir).figure(stem, "png");
     let tmp = dir.join(format!(".{stem}.png.tmp-{}.png", std::process::id()));
     {
         let root = BitMapBackend::new(&tmp, size).into_drawing_area();

@@ -224,8 +224,9 @@ pub fn write_csvs(out: &Path, plan: &Plan, groups: &[Group], data: &[Vec<RunData
             );
         }
     }
-    write_file(&out.join("all_epochs.csv"), csv.as_bytes())?;
-    write_file(&out.join("runs.csv"), runs.as_bytes())?;
+    let dir = crate::ExperimentDir::at(out);
+    write_file(&dir.all_epochs_csv(), csv.as_bytes())?;
+    write_file(&dir.runs_csv(), runs.as_bytes())?;
     Ok(())
 }
 
@@ -1159,10 +1160,13 @@ pub fn build(plan: &Plan, out: &Path, ctx: &ReportContext) -> Result<()> {
         };
         let rows = crate::memory::study(&groups[0].config, depths, width, batch)?;
         let text = serde_json::to_string_pretty(&rows).map_err(|e| Error::Plan {
-            path: out.join("memory.json"),
+            path: crate::ExperimentDir::at(out).memory_json(),
             problem: format!("cannot encode: {e}"),
         })?;
-        write_file(&out.join("memory.json"), text.as_bytes())?;
+        write_file(
+            &crate::ExperimentDir::at(out).memory_json(),
+            text.as_bytes(),
+        )?;
         Some(rows)
     } else {
         None
@@ -1171,5 +1175,5 @@ pub fn build(plan: &Plan, out: &Path, ctx: &ReportContext) -> Result<()> {
     write_csvs(out, plan, &groups, &data)?;
     figures(out, plan, &groups, &data, mem.as_deref())?;
     let text = report(out, plan, &groups, &data, mem.as_deref(), ctx);
-    write_file(&out.join("REPORT.md"), text.as_bytes())
+    write_file(&crate::ExperimentDir::at(out).report(), text.as_bytes())
 }

@@ -30,8 +30,7 @@ pub enum TaskOutcome {
 
 /// Where run `index` trains until it has finished: beside its final directory.
 pub fn partial_path(plan: &Plan, out: &Path, index: usize) -> PathBuf {
-    plan.run_path(out, index)
-        .with_file_name(format!(".seed-{}.partial", plan.runs[index].seed))
+    plan.partial_path(out, index)
 }
 
 /// Whether `dir` was started for run `index` of `plan`: its agent, seed and config.
@@ -46,9 +45,7 @@ fn holds_run(plan: &Plan, index: usize, dir: &RunDir) -> Result<bool> {
 }
 
 fn failure_path(plan: &Plan, out: &Path, index: usize) -> PathBuf {
-    let r = plan.runs[index];
-    out.join("failures")
-        .join(format!("{}.seed-{}.txt", plan.groups[r.group].name, r.seed))
+    plan.failure_path(out, index)
 }
 
 /// The error a failed run left, if any.
@@ -89,7 +86,7 @@ pub fn run_task(
 ) -> Result<TaskOutcome> {
     if index >= plan.runs.len() {
         return Err(Error::Plan {
-            path: out.join(crate::plan::PLAN_FILE),
+            path: crate::ExperimentDir::at(out).plan(),
             problem: format!(
                 "there is no run {index}: the plan has runs 0..{}",
                 plan.runs.len()

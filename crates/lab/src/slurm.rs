@@ -126,8 +126,8 @@ pub fn submit(plan: &Plan, out: &Path, opts: &SlurmOptions) -> Result<Submission
         }
     }
     let skipped = plan.runs.len() - tasks.len();
-    let dir = out.join("slurm");
-    let logs = dir.join("logs");
+    let dir = crate::ExperimentDir::at(&out);
+    let logs = dir.slurm_logs();
     std::fs::create_dir_all(&logs).map_err(write_err(&logs))?;
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -136,7 +136,7 @@ pub fn submit(plan: &Plan, out: &Path, opts: &SlurmOptions) -> Result<Submission
     let out_q = quote(&out.display().to_string());
     let mut arrays = Vec::new();
     if !tasks.is_empty() {
-        let list = dir.join(format!("tasks-{stamp}.txt"));
+        let list = dir.task_list(stamp);
         let text: String = tasks.iter().map(|i| format!("{i}\n")).collect();
         crate::write_file(&list, text.as_bytes())?;
         let chunk = max_array_size().saturating_sub(1).max(1);
@@ -144,7 +144,7 @@ pub fn submit(plan: &Plan, out: &Path, opts: &SlurmOptions) -> Result<Submission
             let offset = k * chunk;
             let mut s = header(
                 &format!("ffdqn-{}", plan.name),
-                &logs.join("task-%A_%a.log"),
+                &dir.task_log_pattern(),
                 opts,
             );
             let limit = opts.max_parallel.map_or(String::new(), |m| format!("%{m}"));
@@ -155,19 +155,19 @@ pub fn submit(plan: &Plan, out: &Path, opts: &SlurmOptions) -> Result<Submission
                 quote(&list.display().to_string()),
                 if opts.force { " --force" } else { "" }
             ));
-            let script = dir.join(format!("array-{stamp}-{k}.sbatch"));
+            let script = dir.array_script(stamp, k);
             crate::write_file(&script, s.as_bytes())?;
             arrays.push(sbatch(&script, &[])?);
         }
     }
     let mut s = header(
         &format!("ffdqn-{}-report", plan.name),
-        &logs.join("report-%j.log"),
+        &dir.report_log_pattern(),
         opts,
     );
     s.push_str("set -euo pipefail\n");
     s.push_str(&format!("exec {ffdqn} experiment report --out {out_q}\n"));
-    let script = dir.join(format!("report-{stamp}.sbatch"));
+    let script = dir.report_script(stamp);
     crate::write_file(&script, s.as_bytes())?;
     let mut extra = Vec::new();
     if !arrays.is_empty() {

@@ -60,7 +60,7 @@ question = "Does FF beat BP?"
         skipped: 0,
     };
     let valid = serde_json::to_value(&plan).expect("json");
-    let plan_file = out.join(lab::plan::PLAN_FILE);
+    let plan_file = lab::ExperimentDir::at(&out).plan();
     let mut read = 0;
     let cases = json_mutate::for_each_change(&valid, |changed| {
         std::fs::write(&plan_file, serde_json::to_vec(changed).expect("encodes")).expect("writes");

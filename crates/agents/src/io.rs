@@ -15,8 +15,10 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 const WEIGHTS_FORMAT: &str = "ffdqn-weights";
-/// The version written; version 1 (Q-networks without LayerNorm) is still read.
-const WEIGHTS_VERSION: u32 = 2;
+/// The version written. Version 3 spells every value once, as configs do (`"l2"`,
+/// `"after-relu"`, `"rms"`); versions 1 (Q-networks without LayerNorm) and 2 (which spelled
+/// some of them `"L2"`, `"AfterRelu"`, `"Rms"`) are still read.
+const WEIGHTS_VERSION: u32 = 3;
 
 /// One dense layer in a weights file; `w` is row-major (`out_dim` rows of `in_dim`), as
 /// PyTorch stores a `Linear` weight. A hidden cell may carry its LayerNorm.
@@ -72,7 +74,7 @@ struct WeightsFile {
     env: EnvId,
     /// Q-networks: the normalisation of each hidden layer's input, and the cells, head last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    input_norm: Option<String>,
+    input_norm: Option<InputNorm>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     layers: Vec<LayerWeights>,
     /// Layer-local networks.
@@ -117,13 +119,7 @@ fn cell_weights(c: &Cell<f32>) -> LayerWeights {
 pub fn save_weights(path: &Path, kind: AgentKind, env: EnvId, policy: &Policy) -> Result<()> {
     let (input_norm, layers, local) = match policy {
         Policy::Q(net) => (
-            Some(
-                match net.input_norm {
-                    InputNorm::None => "none",
-                    InputNorm::L2 => "l2",
-                }
-                .to_string(),
-            ),
+            Some(net.input_norm),
             net.layers.iter().map(cell_weights).collect(),
             None,
         ),
@@ -272,14 +268,10 @@ pub fn load_weights(path: &Path) -> Result<Weights> {
             Policy::Local(net)
         }
         (None, false) => {
-            let input_norm = match file.input_norm.as_deref() {
-                Some("none") => InputNorm::None,
-                Some("l2") => InputNorm::L2,
-                other => {
-                    return Err(bad(format!(
-                        "input_norm {other:?} is not \"none\" or \"l2\""
-                    )));
-                }
+            let Some(input_norm) = file.input_norm else {
+                return Err(bad(
+                    "a Q-network's file needs input_norm (\"none\" or \"l2\")".into(),
+                ));
             };
             if file.layers.len() < 2 {
                 return Err(bad(format!(

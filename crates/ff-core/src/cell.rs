@@ -17,13 +17,19 @@ use rand::Rng;
 /// Where a cell's LayerNorm sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+// Spelled as configs spell it (kebab-case); the variant names are still read, as files written
+// before version 3 of ffdqn's weights format have them.
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum CellNorm {
     /// No normalisation: `relu(W x + b)`.
     #[default]
+    #[cfg_attr(feature = "serde", serde(alias = "None"))]
     None,
     /// `relu(LN(W x + b))`.
+    #[cfg_attr(feature = "serde", serde(alias = "BeforeRelu"))]
     BeforeRelu,
     /// `LN(relu(W x + b))`.
+    #[cfg_attr(feature = "serde", serde(alias = "AfterRelu"))]
     AfterRelu,
 }
 

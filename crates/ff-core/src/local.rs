@@ -21,11 +21,16 @@ use crate::{Buf, Error, MatRef, Real, Result};
 /// How a layer's activity becomes its goodness in [`GoodnessQ`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+// Spelled as configs spell it (kebab-case); the variant names are still read, as files written
+// before version 3 of ffdqn's weights format have them.
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum GoodnessForm {
     /// `mean(h²)`.
     #[default]
+    #[cfg_attr(feature = "serde", serde(alias = "MeanSquare"))]
     MeanSquare,
     /// `sqrt(mean(h²))`, ARQ's root mean square.
+    #[cfg_attr(feature = "serde", serde(alias = "Rms"))]
     Rms,
 }
 

@@ -8,12 +8,17 @@ use crate::{Buf, Error, MatRef, Real, Result};
 /// Whether a layer normalises its input before the affine map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+// Spelled as configs spell it (kebab-case); the variant names are still read, as files written
+// before version 3 of ffdqn's weights format have them.
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum InputNorm {
     /// Use the input as it is (the paper's text).
     #[default]
+    #[cfg_attr(feature = "serde", serde(alias = "None"))]
     None,
     /// `x / (‖x‖₂ + 1e-8)` per sample (the FF-DQN author's code): only the direction of the
     /// previous layer's activity reaches the next, so a layer cannot pass its goodness on.
+    #[cfg_attr(feature = "serde", serde(alias = "L2"))]
     L2,
 }
 

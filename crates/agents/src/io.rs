@@ -8,7 +8,7 @@ use crate::policy::Policy;
 use crate::{Error, Result};
 use envs::EnvId;
 use ff_core::cell::{Cell, CellNorm};
-use ff_core::local::GoodnessQ;
+use ff_core::local::{GoodnessForm, GoodnessQ};
 use ff_core::norm::LayerNorm;
 use ff_core::{Dense, InputNorm};
 use serde::{Deserialize, Serialize};
@@ -45,7 +45,57 @@ struct NormWeights {
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "kebab-case")]
 enum ReadoutWeights {
     Linear(LayerWeights),
-    Goodness { alpha: f32, beta: Vec<f32> },
+    Goodness {
+        alpha: f32,
+        beta: Vec<f32>,
+        /// The goodness form (version 3; before, the wiring's `goodness` said it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        form: Option<GoodnessForm>,
+    },
+}
+
+/// A layer-local network's wiring as files hold it. Version 3 says whether layers read the
+/// action (`action_in_input`) and each goodness readout its form; versions 1–2 said both with
+/// one `goodness` form in the wiring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WiringWeights {
+    obs_dim: usize,
+    n_actions: usize,
+    concat_obs: bool,
+    input_norm: InputNorm,
+    act_on_mean: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    action_in_input: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    goodness: Option<GoodnessForm>,
+}
+
+impl From<Wiring> for WiringWeights {
+    fn from(w: Wiring) -> Self {
+        Self {
+            obs_dim: w.obs_dim,
+            n_actions: w.n_actions,
+            concat_obs: w.concat_obs,
+            input_norm: w.input_norm,
+            act_on_mean: w.act_on_mean,
+            action_in_input: Some(w.action_in_input),
+            goodness: None,
+        }
+    }
+}
+
+impl WiringWeights {
+    fn wiring(&self) -> Wiring {
+        Wiring {
+            obs_dim: self.obs_dim,
+            n_actions: self.n_actions,
+            concat_obs: self.concat_obs,
+            input_norm: self.input_norm,
+            act_on_mean: self.act_on_mean,
+            action_in_input: self.action_in_input.unwrap_or(self.goodness.is_some()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,7 +108,7 @@ struct LocalLayerWeights {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LocalWeights {
-    wiring: Wiring,
+    wiring: WiringWeights,
     layers: Vec<LocalLayerWeights>,
 }
 
@@ -127,7 +177,7 @@ pub fn save_weights(path: &Path, kind: AgentKind, env: EnvId, policy: &Policy) -
             None,
             Vec::new(),
             Some(LocalWeights {
-                wiring: net.wiring,
+                wiring: net.wiring.into(),
                 layers: net
                     .layers
                     .iter()
@@ -135,9 +185,10 @@ pub fn save_weights(path: &Path, kind: AgentKind, env: EnvId, policy: &Policy) -
                         cell: cell_weights(&l.cell),
                         readout: match &l.readout {
                             Readout::Linear(d) => ReadoutWeights::Linear(dense_weights(d, None)),
-                            Readout::Goodness(g) => ReadoutWeights::Goodness {
+                            Readout::Goodness(g, form) => ReadoutWeights::Goodness {
                                 alpha: g.alpha(),
                                 beta: g.beta().to_vec(),
+                                form: Some(*form),
                             },
                         },
                     })
@@ -245,7 +296,13 @@ pub fn load_weights(path: &Path) -> Result<Weights> {
                     ReadoutWeights::Linear(d) => Readout::Linear(
                         dense_from(d, &format!("layer {}'s readout", k + 1)).map_err(bad)?,
                     ),
-                    ReadoutWeights::Goodness { alpha, beta } => {
+                    ReadoutWeights::Goodness { alpha, beta, form } => {
+                        let Some(form) = form.or(local.wiring.goodness) else {
+                            return Err(bad(format!(
+                                "layer {}'s goodness readout names no goodness form (\"mean-square\" or \"rms\")",
+                                k + 1
+                            )));
+                        };
                         if !alpha.is_finite() || beta.iter().any(|v| !v.is_finite()) {
                             return Err(bad(format!(
                                 "layer {}'s goodness readout holds a non-finite parameter",
@@ -255,6 +312,7 @@ pub fn load_weights(path: &Path) -> Result<Weights> {
                         Readout::Goodness(
                             GoodnessQ::from_parts(*alpha, beta.clone())
                                 .map_err(|e| bad(format!("layer {}: {e}", k + 1)))?,
+                            form,
                         )
                     }
                 };
@@ -262,7 +320,7 @@ pub fn load_weights(path: &Path) -> Result<Weights> {
             }
             let net = LocalNet {
                 layers,
-                wiring: local.wiring,
+                wiring: local.wiring.wiring(),
             };
             net.check().map_err(bad)?;
             Policy::Local(net)

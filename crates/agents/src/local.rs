@@ -38,8 +38,8 @@ use serde::{Deserialize, Serialize};
 pub enum Readout {
     /// local-td: `Q = U h + c`, one row per action.
     Linear(Dense<f32>),
-    /// goodness-q: `Q = α · G(h) + β_a`.
-    Goodness(GoodnessQ<f32>),
+    /// goodness-q: `Q = α · G(h) + β_a`, `G` the readout's goodness form.
+    Goodness(GoodnessQ<f32>, GoodnessForm),
 }
 
 /// One layer of a layer-local network: its cell and its readout, the group its optimizer
@@ -56,7 +56,7 @@ impl LocalLayer {
     fn readout_tensors(&self) -> &dyn Tensors<f32> {
         match &self.readout {
             Readout::Linear(d) => d,
-            Readout::Goodness(g) => g,
+            Readout::Goodness(g, _) => g,
         }
     }
 }
@@ -83,7 +83,7 @@ impl TensorsMut<f32> for LocalLayer {
         }
         match &mut self.readout {
             Readout::Linear(d) => d.tensor_mut(k - nc),
-            Readout::Goodness(g) => g.tensor_mut(k - nc),
+            Readout::Goodness(g, _) => g.tensor_mut(k - nc),
         }
     }
 }
@@ -92,9 +92,45 @@ impl TensorsMut<f32> for LocalLayer {
 #[derive(Debug, Clone, Default)]
 struct LocalGrads {
     cell: CellGrads<f32>,
-    linear: DenseGrads<f32>,
-    goodness: GoodnessQGrads<f32>,
-    is_goodness: bool,
+    readout: ReadoutGrads,
+}
+
+/// A readout's gradients, of the readout's own kind.
+#[derive(Debug, Clone)]
+enum ReadoutGrads {
+    Linear(DenseGrads<f32>),
+    Goodness(GoodnessQGrads<f32>),
+}
+
+impl Default for ReadoutGrads {
+    fn default() -> Self {
+        ReadoutGrads::Linear(DenseGrads::default())
+    }
+}
+
+impl ReadoutGrads {
+    /// The linear gradients, made so if they were another kind (once: a network's readouts
+    /// are all of one kind, so a steady-state update allocates nothing).
+    fn linear(&mut self) -> &mut DenseGrads<f32> {
+        if !matches!(self, ReadoutGrads::Linear(_)) {
+            *self = ReadoutGrads::Linear(DenseGrads::default());
+        }
+        match self {
+            ReadoutGrads::Linear(g) => g,
+            ReadoutGrads::Goodness(_) => unreachable!("made linear above"),
+        }
+    }
+
+    /// The goodness gradients, made so if they were another kind.
+    fn goodness(&mut self) -> &mut GoodnessQGrads<f32> {
+        if !matches!(self, ReadoutGrads::Goodness(_)) {
+            *self = ReadoutGrads::Goodness(GoodnessQGrads::default());
+        }
+        match self {
+            ReadoutGrads::Goodness(g) => g,
+            ReadoutGrads::Linear(_) => unreachable!("made goodness above"),
+        }
+    }
 }
 
 impl Tensors<f32> for LocalGrads {
@@ -105,10 +141,11 @@ impl Tensors<f32> for LocalGrads {
         let nc = self.cell.n_tensors();
         if k < nc {
             self.cell.tensor(k)
-        } else if self.is_goodness {
-            self.goodness.tensor(k - nc)
         } else {
-            self.linear.tensor(k - nc)
+            match &self.readout {
+                ReadoutGrads::Linear(g) => g.tensor(k - nc),
+                ReadoutGrads::Goodness(g) => g.tensor(k - nc),
+            }
         }
     }
 }
@@ -164,15 +201,16 @@ pub struct Wiring {
     pub input_norm: InputNorm,
     /// Act on the mean of the layers' Q-values (else the last layer's).
     pub act_on_mean: bool,
-    /// goodness-q's goodness (and the action in every layer's input); `None` for local-td.
-    pub goodness: Option<GoodnessForm>,
+    /// Every layer reads the action one-hot too (goodness-q: its readout values the action
+    /// that is in its input).
+    pub action_in_input: bool,
 }
 
 impl Wiring {
     /// Width of layer `l`'s input, given the widths of the layers; `None` if it overflows
     /// (only a crafted file can ask for that).
     fn input_width(&self, l: usize, widths: &[usize]) -> Option<usize> {
-        let action = if self.goodness.is_some() {
+        let action = if self.action_in_input {
             self.n_actions
         } else {
             0
@@ -228,7 +266,7 @@ fn layer_input<'a>(
     let p_rows = prev.map_or(0, |p| p.rows());
     let with_obs = l == 0 || w.concat_obs;
     let o_rows = if with_obs { obs.rows() } else { 0 };
-    let a_rows = if w.goodness.is_some() { w.n_actions } else { 0 };
+    let a_rows = if w.action_in_input { w.n_actions } else { 0 };
     if p_rows == 0 && a_rows == 0 && with_obs {
         return obs;
     }
@@ -278,10 +316,7 @@ impl LocalNet {
             concat_obs: cfg.concat_obs,
             input_norm: cfg.input_norm,
             act_on_mean: cfg.act_on == ActOn::Mean,
-            goodness: match cfg.kind {
-                LocalKind::Goodness { form, .. } => Some(form),
-                LocalKind::Td { .. } => None,
-            },
+            action_in_input: matches!(cfg.kind, LocalKind::Goodness { .. }),
         };
         let layers = hidden
             .iter()
@@ -296,10 +331,13 @@ impl LocalNet {
                         Readout::Linear(Dense::new(width, n_actions, readout_init, rng))
                     }
                     LocalKind::Goodness {
+                        form,
                         alpha_init,
                         beta_per_action,
-                        ..
-                    } => Readout::Goodness(GoodnessQ::new(n_actions, alpha_init, beta_per_action)),
+                    } => Readout::Goodness(
+                        GoodnessQ::new(n_actions, alpha_init, beta_per_action),
+                        form,
+                    ),
                 };
                 LocalLayer { cell, readout }
             })
@@ -324,14 +362,13 @@ impl LocalNet {
                     layer.cell.in_dim()
                 ));
             }
-            let ok = match (&layer.readout, self.wiring.goodness) {
-                (Readout::Linear(d), None) => {
+            let ok = match &layer.readout {
+                Readout::Linear(d) => {
                     d.in_dim() == widths[l] && d.out_dim() == self.wiring.n_actions
                 }
-                (Readout::Goodness(g), Some(_)) => {
+                Readout::Goodness(g, _) => {
                     g.beta().len() == 1 || g.beta().len() == self.wiring.n_actions
                 }
-                _ => false,
             };
             if !ok {
                 return Err(format!(
@@ -366,7 +403,7 @@ impl LocalNet {
         let n_layers = self.layers.len();
         ws.q_layers.resize(n_layers * na * b, 0.0);
         // goodness-q reads the action: every observation once per action, column j·A + a.
-        let expanded = self.wiring.goodness.is_some();
+        let expanded = self.wiring.action_in_input;
         let LocalWorkspace {
             x,
             norm,
@@ -406,21 +443,16 @@ impl LocalNet {
             );
             layer.cell.forward(layer_in, out, cache)?;
             let dst = &mut q_layers[l * na * b..(l + 1) * na * b];
-            match (&layer.readout, self.wiring.goodness) {
-                (Readout::Linear(d), _) => {
+            match &layer.readout {
+                Readout::Linear(d) => {
                     d.forward(out.mat(), q)?;
                     dst.copy_from_slice(q.as_slice());
                 }
-                (Readout::Goodness(g), Some(form)) => {
+                Readout::Goodness(g, form) => {
                     qtmp.resize(b * na, 0.0);
-                    g.q_values(form, out.mat(), actions_rep, qtmp)?;
+                    g.q_values(*form, out.mat(), actions_rep, qtmp)?;
                     // Column j·A + a is (state j, action a): the n_actions × batch layout.
                     dst.copy_from_slice(qtmp);
-                }
-                (Readout::Goodness(_), None) => {
-                    return Err(Error::Mismatch(
-                        "a goodness readout in a network wired for local-td".into(),
-                    ));
                 }
             }
         }
@@ -636,9 +668,8 @@ impl LocalLearner {
             let y = &targets[l * b..(l + 1) * b];
             let in_layer = |e: Error| e.in_layer(l);
             // The layer's TD loss, and ∂L/∂h through its readout.
-            let loss = match (&layer.readout, wiring.goodness) {
-                (Readout::Linear(d), _) => {
-                    self.grads.is_goodness = false;
+            let loss = match &layer.readout {
+                Readout::Linear(d) => {
                     td_gradients(
                         d,
                         out.mat(),
@@ -647,15 +678,15 @@ impl LocalLearner {
                         self.td_loss,
                         q,
                         &mut self.dq,
-                        &mut self.grads.linear,
+                        self.grads.readout.linear(),
                         // Frozen cells need no gradient with respect to their output.
                         (!self.cfg.frozen_cells).then_some(&mut self.dh),
                     )
                     .map_err(|e| in_layer(e.into()))?
                     .loss
                 }
-                (Readout::Goodness(g), Some(form)) => {
-                    self.grads.is_goodness = true;
+                Readout::Goodness(g, form) => {
+                    let form = *form;
                     self.qtmp.resize(b, 0.0);
                     g.q_values(form, out.mat(), &batch.actions, &mut self.qtmp)
                         .map_err(|e| in_layer(e.into()))?;
@@ -673,15 +704,10 @@ impl LocalLearner {
                         out.mat(),
                         &batch.actions,
                         self.dq.as_slice(),
-                        &mut self.grads.goodness,
+                        self.grads.readout.goodness(),
                         &mut self.dh,
                     )?;
                     loss
-                }
-                (Readout::Goodness(_), None) => {
-                    return Err(Error::Mismatch(
-                        "a goodness readout in a network wired for local-td".into(),
-                    ));
                 }
             };
             loss_sum += loss;

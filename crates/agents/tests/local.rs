@@ -91,7 +91,7 @@ fn replay(rule: LocalRule, extra: &str) {
     let n = b.len();
     let gamma = c.train().gamma;
     let (kind, goodness_q) = (rule.kind(), rule == LocalRule::GoodnessQ);
-    let form = before.wiring.goodness;
+    assert_eq!(before.wiring.action_in_input, goodness_q);
 
     // Every layer's TD targets from its own target readout (the online layer picks the next
     // action with double Q).
@@ -170,8 +170,8 @@ fn replay(rule: LocalRule, extra: &str) {
                 )
                 .expect("finite");
             }
-            agents::local::Readout::Goodness(g) => {
-                let form = form.expect("goodness wiring");
+            agents::local::Readout::Goodness(g, form) => {
+                let form = *form;
                 let mut q = vec![0.0; n];
                 g.q_values(form, h.mat(), &b.actions, &mut q)
                     .expect("finite");
@@ -362,7 +362,7 @@ fn frozen_cells_keep_their_initialisation_and_readouts_learn() {
             .iter()
             .map(|l| match &l.readout {
                 agents::local::Readout::Linear(d) => d.params().iter().map(|p| p.len()).sum(),
-                agents::local::Readout::Goodness(g) => {
+                agents::local::Readout::Goodness(g, _) => {
                     (0..g.n_tensors()).map(|k| g.tensor(k).len()).sum::<usize>()
                 }
             })

@@ -80,22 +80,19 @@ mod tests {
         }
     }
 
-    /// The one exit-code table, and every error type's way to it: the same cause gives the
-    /// same code whichever command met it and however much context wraps it.
-    #[test]
-    fn one_exit_code_table_for_every_error() {
-        assert_eq!(code_of(ErrorKind::BadInput, None), 2);
-        assert_eq!(code_of(ErrorKind::Failure, None), 1);
-        assert_eq!(code_of(ErrorKind::Stopped, Some(143)), 143);
-        assert_eq!(code_of(ErrorKind::Stopped, None), 130);
-        let config = || agents::ConfigError::Invalid {
+    fn config() -> agents::ConfigError {
+        agents::ConfigError::Invalid {
             file: "f.toml".into(),
             key: "train.gamma".into(),
             value: "2".into(),
             allowed: "[0, 1]".into(),
-        };
+        }
+    }
+
+    /// An error of each agents variant (and this binary's own), with its exit code.
+    fn agents_cases() -> Vec<(anyhow::Error, u8)> {
         let io = || std::io::Error::other("disk full");
-        let cases: Vec<(anyhow::Error, u8)> = vec![
+        vec![
             (BadInput("bad flag".into()).into(), 2),
             (Stopped(129).into(), 129),
             (config().into(), 2),
@@ -145,6 +142,12 @@ mod tests {
                 .into(),
                 130,
             ),
+        ]
+    }
+
+    /// An error of each lab variant, with its exit code.
+    fn lab_cases() -> Vec<(anyhow::Error, u8)> {
+        vec![
             // A locked run is bad input for `train` and for `experiment task` alike.
             (
                 lab::Error::Run {
@@ -182,8 +185,18 @@ mod tests {
                 1,
             ),
             (anyhow::anyhow!("anything else"), 1),
-        ];
-        for (e, code) in cases {
+        ]
+    }
+
+    /// The one exit-code table, and every error type's way to it: the same cause gives the
+    /// same code whichever command met it and however much context wraps it.
+    #[test]
+    fn one_exit_code_table_for_every_error() {
+        assert_eq!(code_of(ErrorKind::BadInput, None), 2);
+        assert_eq!(code_of(ErrorKind::Failure, None), 1);
+        assert_eq!(code_of(ErrorKind::Stopped, Some(143)), 143);
+        assert_eq!(code_of(ErrorKind::Stopped, None), 130);
+        for (e, code) in agents_cases().into_iter().chain(lab_cases()) {
             let shown = format!("{e:#}");
             assert_eq!(exit_code(&e), code, "{shown}");
             let wrapped = e.context("while doing something");

@@ -138,13 +138,9 @@ fn run_cmd(a: RunArgs) -> Result<()> {
     }
 }
 
-fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<()> {
-    let jobs = a.jobs.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        |j| j as usize,
-    );
-    let t0 = Instant::now();
-    let on_event = |e: Event| match e {
+/// One line on stderr per event of the local backend.
+fn show_event(plan: &Plan, t0: Instant, e: Event) {
+    match e {
         Event::Planned {
             todo,
             skipped,
@@ -178,7 +174,16 @@ fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<(
             done,
             total,
         } => note!("[{done}/{total}] {}: FAILED: {error}", plan.describe(index)),
-    };
+    }
+}
+
+fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<()> {
+    let jobs = a.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |j| j as usize,
+    );
+    let t0 = Instant::now();
+    let on_event = |e: Event| show_event(plan, t0, e);
     let signals = crate::signals::StopSignals::install()?;
     let stop = || signals.is_requested();
     let outcome = lab::local::run(
@@ -225,11 +230,10 @@ fn run_local(plan: &Plan, out: &Path, a: &RunArgs, started: Instant) -> Result<(
     let ctx = lab::report::ReportContext {
         command: command_line(),
         code: crate::program::code(),
-        wall: 0.0,
+        wall: started.elapsed().as_secs_f64(),
         skipped: outcome.skipped,
     };
-    let wall = started.elapsed().as_secs_f64();
-    lab::report::build(plan, out, &lab::report::ReportContext { wall, ..ctx })?;
+    lab::report::build(plan, out, &ctx)?;
     note!(
         "done in {:.0} s: {}",
         started.elapsed().as_secs_f64(),

@@ -194,6 +194,68 @@ fn open_run(a: &TrainArgs) -> Result<Option<(RunDir, RunLock)>> {
     Ok(Some((run, lock)))
 }
 
+/// The progress bar on a terminal (`None` when stderr is not one: plain epoch lines then).
+fn progress_bar(kind: AgentKind, seed: u64) -> Option<ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] epoch {pos}/{len} {msg} ({elapsed}, eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{kind} seed {seed}"));
+        bar
+    })
+}
+
+/// Shows one finished epoch: on the bar, or as a line.
+fn show_epoch(bar: Option<&ProgressBar>, ev: &EpochEvent<'_>) {
+    let m = ev.metrics;
+    match bar {
+        Some(bar) => {
+            bar.set_length(u64::from(ev.epochs));
+            bar.set_position(u64::from(m.epoch));
+            bar.set_message(format!(
+                "· {:.0} steps/s · eval {:.1}",
+                m.env_steps as f64 / m.wall_seconds.max(1e-9),
+                m.eval_return_mean
+            ));
+        }
+        None => note!("{}", epoch_line(m, ev.epochs)),
+    }
+}
+
+/// `train --resume DIR` as the user can type it.
+fn resume_command(out: &Path) -> String {
+    format!(
+        "{} train --resume {}",
+        invocation(),
+        shell_word(&out.display().to_string())
+    )
+}
+
+/// What a failed run kept, and the command that continues it.
+fn kept_after_failure(run: &RunDir, info: &RunInfo, last_checkpoint: Option<u32>) -> String {
+    let out = run.path();
+    match last_checkpoint {
+        Some(e) => format!(
+            "the checkpoint of epoch {e} is kept: continue with `{}`",
+            resume_command(out)
+        ),
+        None if run.has_checkpoint() => format!(
+            "the last checkpoint in {} is kept: continue with `{}`",
+            out.display(),
+            resume_command(out)
+        ),
+        None if info.checkpoint_every.is_some() => {
+            "no checkpoint was written before it stopped (it stopped before the first --checkpoint-every epoch)".into()
+        }
+        None => "no checkpoint was written (train with --checkpoint-every K to keep one)".into(),
+    }
+}
+
 pub fn run(a: TrainArgs) -> Result<()> {
     let Some((run, _lock)) = open_run(&a)? else {
         return Ok(());
@@ -212,101 +274,60 @@ pub fn run(a: TrainArgs) -> Result<()> {
             ),
         }
     }
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix} [{bar:30}] epoch {pos}/{len} {msg} ({elapsed}, eta {eta})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("{kind} seed {seed}"));
-        bar
-    });
+    let bar = progress_bar(kind, seed);
     let mut last_checkpoint: Option<u32> = None;
     let signals = StopSignals::install()?;
     let result = run.train_until(
         &code(),
         &mut |ev: EpochEvent<'_>| {
-            let m = ev.metrics;
             if ev.checkpointed {
-                last_checkpoint = Some(m.epoch);
+                last_checkpoint = Some(ev.metrics.epoch);
             }
-            match &bar {
-                Some(bar) => {
-                    bar.set_length(u64::from(ev.epochs));
-                    bar.set_position(u64::from(m.epoch));
-                    bar.set_message(format!(
-                        "· {:.0} steps/s · eval {:.1}",
-                        m.env_steps as f64 / m.wall_seconds.max(1e-9),
-                        m.eval_return_mean
-                    ));
-                }
-                None => note!("{}", epoch_line(m, ev.epochs)),
-            }
+            show_epoch(bar.as_ref(), &ev);
         },
         &|| signals.is_requested(),
     );
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let result = match result {
+    let summary = match result {
         Ok(Trained::Stopped {
             epochs_done,
             env_steps,
         }) => {
             let (name, stopped) = signals.stopped();
             note!(
-                "{name}: {kind} seed {seed} stopped at env step {env_steps}, in epoch {} ({epochs_done} finished); its checkpoint and metrics are in {}; continue with `{} train --resume {}`",
+                "{name}: {kind} seed {seed} stopped at env step {env_steps}, in epoch {} ({epochs_done} finished); its checkpoint and metrics are in {}; continue with `{}`",
                 epochs_done.saturating_add(1),
                 out.display(),
-                invocation(),
-                shell_word(&out.display().to_string())
+                resume_command(&out)
             );
             return Err(stopped.into());
         }
-        Ok(Trained::Finished(summary)) => Ok(*summary),
-        Err(e) => Err(e),
+        Ok(Trained::Finished(summary)) => *summary,
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "training {kind} with seed {seed} stopped; finished epochs are in {}; {}",
+                run.metrics_path().display(),
+                kept_after_failure(&run, &info, last_checkpoint)
+            )));
+        }
     };
-    let summary = result.with_context(|| {
-        let kept = match last_checkpoint {
-            Some(e) => format!(
-                "the checkpoint of epoch {e} is kept: continue with `{} train --resume {}`",
-                invocation(),
-                shell_word(&out.display().to_string())
-            ),
-            None if run.has_checkpoint() => format!(
-                "the last checkpoint in {} is kept: continue with `{} train --resume {}`",
-                out.display(),
-                invocation(),
-                shell_word(&out.display().to_string())
-            ),
-            None if info.checkpoint_every.is_some() => {
-                "no checkpoint was written before it stopped (it stopped before the first --checkpoint-every epoch)".into()
-            }
-            None => "no checkpoint was written (train with --checkpoint-every K to keep one)".into(),
-        };
+    let skipped = if summary.diverged_batches_skipped > 0 {
         format!(
-            "training {kind} with seed {seed} stopped; finished epochs are in {}; {kept}",
-            run.metrics_path().display()
+            "; {} diverging minibatches skipped",
+            summary.diverged_batches_skipped
         )
-    })?;
+    } else {
+        String::new()
+    };
     say!(
-        "{kind} seed {seed}: final greedy return {:.1} ± {:.1} over {} episodes; {} env steps in {:.1} s{}; results in {}",
+        "{kind} seed {seed}: final greedy return {:.1} ± {:.1} over {} episodes; {} env steps in {:.1} s{skipped}; results in {}",
         summary.final_eval.mean,
         summary.final_eval.std,
         summary.final_eval.episodes,
         summary.env_steps,
         summary.wall_seconds,
-        if summary.diverged_batches_skipped > 0 {
-            format!(
-                "; {} diverging minibatches skipped",
-                summary.diverged_batches_skipped
-            )
-        } else {
-            String::new()
-        },
         out.display()
     );
     Ok(())

@@ -3,11 +3,12 @@
 
 use crate::bp::BpLearner;
 use crate::config::{Config, ConfigError};
-use crate::ff::{FfEpochStats, FfLearner};
+use crate::ff::FfLearner;
 pub use crate::kind::{AgentKind, Family, LocalRule};
 use crate::local::{LocalLayer, LocalLearner, LocalNet, LocalWorkspace};
 use crate::network::{QNetwork, Workspace, first_non_finite};
 use crate::policy::Policy;
+use crate::stats::FfEpochStats;
 use crate::{Error, Result};
 use dqn_head::{SyncAction, td_targets};
 use ff_core::cell::{Cell, CellNorm};
@@ -71,7 +72,7 @@ pub enum AgentSnapshot {
         /// The greedy schedule's state (`None` under the concurrent schedule).
         greedy: Option<crate::ff::Greedy>,
         /// The epoch's FF statistics so far.
-        epoch: crate::ff::EpochAccum,
+        epoch: crate::stats::EpochAccum,
     },
     /// A layer-local agent.
     Local {
@@ -84,7 +85,7 @@ pub enum AgentSnapshot {
         /// One optimizer per layer.
         optimizers: Vec<ff_core::Optimizer<f32>>,
         /// The epoch's statistics of the FF auxiliary term so far.
-        epoch: crate::ff::EpochAccum,
+        epoch: crate::stats::EpochAccum,
     },
 }
 

@@ -28,6 +28,7 @@ pub mod policy;
 mod provenance;
 pub mod rng;
 pub mod run_dir;
+pub mod stats;
 pub mod train;
 
 pub use agent::{

@@ -20,8 +20,8 @@
 //! agent acts on the mean of the layers' Q-values (Artificial Dopamine) or the last layer's.
 
 use crate::config::{ActOn, FfAux, LocalConfig, LocalKind};
-use crate::ff::{EpochAccum, FfEpochStats};
 use crate::network::argmax;
+use crate::stats::{EpochAccum, FfEpochStats};
 use crate::{Error, Result, Tensor};
 use dqn_head::{TdLoss, td_gradients, td_loss};
 use ff_core::cell::{Cell, CellCache, CellGrads, CellNorm};

@@ -15,10 +15,10 @@
 use crate::agent::AgentKind;
 use crate::checkpoint::{self, Resumed};
 use crate::config::Config;
-use crate::ff::{FfEpochStats, FfLayerEpoch};
 use crate::fs::write_atomic;
 use crate::io::{load_weights, save_weights};
 use crate::rng::{Stream, stream};
+use crate::stats::{FfEpochStats, FfLayerEpoch};
 use crate::train::{
     EpochMetrics, LoopState, OnDivergence, Outcome, RunResult, mean_std, train_until,
 };

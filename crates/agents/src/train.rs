@@ -3,7 +3,7 @@
 use crate::agent::Agent;
 use crate::config::Config;
 use crate::config::EnvConfig;
-use crate::ff::FfEpochStats;
+use crate::stats::FfEpochStats;
 
 use crate::rng::{Stream, stream};
 use crate::{Error, Result, Tensor};

@@ -66,7 +66,7 @@ fn load_run(dir: &RunDir, seed: u64, n_hidden: usize) -> agents::Result<RunData>
     let summary = dir.read_summary()?;
     let epochs = dir.read_metrics()?;
     let col = |f: fn(&agents::EpochMetrics) -> f64| epochs.iter().map(f).collect::<Vec<f64>>();
-    let layer = |k: usize, f: fn(&agents::ff::FfLayerEpoch) -> f64| {
+    let layer = |k: usize, f: fn(&agents::stats::FfLayerEpoch) -> f64| {
         epochs
             .iter()
             .map(|m| m.ff.layers.get(k).map_or(f64::NAN, f))

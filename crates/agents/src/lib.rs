@@ -27,6 +27,7 @@ pub mod network;
 pub mod policy;
 mod provenance;
 pub mod rng;
+pub mod run;
 pub mod run_dir;
 pub mod stats;
 pub mod train;
@@ -39,7 +40,8 @@ pub use error::{Error, ErrorKind, Result, Tensor};
 pub use network::QNetwork;
 pub use policy::Policy;
 pub use provenance::Provenance;
-pub use run_dir::{RunDir, RunInfo, RunLock, Summary, Trained};
+pub use run::Trained;
+pub use run_dir::{RunDir, RunInfo, RunLock, Summary};
 pub use train::{
     EpochMetrics, LoopState, OnDivergence, RunResult, evaluate, evaluate_network, train,
 };

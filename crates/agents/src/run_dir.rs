@@ -10,19 +10,17 @@
 //! ```
 //!
 //! `ffdqn train`, the experiment runner and the report all go through [`RunDir`]; nothing else
-//! names these files or parses them. Every write is atomic ([`crate::fs::write_atomic`]).
+//! names these files or parses them; training a run directory is [`crate::run::train`]'s. Every
+//! write is atomic ([`crate::fs::write_atomic`]).
 
 use crate::agent::AgentKind;
 use crate::checkpoint::{self, Resumed};
 use crate::config::Config;
 use crate::fs::write_atomic;
 use crate::io::{load_weights, save_weights};
-use crate::rng::{Stream, stream};
 use crate::stats::{FfEpochStats, FfLayerEpoch};
-use crate::train::{
-    EpochMetrics, LoopState, OnDivergence, Outcome, RunResult, mean_std, train_until,
-};
-use crate::{Agent, Error, Result, build};
+use crate::train::{EpochMetrics, LoopState, OnDivergence, RunResult, mean_std};
+use crate::{Agent, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -177,31 +175,6 @@ impl Summary {
             code: Some(code.clone()),
         }
     }
-}
-
-/// What happened after an epoch, for progress reports.
-#[derive(Debug, Clone, Copy)]
-pub struct EpochEvent<'a> {
-    /// The epoch's metrics.
-    pub metrics: &'a EpochMetrics,
-    /// Epochs in the run.
-    pub epochs: u32,
-    /// A checkpoint was written after this epoch.
-    pub checkpointed: bool,
-}
-
-/// How [`RunDir::train_until`] ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Trained {
-    /// Every epoch and the final evaluation ran.
-    Finished(Box<Summary>),
-    /// Stopped on request between two steps; a checkpoint of that point is written.
-    Stopped {
-        /// Epochs finished.
-        epochs_done: u32,
-        /// Environment steps taken.
-        env_steps: u64,
-    },
 }
 
 /// A run's directory (see the module docs for its files).
@@ -400,89 +373,49 @@ impl RunDir {
         })
     }
 
-    /// Trains the run described by `config.toml` and `run.json`, from its checkpoint if it has
-    /// one: metrics after every epoch, a checkpoint every `checkpoint_every` epochs, then the
-    /// weights and, last, the summary. `on_epoch` sees each epoch (for progress).
-    ///
-    /// `stop` is asked before every step: when it says yes, a checkpoint of that point is
-    /// written (whatever `--checkpoint-every` says; mid-episode, with the environment's state)
-    /// and training ends there with [`Trained::Stopped`]; training this directory again
-    /// continues it to a bit-identical result.
-    pub fn train_until(
+    /// Writes `checkpoint.bin`: the agent's and the loop's state under `cfg`.
+    pub fn write_checkpoint(
         &self,
-        code: &crate::Provenance,
-        on_epoch: &mut dyn FnMut(EpochEvent<'_>),
-        stop: &dyn Fn() -> bool,
-    ) -> Result<Trained> {
-        let cfg = self.read_config()?;
-        let info = self.read_info()?;
-        let (kind, seed) = (info.agent, info.seed);
-        let mut agent = build(kind, &cfg, &mut stream(seed, Stream::Init))?;
-        let mut st = LoopState::new(&cfg, seed)?;
-        if let Some(r) = self.read_checkpoint(&cfg)? {
-            if r.kind != kind || r.seed != seed {
-                return Err(Error::BadFile {
-                    path: self.file(CHECKPOINT),
-                    problem: format!(
-                        "the checkpoint is of {} seed {}, but run.json says {kind} seed {seed}",
-                        r.kind, r.seed
-                    ),
-                });
-            }
-            agent.restore(r.agent)?;
-            st = r.state;
+        cfg: &Config,
+        seed: u64,
+        agent: &dyn Agent,
+        st: &LoopState,
+        wall_seconds: f64,
+    ) -> Result<()> {
+        checkpoint::save(
+            &self.file(CHECKPOINT),
+            cfg,
+            seed,
+            agent.snapshot(),
+            st,
+            wall_seconds,
+        )
+    }
+
+    /// A checkpoint that belongs to another run than run.json's, named with its file.
+    pub fn foreign_checkpoint(&self, problem: String) -> Error {
+        Error::BadFile {
+            path: self.file(CHECKPOINT),
+            problem,
         }
-        st.on_divergence = info.on_divergence;
-        let epochs = cfg.train().epochs;
-        let n_hidden = cfg.hidden().len();
-        let mut save = |m: &EpochMetrics, st: &LoopState, agent: &dyn Agent| -> Result<()> {
-            self.write_metrics(&st.history, n_hidden)?;
-            let checkpointed = info
-                .checkpoint_every
-                .is_some_and(|k| m.epoch.is_multiple_of(k))
-                && m.epoch < epochs;
-            if checkpointed {
-                checkpoint::save(
-                    &self.file(CHECKPOINT),
-                    &cfg,
-                    seed,
-                    agent.snapshot(),
-                    st,
-                    m.wall_seconds,
-                )?;
-            }
-            on_epoch(EpochEvent {
-                metrics: m,
-                epochs,
-                checkpointed,
-            });
-            Ok(())
-        };
-        let run = match train_until(agent.as_mut(), &cfg, seed, &mut st, &mut save, stop)? {
-            Outcome::Finished(run) => run,
-            Outcome::Stopped { wall_seconds } => {
-                checkpoint::save(
-                    &self.file(CHECKPOINT),
-                    &cfg,
-                    seed,
-                    agent.snapshot(),
-                    &st,
-                    wall_seconds,
-                )?;
-                return Ok(Trained::Stopped {
-                    epochs_done: st.epochs_done,
-                    env_steps: st.env_steps,
-                });
-            }
-        };
-        save_weights(&self.file(WEIGHTS), kind, cfg.env().id, &agent.policy())?;
-        let summary = Summary::new(kind, seed, &info.config_source, &run, code);
-        self.write_json(SUMMARY, &summary)?;
+    }
+
+    /// Writes the finished run's files: `weights.json`, then `summary.json` (whose presence
+    /// marks the run finished); the checkpoint and the lock file go, as a finished run is never
+    /// trained again (the caller's lock handle holds the lock until it is dropped; a process
+    /// that locks after this sees a finished run).
+    pub fn finish(
+        &self,
+        kind: AgentKind,
+        env: envs::EnvId,
+        policy: &crate::Policy,
+        summary: &Summary,
+    ) -> Result<()> {
+        save_weights(&self.file(WEIGHTS), kind, env, policy)?;
+        self.write_json(SUMMARY, summary)?;
         let _ = std::fs::remove_file(self.file(CHECKPOINT));
-        // A finished run is never trained again: its lock file goes (the caller's handle keeps
-        // the lock until it is dropped; a process that locks after this sees a finished run).
         let _ = std::fs::remove_file(self.file(LOCK));
-        Ok(Trained::Finished(Box::new(summary)))
+        Ok(())
     }
 
     /// Where the run's checkpoint stands, for messages: epochs finished and environment steps

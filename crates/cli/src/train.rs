@@ -3,7 +3,7 @@
 use crate::exit::BadInput;
 use crate::program::{code, invocation, shell_word};
 use crate::signals::StopSignals;
-use agents::run_dir::EpochEvent;
+use agents::run::EpochEvent;
 use agents::{AgentKind, Config, EpochMetrics, OnDivergence, RunDir, RunInfo, RunLock, Trained};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -277,7 +277,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let bar = progress_bar(kind, seed);
     let mut last_checkpoint: Option<u32> = None;
     let signals = StopSignals::install()?;
-    let result = run.train_until(
+    let result = agents::run::train(
+        &run,
         &code(),
         &mut |ev: EpochEvent<'_>| {
             if ev.checkpointed {

@@ -124,7 +124,7 @@ pub fn run_task(
         if force || !holds_run(plan, index, &dir).unwrap_or(false) {
             dir.start(&cfg, &info).map_err(run_err)?;
         }
-        match dir.train_until(code, &mut |_| {}, stop).map_err(run_err)? {
+        match agents::run::train(&dir, code, &mut |_| {}, stop).map_err(run_err)? {
             agents::Trained::Stopped { env_steps, .. } => Ok(TaskOutcome::Stopped { env_steps }),
             agents::Trained::Finished(summary) => {
                 if final_path.exists() {

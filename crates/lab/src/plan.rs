@@ -291,6 +291,142 @@ fn value_in_name(v: &toml::Value) -> String {
         .collect()
 }
 
+/// Refuses a plan too large to hold: every group's grid counted before anything is expanded.
+fn check_size(raw: &RawExperiment, n_seeds: usize) -> std::result::Result<(), String> {
+    let mut n_groups = 0u64;
+    for g in raw.groups.iter().chain(&raw.sweeps) {
+        let points = g
+            .axes
+            .iter()
+            .try_fold(1u64, |n, a| n.checked_mul(a.values.len() as u64));
+        n_groups = points
+            .and_then(|p| n_groups.checked_add(p))
+            .unwrap_or(u64::MAX);
+    }
+    let n_runs = n_groups.saturating_mul(n_seeds as u64);
+    if n_groups > MAX_GROUPS || n_runs > MAX_RUNS {
+        return Err(format!(
+            "{n_groups} groups × {n_seeds} seeds: a plan holds at most {MAX_GROUPS} groups and {MAX_RUNS} runs; split the sweep over several experiments"
+        ));
+    }
+    if let Some(t) = raw.threshold
+        && !t.is_finite()
+    {
+        return Err(format!("threshold {t} is not a finite number"));
+    }
+    Ok(())
+}
+
+/// A sweep's grid: every combination of its axes' values, the first axis slowest (one empty
+/// point for a plain group).
+fn grid(g: &RawGroup) -> std::result::Result<Vec<Vec<(String, toml::Value)>>, String> {
+    let mut points: Vec<Vec<(String, toml::Value)>> = vec![Vec::new()];
+    for axis in &g.axes {
+        if axis.values.is_empty() {
+            return Err(format!(
+                "sweep `{}`: axis `{}` has no values",
+                g.name, axis.key
+            ));
+        }
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                axis.values.iter().map(move |v| {
+                    let mut p = p.clone();
+                    p.push((axis.key.clone(), v.clone()));
+                    p
+                })
+            })
+            .collect();
+    }
+    Ok(points)
+}
+
+/// A group's name and label at a grid point: the whole key of each axis, so that a name says
+/// which key each value set (`ff.layer-optimizer.lr` and `ff.head-optimizer.lr` both end in
+/// `lr`).
+fn point_name(g: &RawGroup, point: &[(String, toml::Value)]) -> (String, String) {
+    let label = g.label.clone().unwrap_or_else(|| g.name.clone());
+    if point.is_empty() {
+        return (g.name.clone(), label);
+    }
+    let name_part: Vec<String> = point
+        .iter()
+        .map(|(k, v)| format!("{k}={}", value_in_name(v)))
+        .collect();
+    let label_part: Vec<String> = point.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    (
+        format!("{}.{}", g.name, name_part.join(",")),
+        format!("{label} ({})", label_part.join(", ")),
+    )
+}
+
+/// Expands the groups and sweeps of one experiment file.
+struct Expander<'a> {
+    /// The experiment file's directory: group configs are relative to it.
+    base_dir: &'a Path,
+    /// The `[quick]` overrides, when `--quick` is given.
+    quick_set: &'a [String],
+    /// `--quick` was given (groups add their `quick-set`).
+    quick: bool,
+    /// The file's threshold for every group.
+    threshold: Option<f64>,
+    /// Names the experiment file in an error.
+    bad: &'a dyn Fn(String) -> Error,
+}
+
+impl Expander<'_> {
+    /// Group `g` (a [[sweep]] when `sweep`), one [`GroupPlan`] per grid point, each config
+    /// resolved for its agent (refusing what the agent would not read).
+    fn expand(&self, g: &RawGroup, sweep: bool, groups: &mut Vec<GroupPlan>) -> Result<()> {
+        if sweep == g.axes.is_empty() {
+            return Err((self.bad)(format!(
+                "{} `{}`: {}",
+                if sweep { "sweep" } else { "group" },
+                g.name,
+                if sweep {
+                    "a [[sweep]] needs axes = [{ key = \"...\", values = [...] }]"
+                } else {
+                    "axes belong in a [[sweep]], not a [[group]]"
+                }
+            )));
+        }
+        let base =
+            Config::load(&self.base_dir.join(&g.config)).map_err(|source| Error::Config {
+                group: g.name.clone(),
+                source: Box::new(source),
+            })?;
+        for point in grid(g).map_err(self.bad)? {
+            let mut overrides = g.set.clone();
+            overrides.extend(self.quick_set.iter().cloned());
+            if self.quick {
+                overrides.extend(g.quick_set.iter().cloned());
+            }
+            overrides.extend(point.iter().map(|(k, v)| format!("{k}={v}")));
+            let (name, label) = point_name(g, &point);
+            let config = base
+                .for_agent(g.agent, &overrides)
+                .map_err(|source| Error::Config {
+                    group: name.clone(),
+                    source: Box::new(source),
+                })?;
+            let threshold = self.threshold.unwrap_or_else(|| {
+                default_threshold(config.env().id, config.env().max_episode_steps)
+            });
+            groups.push(GroupPlan {
+                name,
+                label,
+                agent: g.agent,
+                config_file: g.config.display().to_string(),
+                overrides,
+                config: config.to_toml(),
+                threshold,
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Plan {
     /// Reads an experiment file and expands it.
     pub fn from_file(path: &Path, opts: &PlanOptions) -> Result<Self> {
@@ -324,125 +460,21 @@ impl Plan {
             _ => expand_seeds(&raw.seeds),
         }
         .map_err(bad)?;
-        // Every group's grid, counted before anything is expanded.
-        let mut n_groups = 0u64;
-        for g in raw.groups.iter().chain(&raw.sweeps) {
-            let points = g
-                .axes
-                .iter()
-                .try_fold(1u64, |n, a| n.checked_mul(a.values.len() as u64));
-            n_groups = points
-                .and_then(|p| n_groups.checked_add(p))
-                .unwrap_or(u64::MAX);
-        }
-        let n_runs = n_groups.saturating_mul(seeds.len() as u64);
-        if n_groups > MAX_GROUPS || n_runs > MAX_RUNS {
-            return Err(bad(format!(
-                "{n_groups} groups × {} seeds: a plan holds at most {MAX_GROUPS} groups and {MAX_RUNS} runs; split the sweep over several experiments",
-                seeds.len()
-            )));
-        }
-        if let Some(t) = raw.threshold
-            && !t.is_finite()
-        {
-            return Err(bad(format!("threshold {t} is not a finite number")));
-        }
+        check_size(&raw, seeds.len()).map_err(bad)?;
         let base_dir = path.parent().unwrap_or(Path::new("."));
         let mut groups = Vec::new();
-        let expand = |g: &RawGroup, sweep: bool, groups: &mut Vec<GroupPlan>| -> Result<()> {
-            if sweep == g.axes.is_empty() {
-                return Err(bad(format!(
-                    "{} `{}`: {}",
-                    if sweep { "sweep" } else { "group" },
-                    g.name,
-                    if sweep {
-                        "a [[sweep]] needs axes = [{ key = \"...\", values = [...] }]"
-                    } else {
-                        "axes belong in a [[sweep]], not a [[group]]"
-                    }
-                )));
-            }
-            let config_path = base_dir.join(&g.config);
-            let base = Config::load(&config_path).map_err(|source| Error::Config {
-                group: g.name.clone(),
-                source: Box::new(source),
-            })?;
-            // The grid: every combination of axis values, the first axis slowest.
-            let mut points: Vec<Vec<(String, toml::Value)>> = vec![Vec::new()];
-            for axis in &g.axes {
-                if axis.values.is_empty() {
-                    return Err(bad(format!(
-                        "sweep `{}`: axis `{}` has no values",
-                        g.name, axis.key
-                    )));
-                }
-                points = points
-                    .into_iter()
-                    .flat_map(|p| {
-                        axis.values.iter().map(move |v| {
-                            let mut p = p.clone();
-                            p.push((axis.key.clone(), v.clone()));
-                            p
-                        })
-                    })
-                    .collect();
-            }
-            for point in points {
-                let mut overrides = g.set.clone();
-                if opts.quick {
-                    overrides.extend(quick.set.iter().cloned());
-                    overrides.extend(g.quick_set.iter().cloned());
-                }
-                overrides.extend(point.iter().map(|(k, v)| format!("{k}={v}")));
-                let (name, label) = if point.is_empty() {
-                    (
-                        g.name.clone(),
-                        g.label.clone().unwrap_or_else(|| g.name.clone()),
-                    )
-                } else {
-                    // The whole key, so that a name says which key each value set
-                    // (`ff.layer-optimizer.lr` and `ff.head-optimizer.lr` both end in `lr`).
-                    let name_part: Vec<String> = point
-                        .iter()
-                        .map(|(k, v)| format!("{k}={}", value_in_name(v)))
-                        .collect();
-                    let label_part: Vec<String> =
-                        point.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    (
-                        format!("{}.{}", g.name, name_part.join(",")),
-                        format!(
-                            "{} ({})",
-                            g.label.clone().unwrap_or_else(|| g.name.clone()),
-                            label_part.join(", ")
-                        ),
-                    )
-                };
-                let config =
-                    base.for_agent(g.agent, &overrides)
-                        .map_err(|source| Error::Config {
-                            group: name.clone(),
-                            source: Box::new(source),
-                        })?;
-                let threshold = raw.threshold.unwrap_or_else(|| {
-                    default_threshold(config.env().id, config.env().max_episode_steps)
-                });
-                groups.push(GroupPlan {
-                    name,
-                    label,
-                    agent: g.agent,
-                    config_file: g.config.display().to_string(),
-                    overrides,
-                    config: config.to_toml(),
-                    threshold,
-                });
-            }
-            Ok(())
+        let expander = Expander {
+            base_dir,
+            quick_set: if opts.quick { &quick.set } else { &[] },
+            quick: opts.quick,
+            threshold: raw.threshold,
+            bad: &bad,
         };
         for g in &raw.groups {
-            expand(g, false, &mut groups)?;
+            expander.expand(g, false, &mut groups)?;
         }
         for g in &raw.sweeps {
-            expand(g, true, &mut groups)?;
+            expander.expand(g, true, &mut groups)?;
         }
         // `check` below refuses a plan without groups.
         let runs = (0..groups.len())

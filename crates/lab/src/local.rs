@@ -127,6 +127,72 @@ pub fn expected_seconds(plan: &Plan, out: &Path) -> Vec<f64> {
         .collect()
 }
 
+/// The shared state of the local backend's threads: the runs to do, and what came of them.
+struct Pool<'a> {
+    plan: &'a Plan,
+    out: &'a Path,
+    force: bool,
+    code: &'a agents::Provenance,
+    on_event: &'a (dyn Fn(Event) + Sync),
+    stop: &'a (dyn Fn() -> bool + Sync),
+    /// Plan indices, in the order they start.
+    todo: &'a [usize],
+    next: AtomicUsize,
+    done: AtomicUsize,
+    failed: Mutex<Vec<(usize, String)>>,
+    stopped: Mutex<Vec<usize>>,
+    walls: Mutex<Vec<f64>>,
+}
+
+impl Pool<'_> {
+    /// One thread: takes the next run until none is left; once a stop is asked for, no run
+    /// starts (the running ones checkpoint).
+    fn work(&self) {
+        while !(self.stop)() {
+            let k = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(&index) = self.todo.get(k) else {
+                break;
+            };
+            let t0 = Instant::now();
+            let result = run_task(self.plan, self.out, index, self.force, self.code, self.stop);
+            let seconds = t0.elapsed().as_secs_f64();
+            let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+            let total = self.todo.len();
+            match result {
+                Ok(TaskOutcome::Finished(s)) => {
+                    lock(&self.walls).push(s.wall_seconds);
+                    (self.on_event)(Event::Finished {
+                        index,
+                        final_return: s.final_eval.mean,
+                        env_steps: s.env_steps,
+                        seconds,
+                        done,
+                        total,
+                    });
+                }
+                Ok(TaskOutcome::AlreadyDone) => {}
+                Ok(TaskOutcome::Stopped { .. }) => lock(&self.stopped).push(index),
+                Err(e) => {
+                    let error = chain(&e);
+                    (self.on_event)(Event::Failed {
+                        index,
+                        error: error.clone(),
+                        done,
+                        total,
+                    });
+                    lock(&self.failed).push((index, error));
+                }
+            }
+        }
+    }
+}
+
+/// A mutex's contents, also after a thread panicked while holding it (the data are plain
+/// lists, valid at every step).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Runs every unfinished run of `plan` (every run, with `force`) on `jobs` threads, longest
 /// expected first. A failed run is reported and the others go on.
 pub fn run(
@@ -158,63 +224,32 @@ pub fn run(
         skipped,
         jobs,
     });
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let failed = Mutex::new(Vec::new());
-    let stopped = Mutex::new(Vec::new());
-    let walls = Mutex::new(Vec::new());
+    let pool = Pool {
+        plan,
+        out,
+        force,
+        code,
+        on_event,
+        stop,
+        todo: &todo,
+        next: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        failed: Mutex::new(Vec::new()),
+        stopped: Mutex::new(Vec::new()),
+        walls: Mutex::new(Vec::new()),
+    };
     let started = Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..jobs {
-            let (todo, next, done, failed, stopped, walls) =
-                (&todo, &next, &done, &failed, &stopped, &walls);
-            scope.spawn(move || {
-                // Once a stop is asked for, no run starts; the running ones checkpoint.
-                while !stop() {
-                    let k = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&index) = todo.get(k) else { break };
-                    let t0 = Instant::now();
-                    let result = run_task(plan, out, index, force, code, stop);
-                    let seconds = t0.elapsed().as_secs_f64();
-                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    match result {
-                        Ok(TaskOutcome::Finished(s)) => {
-                            walls
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .push(s.wall_seconds);
-                            on_event(Event::Finished {
-                                index,
-                                final_return: s.final_eval.mean,
-                                env_steps: s.env_steps,
-                                seconds,
-                                done: n,
-                                total: todo.len(),
-                            });
-                        }
-                        Ok(TaskOutcome::AlreadyDone) => {}
-                        Ok(TaskOutcome::Stopped { .. }) => stopped
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push(index),
-                        Err(e) => {
-                            let error = chain(&e);
-                            on_event(Event::Failed {
-                                index,
-                                error: error.clone(),
-                                done: n,
-                                total: todo.len(),
-                            });
-                            failed
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .push((index, error));
-                        }
-                    }
-                }
-            });
+            scope.spawn(|| pool.work());
         }
     });
+    let Pool {
+        failed,
+        stopped,
+        walls,
+        ..
+    } = pool;
     let mut failed = failed.into_inner().unwrap_or_else(|p| p.into_inner());
     failed.sort_by_key(|(i, _)| *i);
     let walls = walls.into_inner().unwrap_or_else(|p| p.into_inner());

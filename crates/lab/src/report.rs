@@ -292,12 +292,6 @@ pub fn figures(
     data: &[Vec<RunData>],
     mem: Option<&[MemRow]>,
 ) -> Result<()> {
-    let by = |name: &str| {
-        groups
-            .iter()
-            .position(|g| g.name == name)
-            .map(|i| (&groups[i], &data[i]))
-    };
     // The longest group's epochs: groups of other lengths (Acrobot's 30 epochs beside
     // MountainCar's 60) each draw as far as they go.
     let xs = data
@@ -306,6 +300,25 @@ pub fn figures(
         .max_by_key(Vec::len)
         .unwrap_or_default();
     let reference = plan.common_threshold().map(|t| (t, format!("{t}")));
+    figure1(out, groups, data, &xs, &reference)?;
+    goodness_figure(out, groups, data)?;
+    if let Some(mem) = mem {
+        memory_figure(out, mem)?;
+    }
+    if plan.studies.contains(&Study::Init) {
+        init_figure(out, groups, data, xs, reference)?;
+    }
+    Ok(())
+}
+
+/// Figure 1: every group's training and greedy evaluation returns over epochs.
+fn figure1(
+    out: &Path,
+    groups: &[Group],
+    data: &[Vec<RunData>],
+    xs: &[f64],
+    reference: &Option<(f64, String)>,
+) -> Result<()> {
     let curves = |pick: fn(&RunData) -> &Vec<f64>, seed: u64| -> Vec<Series> {
         groups
             .iter()
@@ -322,32 +335,38 @@ pub fn figures(
             })
             .collect()
     };
+    let panel = |title: &str, pick: fn(&RunData) -> &Vec<f64>, seed: u64| Panel {
+        title: title.into(),
+        x_label: "epoch".into(),
+        y_label: "return".into(),
+        xs: xs.to_vec(),
+        series: curves(pick, seed),
+        reference: reference.clone(),
+        log2_x: false,
+    };
     let fig1 = [
-        Panel {
-            title: "Training return (ε-greedy), 5-epoch moving average".into(),
-            x_label: "epoch".into(),
-            y_label: "return".into(),
-            xs: xs.clone(),
-            series: curves(|r| &r.train, 1),
-            reference: reference.clone(),
-            log2_x: false,
-        },
-        Panel {
-            title: "Greedy evaluation return, 5-epoch moving average".into(),
-            x_label: "epoch".into(),
-            y_label: "return".into(),
-            xs: xs.clone(),
-            series: curves(|r| &r.eval, 2),
-            reference: reference.clone(),
-            log2_x: false,
-        },
+        panel(
+            "Training return (ε-greedy), 5-epoch moving average",
+            |r| &r.train,
+            1,
+        ),
+        panel(
+            "Greedy evaluation return, 5-epoch moving average",
+            |r| &r.eval,
+            2,
+        ),
     ];
-    plots::render(out, "figure1", &fig1, 2)?;
+    plots::render(out, "figure1", &fig1, 2)
+}
 
+/// Each FF layer's goodness of positives and negatives over epochs, for the groups
+/// [`goodness_groups`] picks (none drawn without FF groups).
+fn goodness_figure(out: &Path, groups: &[Group], data: &[Vec<RunData>]) -> Result<()> {
     let ff_groups = goodness_groups(groups);
     let mut panels = Vec::new();
     for &gi in &ff_groups {
         let (g, runs) = (&groups[gi], &data[gi]);
+        let objective = &g.config.ff().objective;
         for layer in 0..g.config.hidden().len() {
             let pos: Vec<Vec<f64>> = runs.iter().map(|r| r.g_pos[layer].clone()).collect();
             let neg: Vec<Vec<f64>> = runs.iter().map(|r| r.g_neg[layer].clone()).collect();
@@ -356,7 +375,7 @@ pub fn figures(
                     "{}: layer {} goodness ({:?})",
                     g.label,
                     layer + 1,
-                    g.config.ff().objective.goodness
+                    objective.goodness
                 ),
                 x_label: "epoch".into(),
                 y_label: "mean goodness over FF steps".into(),
@@ -371,62 +390,65 @@ pub fn figures(
                     ),
                     series("g− (S−)", plots::BP_COLOR, &neg, 20 + layer as u64, false),
                 ],
-                reference: Some((
-                    g.config.ff().objective.margin,
-                    format!("margin m = {}", g.config.ff().objective.margin),
-                )),
+                reference: Some((objective.margin, format!("margin m = {}", objective.margin))),
                 log2_x: false,
             });
         }
     }
-    if let Some(&first) = ff_groups.first() {
-        let cols = groups[first].config.hidden().len().max(1);
-        plots::render(out, "goodness", &panels, cols)?;
-    }
-
-    if let Some(mem) = mem {
-        memory_figure(out, mem)?;
-    }
-
-    if plan.studies.contains(&Study::Init) {
-        let mut init_series = Vec::new();
-        for (name, label, color, dashed) in [
-            (
-                "ff",
-                "FF-DQN, xavier init (paper.toml)",
-                plots::FF_COLOR,
-                false,
-            ),
-            (
-                "ff-warmstart",
-                "FF-DQN, BP warm start",
-                plots::WARM_COLOR,
-                false,
-            ),
-            (
-                "ff-text",
-                "FF-DQN (paper-text.toml)",
-                plots::TEXT_COLOR,
-                false,
-            ),
-            ("bp", "BP-DQN (reference)", plots::BP_COLOR, true),
-        ] {
-            if let Some((_, runs)) = by(name) {
-                init_series.push(series(label, color, &ma5(runs, |r| &r.train), 30, dashed));
-            }
+    match ff_groups.first() {
+        Some(&first) => {
+            let cols = groups[first].config.hidden().len().max(1);
+            plots::render(out, "goodness", &panels, cols)
         }
-        let init_panel = [Panel {
-            title: "Initialisation and preset: training return, 5-epoch moving average".into(),
-            x_label: "epoch".into(),
-            y_label: "return".into(),
-            xs,
-            series: init_series,
-            reference,
-            log2_x: false,
-        }];
-        plots::render(out, "init", &init_panel, 1)?;
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// The init study's figure: FF-DQN's presets and BP-DQN, training return over epochs.
+fn init_figure(
+    out: &Path,
+    groups: &[Group],
+    data: &[Vec<RunData>],
+    xs: Vec<f64>,
+    reference: Option<(f64, String)>,
+) -> Result<()> {
+    let by = |name: &str| groups.iter().position(|g| g.name == name).map(|i| &data[i]);
+    let mut init_series = Vec::new();
+    for (name, label, color, dashed) in [
+        (
+            "ff",
+            "FF-DQN, xavier init (paper.toml)",
+            plots::FF_COLOR,
+            false,
+        ),
+        (
+            "ff-warmstart",
+            "FF-DQN, BP warm start",
+            plots::WARM_COLOR,
+            false,
+        ),
+        (
+            "ff-text",
+            "FF-DQN (paper-text.toml)",
+            plots::TEXT_COLOR,
+            false,
+        ),
+        ("bp", "BP-DQN (reference)", plots::BP_COLOR, true),
+    ] {
+        if let Some(runs) = by(name) {
+            init_series.push(series(label, color, &ma5(runs, |r| &r.train), 30, dashed));
+        }
+    }
+    let init_panel = [Panel {
+        title: "Initialisation and preset: training return, 5-epoch moving average".into(),
+        x_label: "epoch".into(),
+        y_label: "return".into(),
+        xs,
+        series: init_series,
+        reference,
+        log2_x: false,
+    }];
+    plots::render(out, "init", &init_panel, 1)
 }
 
 /// The agents a memory study measured, in [`AgentKind::ALL`] order.

@@ -637,47 +637,72 @@ pub struct ReportContext {
     pub skipped: usize,
 }
 
-/// REPORT.md of a finished plan.
-pub fn report(
-    out: &Path,
+/// The memory study's section; returns, per depth measured for both, BP's working peak over
+/// FF's: `(depth, ratio, bp bytes, ff bytes)`, which the paper-claims study reads.
+fn memory_section(r: &mut String, mem: &[MemRow]) -> Vec<(usize, f64, usize, usize)> {
+    let mut ratios = Vec::new();
+    let _ = writeln!(r, "## Memory of one training update\n");
+    let (width, batch) = mem.first().map_or((0, 0), |m| (m.width, m.batch));
+    let _ = writeln!(
+        r,
+        "Measured with a counting global allocator, one update at batch {batch}, hidden layers of width {width}, \
+         the FF step on every minibatch; the layer-local agents on the experiment's first config's settings. *Parameters + state*: what building the agent adds (online and target \
+         networks, optimizer moments). *Working peak*: the highest heap above that during the update (activations, \
+         gradients, scratch, the target network's forward pass, gemm packing).\n"
+    );
+    let kinds = mem_agents(mem);
+    let mut depths: Vec<usize> = mem.iter().map(|m| m.depth).collect();
+    depths.dedup();
+    let row = |kind, d| mem.iter().find(|m| m.agent == kind && m.depth == d);
+    let heads: Vec<&str> = kinds.iter().map(|&k| agent_title(k)).collect();
+    let _ = writeln!(
+        r,
+        "Working peak (MiB):\n\n| hidden layers | {} | BP / FF working |\n|---|{}---|",
+        heads.join(" | "),
+        "---|".repeat(kinds.len())
+    );
+    for &d in &depths {
+        let cells: Vec<String> = kinds
+            .iter()
+            .map(|&k| row(k, d).map_or("–".into(), |m| mib(m.working_peak_bytes)))
+            .collect();
+        let ratio = match (row(AgentKind::Bp, d), row(AgentKind::Ff, d)) {
+            (Some(b), Some(f)) => {
+                let ratio = b.working_peak_bytes as f64 / f.working_peak_bytes.max(1) as f64;
+                ratios.push((d, ratio, b.working_peak_bytes, f.working_peak_bytes));
+                format!("{ratio:.2}")
+            }
+            _ => "–".into(),
+        };
+        let _ = writeln!(r, "| {d} | {} | {ratio} |", cells.join(" | "));
+    }
+    let _ = writeln!(
+        r,
+        "\nParameters + optimizer state (MiB):\n\n| hidden layers | {} |\n|---|{}",
+        heads.join(" | "),
+        "---|".repeat(kinds.len())
+    );
+    for &d in &depths {
+        let cells: Vec<String> = kinds
+            .iter()
+            .map(|&k| row(k, d).map_or("–".into(), |m| mib(m.params_and_state_bytes)))
+            .collect();
+        let _ = writeln!(r, "| {d} | {} |", cells.join(" | "));
+    }
+    let _ = writeln!(r, "\n![Memory](memory.svg)\n");
+    ratios
+}
+
+/// The report's "Set-up" section: the command, seeds, machine, times, the code that ran, the
+/// experiment file and every group with its config's hash.
+fn setup_section(
+    r: &mut String,
     plan: &Plan,
     groups: &[Group],
     data: &[Vec<RunData>],
-    mem: Option<&[MemRow]>,
+    st: &[GroupStats],
     ctx: &ReportContext,
-) -> String {
-    // The threshold as tables and text name it: the number when every group shares it.
-    let threshold = plan
-        .common_threshold()
-        .map_or_else(|| "its threshold".to_string(), |t| t.to_string());
-    let st: Vec<GroupStats> = data
-        .iter()
-        .enumerate()
-        .map(|(i, runs)| {
-            // Seeded by the group's name, not its position: the same group gets the same
-            // interval in every experiment that holds it.
-            let seed = agents::checkpoint::fnv1a(plan.groups[i].name.as_bytes());
-            group_stats(runs, seed, plan.groups[i].threshold)
-        })
-        .collect();
-    let idx = |name: &str| groups.iter().position(|g| g.name == name);
-    let p_of = |i: usize, j: usize| {
-        (
-            prob_improvement(&st[i].finals, &st[j].finals),
-            prob_improvement_ci(&st[i].finals, &st[j].finals, 7),
-        )
-    };
-    let mut r = String::new();
-    let _ = writeln!(r, "# Report: {}\n", plan.name);
-    if !plan.description.is_empty() {
-        let _ = writeln!(r, "{}\n", plan.description.trim());
-    }
-    if plan.quick {
-        let _ = writeln!(
-            r,
-            "> **Smoke run (`--quick`)**: a few epochs and seeds; the numbers below say nothing about the full experiment.\n"
-        );
-    }
+) {
     let _ = writeln!(r, "## Set-up\n");
     let _ = writeln!(
         r,
@@ -726,9 +751,9 @@ pub fn report(
         }
     );
     let _ = writeln!(r, "- Groups:");
-    for (g, s) in groups.iter().zip(&st) {
+    for (gi, (g, s)) in groups.iter().zip(st).enumerate() {
         let c = &g.config;
-        let overrides = &plan.groups[idx(&g.name).unwrap_or(0)].overrides;
+        let overrides = &plan.groups[gi].overrides;
         let _ = writeln!(
             r,
             "  - `{}`: {} — {} on {} `{}`{}, {} epochs × {} episodes, hidden {:?}, solved at {}; {:.1} s per run on average; config.toml FNV-1a {:016x}",
@@ -745,11 +770,55 @@ pub fn report(
             c.train().epochs,
             c.train().episodes_per_epoch,
             c.hidden(),
-            plan.groups[idx(&g.name).unwrap_or(0)].threshold,
+            plan.groups[gi].threshold,
             s.wall,
             agents::checkpoint::fnv1a(c.to_toml_for(g.agent).as_bytes())
         );
     }
+}
+
+/// REPORT.md of a finished plan.
+pub fn report(
+    out: &Path,
+    plan: &Plan,
+    groups: &[Group],
+    data: &[Vec<RunData>],
+    mem: Option<&[MemRow]>,
+    ctx: &ReportContext,
+) -> String {
+    // The threshold as tables and text name it: the number when every group shares it.
+    let threshold = plan
+        .common_threshold()
+        .map_or_else(|| "its threshold".to_string(), |t| t.to_string());
+    let st: Vec<GroupStats> = data
+        .iter()
+        .enumerate()
+        .map(|(i, runs)| {
+            // Seeded by the group's name, not its position: the same group gets the same
+            // interval in every experiment that holds it.
+            let seed = agents::checkpoint::fnv1a(plan.groups[i].name.as_bytes());
+            group_stats(runs, seed, plan.groups[i].threshold)
+        })
+        .collect();
+    let idx = |name: &str| groups.iter().position(|g| g.name == name);
+    let p_of = |i: usize, j: usize| {
+        (
+            prob_improvement(&st[i].finals, &st[j].finals),
+            prob_improvement_ci(&st[i].finals, &st[j].finals, 7),
+        )
+    };
+    let mut r = String::new();
+    let _ = writeln!(r, "# Report: {}\n", plan.name);
+    if !plan.description.is_empty() {
+        let _ = writeln!(r, "{}\n", plan.description.trim());
+    }
+    if plan.quick {
+        let _ = writeln!(
+            r,
+            "> **Smoke run (`--quick`)**: a few epochs and seeds; the numbers below say nothing about the full experiment.\n"
+        );
+    }
+    setup_section(&mut r, plan, groups, data, &st, ctx);
     let _ = writeln!(
         r,
         "\nScores: a run's *final return* is the mean of its {} final greedy episodes. Across seeds: \
@@ -865,58 +934,10 @@ pub fn report(
         );
     }
 
-    let mut ratios = Vec::new();
-    if let Some(mem) = mem {
-        let _ = writeln!(r, "## Memory of one training update\n");
-        let (width, batch) = mem.first().map_or((0, 0), |m| (m.width, m.batch));
-        let _ = writeln!(
-            r,
-            "Measured with a counting global allocator, one update at batch {batch}, hidden layers of width {width}, \
-             the FF step on every minibatch; the layer-local agents on the experiment's first config's settings. *Parameters + state*: what building the agent adds (online and target \
-             networks, optimizer moments). *Working peak*: the highest heap above that during the update (activations, \
-             gradients, scratch, the target network's forward pass, gemm packing).\n"
-        );
-        let kinds = mem_agents(mem);
-        let mut depths: Vec<usize> = mem.iter().map(|m| m.depth).collect();
-        depths.dedup();
-        let row = |kind, d| mem.iter().find(|m| m.agent == kind && m.depth == d);
-        let heads: Vec<&str> = kinds.iter().map(|&k| agent_title(k)).collect();
-        let _ = writeln!(
-            r,
-            "Working peak (MiB):\n\n| hidden layers | {} | BP / FF working |\n|---|{}---|",
-            heads.join(" | "),
-            "---|".repeat(kinds.len())
-        );
-        for &d in &depths {
-            let cells: Vec<String> = kinds
-                .iter()
-                .map(|&k| row(k, d).map_or("–".into(), |m| mib(m.working_peak_bytes)))
-                .collect();
-            let ratio = match (row(AgentKind::Bp, d), row(AgentKind::Ff, d)) {
-                (Some(b), Some(f)) => {
-                    let ratio = b.working_peak_bytes as f64 / f.working_peak_bytes.max(1) as f64;
-                    ratios.push((d, ratio, b.working_peak_bytes, f.working_peak_bytes));
-                    format!("{ratio:.2}")
-                }
-                _ => "–".into(),
-            };
-            let _ = writeln!(r, "| {d} | {} | {ratio} |", cells.join(" | "));
-        }
-        let _ = writeln!(
-            r,
-            "\nParameters + optimizer state (MiB):\n\n| hidden layers | {} |\n|---|{}",
-            heads.join(" | "),
-            "---|".repeat(kinds.len())
-        );
-        for &d in &depths {
-            let cells: Vec<String> = kinds
-                .iter()
-                .map(|&k| row(k, d).map_or("–".into(), |m| mib(m.params_and_state_bytes)))
-                .collect();
-            let _ = writeln!(r, "| {d} | {} |", cells.join(" | "));
-        }
-        let _ = writeln!(r, "\n![Memory](memory.svg)\n");
-    }
+    let ratios = match mem {
+        Some(mem) => memory_section(&mut r, mem),
+        None => Vec::new(),
+    };
 
     if let (true, Some(ff)) = (plan.studies.contains(&Study::Init), idx("ff")) {
         let _ = writeln!(r, "## Initialisation and preset\n");

@@ -1385,6 +1385,13 @@ fn parse_override(text: &str) -> Result<(Vec<String>, toml::Value), String> {
     Ok((path, parsed))
 }
 
+/// The section a `KEY=VALUE` override writes, when its key's first part names one (a malformed
+/// override is [`parse_override`]'s to refuse).
+fn override_section(text: &str) -> Option<Section> {
+    let (key, _) = text.split_once('=')?;
+    Section::from_name(key.split('.').next()?.trim())
+}
+
 /// Sets `path` in `table`, creating tables on the way. Setting `kind` of a table to another
 /// kind starts that table afresh (`train.target-sync.kind=polyak` drops `every`), so that the
 /// new kind's own keys can follow.
@@ -1550,10 +1557,8 @@ impl Config {
         // An override writes its section: `--set local-td.frozen-cells=true` asks for
         // local-td's settings as much as a `[local-td]` in the file does.
         cfg.written = self.written.clone();
-        cfg.written.extend(sets.iter().filter_map(|s| {
-            let key = s.as_ref().split_once('=')?.0;
-            Section::from_name(key.split('.').next()?.trim())
-        }));
+        cfg.written
+            .extend(sets.iter().filter_map(|s| override_section(s.as_ref())));
         Ok(cfg)
     }
 
@@ -1600,21 +1605,14 @@ impl Config {
         let read = cfg.sections_read(agent);
         for s in sets {
             let text = s.as_ref();
-            let Some(first) = text
-                .split_once('=')
-                .and_then(|(k, _)| k.split('.').next())
-                .map(str::trim)
-            else {
-                continue;
-            };
-            if let Some(section) = Section::from_name(first)
+            if let Some(section) = override_section(text)
                 && !read.contains(&section)
             {
                 return Err(ConfigError::NotRead {
                     file: self.source.clone(),
                     text: text.to_string(),
                     agent,
-                    section: first.to_string(),
+                    section: section.name().to_string(),
                     reads: read
                         .iter()
                         .map(ToString::to_string)

@@ -96,11 +96,6 @@ impl Error {
             | Error::Slurm { .. } => Failure,
         }
     }
-
-    /// Whether the error is the user's input being wrong (an experiment file, a config, a plan).
-    pub fn is_bad_input(&self) -> bool {
-        self.kind() == agents::ErrorKind::BadInput
-    }
 }
 
 /// Result of this crate's operations.

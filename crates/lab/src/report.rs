@@ -661,11 +661,15 @@ fn memory_section(r: &mut String, mem: &[MemRow]) -> Vec<(usize, f64, usize, usi
         heads.join(" | "),
         "---|".repeat(kinds.len())
     );
-    for &d in &depths {
-        let cells: Vec<String> = kinds
+    // One row's cells: each agent's `bytes` at depth `d`, in MiB.
+    let cells = |d, bytes: fn(&MemRow) -> usize| {
+        kinds
             .iter()
-            .map(|&k| row(k, d).map_or("–".into(), |m| mib(m.working_peak_bytes)))
-            .collect();
+            .map(|&k| row(k, d).map_or("–".into(), |m| mib(bytes(m))))
+            .collect::<Vec<String>>()
+            .join(" | ")
+    };
+    for &d in &depths {
         let ratio = match (row(AgentKind::Bp, d), row(AgentKind::Ff, d)) {
             (Some(b), Some(f)) => {
                 let ratio = b.working_peak_bytes as f64 / f.working_peak_bytes.max(1) as f64;
@@ -674,7 +678,11 @@ fn memory_section(r: &mut String, mem: &[MemRow]) -> Vec<(usize, f64, usize, usi
             }
             _ => "–".into(),
         };
-        let _ = writeln!(r, "| {d} | {} | {ratio} |", cells.join(" | "));
+        let _ = writeln!(
+            r,
+            "| {d} | {} | {ratio} |",
+            cells(d, |m| m.working_peak_bytes)
+        );
     }
     let _ = writeln!(
         r,
@@ -683,11 +691,7 @@ fn memory_section(r: &mut String, mem: &[MemRow]) -> Vec<(usize, f64, usize, usi
         "---|".repeat(kinds.len())
     );
     for &d in &depths {
-        let cells: Vec<String> = kinds
-            .iter()
-            .map(|&k| row(k, d).map_or("–".into(), |m| mib(m.params_and_state_bytes)))
-            .collect();
-        let _ = writeln!(r, "| {d} | {} |", cells.join(" | "));
+        let _ = writeln!(r, "| {d} | {} |", cells(d, |m| m.params_and_state_bytes));
     }
     let _ = writeln!(r, "\n![Memory](memory.svg)\n");
     ratios
@@ -922,11 +926,12 @@ pub fn report(
         "\n![Figure 1](figure1.svg)\n\nFigure 1: mean over seeds with a 95% bootstrap band; left the training (ε-greedy) return, right the greedy evaluation after each epoch.\n"
     );
     // The init study shows the goodness figure in its section; otherwise it goes here.
-    if !goodness_groups(groups).is_empty() && !plan.studies.contains(&Study::Init) {
+    let shown = goodness_groups(groups);
+    if !shown.is_empty() && !plan.studies.contains(&Study::Init) {
         let _ = writeln!(
             r,
             "![Goodness](goodness.svg)\n\nPer-layer goodness of positives and negatives over epochs of {} (mean over the epoch's FF steps and over seeds).\n",
-            goodness_groups(groups)
+            shown
                 .iter()
                 .map(|&g| groups[g].label.as_str())
                 .collect::<Vec<_>>()

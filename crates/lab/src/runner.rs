@@ -44,13 +44,9 @@ fn holds_run(plan: &Plan, index: usize, dir: &RunDir) -> Result<bool> {
         && dir.read_config()?.to_toml_for(agent) == plan.config(r.group)?.to_toml_for(agent))
 }
 
-fn failure_path(plan: &Plan, out: &Path, index: usize) -> PathBuf {
-    plan.failure_path(out, index)
-}
-
 /// The error a failed run left, if any.
 pub fn failure_of(plan: &Plan, out: &Path, index: usize) -> Option<String> {
-    std::fs::read_to_string(failure_path(plan, out, index)).ok()
+    std::fs::read_to_string(plan.failure_path(out, index)).ok()
 }
 
 /// Whether run `index` has finished under `out` — with the plan's config and seed; a finished
@@ -135,7 +131,7 @@ pub fn run_task(
             }
         }
     })();
-    let failure = failure_path(plan, out, index);
+    let failure = plan.failure_path(out, index);
     match result {
         Ok(outcome) => {
             let _ = std::fs::remove_file(&failure);

@@ -7,7 +7,7 @@
 //!   probability 0.1), interleaved chunk by chunk so machine noise hits both alike; medians;
 //! * the GFLOP/s of a whole update against a large square gemm in the same run;
 //! * whole training loops on the paper preset and on the PyTorch peer's settings;
-//! * with `--peer`, `shared/peers/dqn_peer.py` run beside ours for the same number of
+//! * with `--peer`, `scripts/dqn_peer.py` run beside ours for the same number of
 //!   environment steps, one thread each, and Gymnasium's own CartPole stepping rate.
 
 use agents::rng::{Stream, stream};
@@ -26,7 +26,7 @@ use std::time::Instant;
 const USAGE: &str = "\
 usage: cargo xtask bench [--peer] [--steps N] [--out FILE]   (runs perf-report)
 
-  --peer      also run the PyTorch peer (shared/peers/dqn_peer.py; needs python3 with torch
+  --peer      also run the PyTorch peer (scripts/dqn_peer.py; needs python3 with torch
               and gymnasium) and Gymnasium's CartPole, side by side with ours
   --steps N   environment steps of each whole-loop run (default 20000)
   --out FILE  where the report goes (default docs/PERFORMANCE.md)
@@ -263,12 +263,7 @@ fn python() -> Option<String> {
 }
 
 fn run_peer(py: &str, mode: &str, steps: u64) -> Result<Peer> {
-    let script = project_root().join("../shared/peers/dqn_peer.py");
-    let script = if script.exists() {
-        script
-    } else {
-        project_root().join("shared/peers/dqn_peer.py")
-    };
+    let script = project_root().join("scripts/dqn_peer.py");
     let out = Command::new(py)
         .arg(&script)
         .args([
@@ -660,7 +655,7 @@ fn run(args: &[String]) -> Result<()> {
     } else {
         let _ = writeln!(
             r,
-            "`shared/peers/dqn_peer.py` (PyTorch CPU, `--threads 1 --eps-start 0.1 --eps-end 0.01 --target-freq 1000`) and ours on the same settings (`configs/peer-*.toml`), the same number of environment steps, run one after the other in this invocation.\n"
+            "`scripts/dqn_peer.py` (PyTorch CPU, `--threads 1 --eps-start 0.1 --eps-end 0.01 --target-freq 1000`) and ours on the same settings (`configs/peer-*.toml`), the same number of environment steps, run one after the other in this invocation.\n"
         );
         let _ = writeln!(
             r,

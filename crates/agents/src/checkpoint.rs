@@ -18,7 +18,7 @@
 //! and the episode are checked against what a run of the config can reach.
 
 use crate::agent::{AgentKind, AgentSnapshot};
-use crate::config::Config;
+use crate::config::{Budget, Config};
 use crate::fs::write_atomic;
 use crate::train::{EpochMetrics, EpochProgress, LoopState};
 use crate::{Error, Result};
@@ -222,26 +222,35 @@ pub fn decode(bytes: &[u8], cfg: &Config, path: &Path) -> Result<Resumed> {
         )));
     }
     // The counters as a run under `cfg` can have left them: the epochs it has, one line of
-    // history per epoch, an epoch in progress short of its episodes, at most a full episode's
-    // steps per training episode begun, at most one update (or one skipped batch, or one
-    // loss) per step.
+    // history per epoch, an epoch in progress not yet over, no more steps than the budget
+    // allows (at most a full episode's per training episode begun, with an epochs budget),
+    // at most `gradient_steps` updates (or skipped batches, or losses) per step.
     let t = cfg.train();
-    let begun = u64::from(s.epochs_done)
-        .checked_mul(u64::from(t.episodes_per_epoch))
-        .and_then(|n| n.checked_add(s.epoch.returns.len() as u64 + u64::from(s.episode.is_some())));
-    let max_steps = begun.and_then(|n| n.checked_mul(u64::from(cfg.env().max_episode_steps)));
-    if s.epochs_done > t.epochs
+    let max_steps = match t.budget {
+        Budget::Episodes {
+            episodes_per_epoch, ..
+        } => u64::from(s.epochs_done)
+            .checked_mul(u64::from(episodes_per_epoch))
+            .and_then(|n| {
+                n.checked_add(s.epoch.returns.len() as u64 + u64::from(s.episode.is_some()))
+            })
+            .and_then(|n| n.checked_mul(u64::from(cfg.env().max_episode_steps))),
+        Budget::Steps { end, .. } => Some(end),
+    };
+    let max_updates = s.env_steps.saturating_mul(t.gradient_steps);
+    if s.epochs_done > t.epochs()
         || s.history.len() != s.epochs_done as usize
-        || s.epoch.returns.len() >= t.episodes_per_epoch as usize
+        || (s.epochs_done < t.epochs()
+            && t.epoch_over(s.epochs_done, s.epoch.returns.len(), s.env_steps))
         || max_steps.is_none_or(|max| s.env_steps > max)
-        || s.updates > s.env_steps
-        || s.skipped_batches > s.env_steps
-        || s.epoch.loss_n > s.env_steps
+        || s.updates > max_updates
+        || s.skipped_batches > max_updates
+        || s.epoch.loss_n > max_updates
     {
         return Err(bad(format!(
             "counters no run of this config can reach: epoch {} of {} with {} lines of history and {} episodes of the next, {} steps, {} updates, {} skipped batches",
             s.epochs_done,
-            t.epochs,
+            t.epochs(),
             s.history.len(),
             s.epoch.returns.len(),
             s.env_steps,

@@ -61,7 +61,7 @@ pub fn train(
         st = r.state;
     }
     st.on_divergence = info.on_divergence;
-    let epochs = cfg.train().epochs;
+    let epochs = cfg.train().epochs();
     let n_hidden = cfg.hidden().len();
     let mut save = |m: &EpochMetrics, st: &LoopState, agent: &dyn Agent| -> Result<()> {
         dir.write_metrics(&st.history, n_hidden)?;

@@ -1,8 +1,7 @@
 //! The one training loop every agent runs, and greedy evaluation.
 
 use crate::agent::Agent;
-use crate::config::Config;
-use crate::config::EnvConfig;
+use crate::config::{Config, EnvConfig, WarmUp};
 use crate::stats::FfEpochStats;
 
 use crate::rng::{Stream, stream};
@@ -282,17 +281,20 @@ pub struct StepOutcome {
     pub reward: f32,
     /// The episode ended (terminated or truncated); the caller resets the environment.
     pub episode_over: bool,
-    /// The TD loss of the update, if one was made and kept.
-    pub loss: Option<f64>,
+    /// Sum of the TD losses of the updates made and kept on this step.
+    pub loss_sum: f64,
+    /// Number of those updates.
+    pub loss_n: u64,
 }
 
-/// One training step from the observation `st.obs`: act ε-greedily, step the environment,
-/// store the transition, and (once learning has started, every `train_frequency` steps) sample
-/// a minibatch and update, then move the target network if `TargetSync::action` says so.
-/// `st.obs` becomes the next observation. Once the replay buffer, `batch` and the agent's
-/// buffers are warm, a step performs no heap allocation (with the default
-/// `OnDivergence::Stop`; `SkipBatch` copies the parameters before each update so it can undo
-/// it).
+/// One training step from the observation `st.obs`: act (uniformly at random during a
+/// `Uniform` warm-up, else ε-greedily), step the environment, store the transition, and (once
+/// learning has started, every `train_frequency` steps) make `gradient_steps` updates, each
+/// on a fresh minibatch; the target network moves when `TargetSync::action` says so, after
+/// the updates or (with `sync_before_updates`) before them. `st.obs` becomes the next
+/// observation. Once the replay buffer, `batch` and the agent's buffers are warm, a step
+/// performs no heap allocation (with the default `OnDivergence::Stop`; `SkipBatch` copies the
+/// parameters before each update so it can undo it).
 pub fn train_step(
     agent: &mut dyn Agent,
     cfg: &Config,
@@ -301,7 +303,8 @@ pub fn train_step(
 ) -> Result<StepOutcome> {
     let t = cfg.train();
     let eps = t.epsilon(st.env_steps);
-    let action = if st.explore_rng.gen_bool(eps) {
+    let warming_up = t.warm_up == WarmUp::Uniform && st.env_steps < t.learning_starts as u64;
+    let action = if warming_up || st.explore_rng.gen_bool(eps) {
         st.explore_rng.gen_range(0..st.env.n_actions())
     } else {
         agent.act(&st.obs)?
@@ -315,29 +318,38 @@ pub fn train_step(
         step.terminated,
     )?;
     st.env_steps += 1;
-    let mut loss = None;
     let update_due =
         st.buffer.len() >= t.learning_starts && st.env_steps.is_multiple_of(t.train_frequency);
+    let sync = t.target_sync.action(st.env_steps, update_due);
+    if let Some(action) = sync.filter(|_| t.sync_before_updates) {
+        agent.sync_target(action)?;
+    }
+    let (mut loss_sum, mut loss_n) = (0.0, 0);
     if update_due {
-        st.buffer
-            .sample_into(&mut st.replay_rng, t.batch_size, t.sampling, batch)?;
-        loss = guarded_update(agent, batch, st)?;
-        if loss.is_some() {
-            st.updates += 1;
+        for _ in 0..t.gradient_steps {
+            st.buffer
+                .sample_into(&mut st.replay_rng, t.batch_size, t.sampling, batch)?;
+            if let Some(loss) = guarded_update(agent, batch, st)? {
+                loss_sum += loss;
+                loss_n += 1;
+                st.updates += 1;
+            }
         }
     }
-    if let Some(action) = t.target_sync.action(st.env_steps, update_due) {
+    if let Some(action) = sync.filter(|_| !t.sync_before_updates) {
         agent.sync_target(action)?;
     }
     std::mem::swap(&mut st.obs, &mut st.next_obs);
     Ok(StepOutcome {
         reward: step.reward,
         episode_over: step.terminated || step.truncated,
-        loss,
+        loss_sum,
+        loss_n,
     })
 }
 
-/// Runs one epoch, or the rest of one (from `st.epoch`): its training episodes, then a greedy
+/// Runs one epoch, or the rest of one (from `st.epoch`): training steps until the budget says
+/// the epoch is over (its episodes played, or its environment steps taken), then a greedy
 /// evaluation. `stop` is asked before every step; when it says yes the epoch is left where it
 /// is (in `st`, to be saved and continued) and `None` is returned.
 pub fn run_epoch(
@@ -350,26 +362,23 @@ pub fn run_epoch(
     stop: &dyn Fn() -> bool,
 ) -> Result<Option<EpochMetrics>> {
     let t = cfg.train();
-    while st.epoch.returns.len() < t.episodes_per_epoch as usize {
+    while !t.epoch_over(st.epochs_done, st.epoch.returns.len(), st.env_steps) {
         if !st.env.is_running() {
             st.env.reset(&mut st.env_rng, &mut st.obs);
             st.epoch.episode_return = 0.0;
         }
-        loop {
-            if stop() {
-                return Ok(None);
-            }
-            let step = train_step(agent, cfg, st, batch)?;
-            st.epoch.episode_return += step.reward;
-            if let Some(loss) = step.loss {
-                st.epoch.loss_sum += loss;
-                st.epoch.loss_n += 1;
-            }
-            if step.episode_over {
-                break;
-            }
+        if stop() {
+            return Ok(None);
         }
-        st.epoch.returns.push(st.epoch.episode_return);
+        let step = train_step(agent, cfg, st, batch)?;
+        st.epoch.episode_return += step.reward;
+        if step.loss_n > 0 {
+            st.epoch.loss_sum += step.loss_sum;
+            st.epoch.loss_n += step.loss_n;
+        }
+        if step.episode_over {
+            st.epoch.returns.push(st.epoch.episode_return);
+        }
     }
     let (returns, loss_sum, loss_n) = (&st.epoch.returns, st.epoch.loss_sum, st.epoch.loss_n);
     let mut eval_rng = stream(seed, Stream::EpochEval);
@@ -388,12 +397,9 @@ pub fn run_epoch(
         updates: st.updates,
         epsilon: t.epsilon(st.env_steps),
         train_return_mean: train_mean,
-        train_return_min: returns.iter().copied().fold(f32::INFINITY, f32::min).into(),
-        train_return_max: returns
-            .iter()
-            .copied()
-            .fold(f32::NEG_INFINITY, f32::max)
-            .into(),
+        // A step budget's epoch can end before any episode does: NaN, as the mean.
+        train_return_min: extreme(returns, f32::min),
+        train_return_max: extreme(returns, f32::max),
         eval_return_mean: eval_mean,
         eval_return_std: eval_std,
         td_loss: if loss_n == 0 {
@@ -410,6 +416,11 @@ pub fn run_epoch(
     st.epoch.loss_sum = 0.0;
     st.epoch.loss_n = 0;
     Ok(Some(metrics))
+}
+
+/// The smallest or largest of `xs` under `pick`, NaN when there are none.
+fn extreme(xs: &[f32], pick: fn(f32, f32) -> f32) -> f64 {
+    xs.iter().copied().reduce(pick).map_or(f64::NAN, f64::from)
 }
 
 /// Trains `agent` for the configured epochs from `st`, calling `on_epoch` after each, then
@@ -443,7 +454,7 @@ pub fn train_until(
 ) -> Result<Outcome> {
     let started = Instant::now();
     let mut batch = Batch::default();
-    while st.epochs_done < cfg.train().epochs {
+    while st.epochs_done < cfg.train().epochs() {
         let Some(m) = run_epoch(agent, cfg, seed, st, &mut batch, started, stop)? else {
             return Ok(Outcome::Stopped {
                 wall_seconds: st.prior_seconds + started.elapsed().as_secs_f64(),

@@ -201,6 +201,62 @@ fn every_kind_of_bad_input_exits_2_and_writes_nothing() {
         ),
         ("gamma above 1", "[train]\ngamma = 1.01", "train.gamma"),
         ("gamma below 0", "[train]\ngamma = -0.1", "train.gamma"),
+        // The step budget's keys (SB3's and CleanRL's protocol).
+        (
+            "zero step budget",
+            "[train]\ntotal-steps = 0",
+            "train.total-steps",
+        ),
+        (
+            "negative step budget",
+            "[train]\ntotal-steps = -5",
+            "total-steps",
+        ),
+        (
+            "step budget beside epochs",
+            "[train]\nepochs = 5\ntotal-steps = 5000",
+            "train.epochs",
+        ),
+        (
+            "budget no update reaches",
+            "[train]\ntotal-steps = 500\nlearning-starts = 1000",
+            "train.learning-starts",
+        ),
+        (
+            "epochs budget no update reaches",
+            "[train]\nepochs = 1\nepisodes-per-epoch = 2\nlearning-starts = 1000",
+            "train.learning-starts",
+        ),
+        (
+            "zero gradient steps",
+            "[train]\ngradient-steps = 0",
+            "train.gradient-steps",
+        ),
+        (
+            "gradient steps -2",
+            "[train]\ngradient-steps = -2",
+            "train.gradient-steps",
+        ),
+        (
+            "epsilon fraction above 1",
+            "[train]\ntotal-steps = 5000\nepsilon = { fraction = 1.5 }",
+            "train.epsilon.fraction",
+        ),
+        (
+            "epsilon fraction 0",
+            "[train]\ntotal-steps = 5000\nepsilon = { fraction = 0.0 }",
+            "train.epsilon.fraction",
+        ),
+        (
+            "epsilon fraction of an epochs budget",
+            "[train]\nepsilon = { fraction = 0.1 }",
+            "train.epsilon.fraction",
+        ),
+        (
+            "log interval above the budget",
+            "[train]\ntotal-steps = 5000\nlog-every-steps = 6000",
+            "train.log-every-steps",
+        ),
         (
             "buffer smaller than batch",
             "[train]\nbuffer-size = 100\nbatch-size = 128",

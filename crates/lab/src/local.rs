@@ -10,6 +10,7 @@
 use crate::error::{Result, chain};
 use crate::plan::Plan;
 use crate::runner::{TaskOutcome, is_done, run_task};
+use agents::config::Budget;
 use agents::{AgentKind, RunDir};
 use std::path::Path;
 use std::sync::Mutex;
@@ -83,19 +84,22 @@ pub struct LocalOutcome {
 fn prior_seconds(plan: &Plan, g: usize) -> f64 {
     let Ok(cfg) = plan.config(g) else { return 0.0 };
     let t = cfg.train();
-    let budget = f64::from(t.epochs)
-        * f64::from(t.episodes_per_epoch)
-        * f64::from(cfg.env().max_episode_steps);
-    // Agents that learn play full-length episodes; FF-DQN's stay short.
-    let agent = match plan.groups[g].agent {
-        AgentKind::Ff => 1.0,
-        AgentKind::Bp | AgentKind::LocalTd | AgentKind::GoodnessQ => 3.0,
+    let Some(steps) = t.max_env_steps(cfg.env().max_episode_steps) else {
+        return 0.0;
     };
+    // An epochs budget counts full-length episodes: agents that learn play them, FF-DQN's
+    // stay short. A step budget is taken whole, its cost per step growing with the updates.
+    let weight = match (t.budget, plan.groups[g].agent) {
+        (Budget::Steps { .. }, _) => 3.0 * t.gradient_steps as f64 / t.train_frequency as f64,
+        (Budget::Episodes { .. }, AgentKind::Ff) => 1.0,
+        (Budget::Episodes { .. }, AgentKind::Bp | AgentKind::LocalTd | AgentKind::GoodnessQ) => 3.0,
+    };
+    let budget = steps as f64 * weight;
     let widths: Vec<f64> = std::iter::once(4.0)
         .chain(cfg.hidden().iter().map(|&w| w as f64))
         .collect();
     let params: f64 = widths.windows(2).map(|w| w[0] * w[1]).sum();
-    budget * agent * (1.0 + params / 10_000.0)
+    budget * (1.0 + params / 10_000.0)
 }
 
 /// Expected seconds of each group: measured where runs have finished, the prior otherwise

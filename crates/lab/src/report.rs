@@ -760,7 +760,7 @@ fn setup_section(
         let overrides = &plan.groups[gi].overrides;
         let _ = writeln!(
             r,
-            "  - `{}`: {} — {} on {} `{}`{}, {} epochs × {} episodes, hidden {:?}, solved at {}; {:.1} s per run on average; config.toml FNV-1a {:016x}",
+            "  - `{}`: {} — {} on {} `{}`{}, {}, hidden {:?}, solved at {}; {:.1} s per run on average; config.toml FNV-1a {:016x}",
             g.name,
             g.label,
             g.agent,
@@ -771,8 +771,7 @@ fn setup_section(
             } else {
                 format!(" with `{}`", overrides.join(" "))
             },
-            c.train().epochs,
-            c.train().episodes_per_epoch,
+            c.train().budget,
             c.hidden(),
             plan.groups[gi].threshold,
             s.wall,

@@ -11,17 +11,20 @@
 //! (`configs/paper.toml` spells them out with their sources).
 
 use crate::kind::AgentKind;
-use dqn_head::{TargetSync, TdLoss};
 use envs::EnvId;
 use ff_core::cell::CellNorm;
 use ff_core::ff::{FfObjective, Goodness, LossForm};
 use ff_core::local::GoodnessForm;
 use ff_core::optim::OptimizerKind;
 use ff_core::{Init, InputNorm, OptimizerConfig};
-use replay::Sampling;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+mod train;
+pub use train::{
+    Budget, RawEpsilon, RawTargetSync, RawTdLoss, RawTrain, RawWarmUp, TrainConfig, WarmUp,
+};
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -127,109 +130,6 @@ pub struct RawEnv {
     /// (the paper's cap; Gymnasium registers 500), Gymnasium's limit for the others (500 for
     /// Acrobot-v1, 200 for MountainCar-v0).
     pub max_episode_steps: Option<u32>,
-}
-
-/// `[train]`
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-pub struct RawTrain {
-    /// Number of epochs.
-    pub epochs: u32,
-    /// Training episodes per epoch.
-    pub episodes_per_epoch: u32,
-    /// Minibatch size.
-    pub batch_size: usize,
-    /// Replay capacity.
-    pub buffer_size: usize,
-    /// How a minibatch is drawn.
-    pub sampling: Sampling,
-    /// Discount factor.
-    pub gamma: f64,
-    /// Transitions stored before the first update.
-    pub learning_starts: usize,
-    /// Environment steps between updates.
-    pub train_frequency: u64,
-    /// How the target network follows the online one.
-    pub target_sync: RawTargetSync,
-    /// ε-greedy exploration.
-    pub epsilon: RawEpsilon,
-    /// Greedy evaluation episodes after each epoch.
-    pub eval_episodes: u32,
-    /// Greedy evaluation episodes at the end of the run.
-    pub final_eval_episodes: u32,
-    /// The TD loss.
-    pub td_loss: RawTdLoss,
-}
-
-impl Default for RawTrain {
-    fn default() -> Self {
-        Self {
-            epochs: 70,
-            episodes_per_epoch: 10,
-            batch_size: 128,
-            buffer_size: 50_000,
-            sampling: Sampling::WithoutReplacement,
-            gamma: 0.99,
-            learning_starts: 1000,
-            train_frequency: 1,
-            target_sync: RawTargetSync::Hard { every: 1000 },
-            epsilon: RawEpsilon::default(),
-            eval_episodes: 10,
-            final_eval_episodes: 50,
-            td_loss: RawTdLoss::Mse,
-        }
-    }
-}
-
-/// `train.target-sync`
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum RawTargetSync {
-    /// `{ kind = "hard", every = 1000 }`
-    Hard {
-        /// Environment steps between copies.
-        every: u64,
-    },
-    /// `{ kind = "polyak", tau = 0.005 }`
-    Polyak {
-        /// Blend factor.
-        tau: f64,
-    },
-}
-
-/// `train.td-loss`
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum RawTdLoss {
-    /// `{ kind = "mse" }`
-    Mse,
-    /// `{ kind = "huber", beta = 1.0 }`
-    Huber {
-        /// Where the loss turns linear.
-        beta: f64,
-    },
-}
-
-/// `[train.epsilon]`: linear decay from `start` to `end` over `decay-steps` environment steps.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-pub struct RawEpsilon {
-    /// ε at step 0.
-    pub start: f64,
-    /// ε from `decay-steps` on.
-    pub end: f64,
-    /// Length of the decay.
-    pub decay_steps: u64,
-}
-
-impl Default for RawEpsilon {
-    fn default() -> Self {
-        Self {
-            start: 0.1,
-            end: 0.01,
-            decay_steps: 10_000,
-        }
-    }
 }
 
 /// `[network]`
@@ -730,49 +630,6 @@ pub fn default_max_episode_steps(id: EnvId) -> u32 {
     }
 }
 
-/// The validated `[train]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrainConfig {
-    /// Epochs.
-    pub epochs: u32,
-    /// Episodes per epoch.
-    pub episodes_per_epoch: u32,
-    /// Batch size.
-    pub batch_size: usize,
-    /// Replay capacity.
-    pub buffer_size: usize,
-    /// Sampling mode.
-    pub sampling: Sampling,
-    /// Discount.
-    pub gamma: f32,
-    /// Transitions before the first update.
-    pub learning_starts: usize,
-    /// Steps between updates.
-    pub train_frequency: u64,
-    /// Target network rule.
-    pub target_sync: TargetSync,
-    /// ε at step 0.
-    pub eps_start: f64,
-    /// ε after the decay.
-    pub eps_end: f64,
-    /// Decay length in environment steps.
-    pub eps_decay_steps: u64,
-    /// Evaluation episodes per epoch.
-    pub eval_episodes: u32,
-    /// Final evaluation episodes.
-    pub final_eval_episodes: u32,
-    /// TD loss.
-    pub td_loss: TdLoss,
-}
-
-impl TrainConfig {
-    /// ε after `step` environment steps: linear from start to end, then constant.
-    pub fn epsilon(&self, step: u64) -> f64 {
-        let frac = (step as f64 / self.eps_decay_steps as f64).min(1.0);
-        self.eps_start + (self.eps_end - self.eps_start) * frac
-    }
-}
-
 /// The validated `[bp]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BpConfig {
@@ -1093,91 +950,6 @@ impl EnvConfig {
     }
 }
 
-impl TrainConfig {
-    fn validate(t: &RawTrain, c: &Checker<'_>) -> Result<Self, ConfigError> {
-        c.at_least("train.epochs", t.epochs, 1)?;
-        c.at_least("train.episodes-per-epoch", t.episodes_per_epoch, 1)?;
-        c.at_least("train.batch-size", t.batch_size, 1)?;
-        if t.buffer_size < t.batch_size {
-            return Err(c.fail(
-                "train.buffer-size",
-                t.buffer_size,
-                &format!("at least train.batch-size ({})", t.batch_size),
-            ));
-        }
-        if t.sampling == Sampling::WithoutReplacement && t.learning_starts < t.batch_size {
-            return Err(c.fail(
-                "train.learning-starts",
-                t.learning_starts,
-                &format!(
-                    "at least train.batch-size ({}) when sampling without replacement",
-                    t.batch_size
-                ),
-            ));
-        }
-        if t.learning_starts > t.buffer_size {
-            return Err(c.fail(
-                "train.learning-starts",
-                t.learning_starts,
-                &format!("at most train.buffer-size ({})", t.buffer_size),
-            ));
-        }
-        c.unit_interval("train.gamma", t.gamma)?;
-        c.at_least("train.train-frequency", t.train_frequency, 1)?;
-        let target_sync = match t.target_sync {
-            RawTargetSync::Hard { every } => {
-                c.at_least("train.target-sync.every", every, 1)?;
-                TargetSync::Hard { every }
-            }
-            RawTargetSync::Polyak { tau } => {
-                if !(1e-30..=1.0).contains(&tau) {
-                    return Err(c.fail(
-                        "train.target-sync.tau",
-                        tau,
-                        "a number in [1e-30, 1] (a positive f32)",
-                    ));
-                }
-                TargetSync::Polyak { tau: tau as f32 }
-            }
-        };
-        c.unit_interval("train.epsilon.start", t.epsilon.start)?;
-        c.unit_interval("train.epsilon.end", t.epsilon.end)?;
-        c.at_least("train.epsilon.decay-steps", t.epsilon.decay_steps, 1)?;
-        c.at_least("train.eval-episodes", t.eval_episodes, 1)?;
-        c.at_least("train.final-eval-episodes", t.final_eval_episodes, 1)?;
-        let td_loss = match t.td_loss {
-            RawTdLoss::Mse => TdLoss::Mse,
-            RawTdLoss::Huber { beta } => {
-                if !(1e-30..=1e6).contains(&beta) {
-                    return Err(c.fail(
-                        "train.td-loss.beta",
-                        beta,
-                        "a number in [1e-30, 1e6]: the Huber loss divides by beta in f32",
-                    ));
-                }
-                TdLoss::Huber { beta: beta as f32 }
-            }
-        };
-        Ok(Self {
-            epochs: t.epochs,
-            episodes_per_epoch: t.episodes_per_epoch,
-            batch_size: t.batch_size,
-            buffer_size: t.buffer_size,
-            sampling: t.sampling,
-            gamma: t.gamma as f32,
-            learning_starts: t.learning_starts,
-            train_frequency: t.train_frequency,
-            target_sync,
-            eps_start: t.epsilon.start,
-            eps_end: t.epsilon.end,
-            eps_decay_steps: t.epsilon.decay_steps,
-            eval_episodes: t.eval_episodes,
-            final_eval_episodes: t.final_eval_episodes,
-            td_loss,
-        })
-    }
-}
-
 fn validate_hidden(raw: &RawNetwork, c: &Checker<'_>) -> Result<Vec<usize>, ConfigError> {
     if raw.hidden.is_empty() {
         return Err(c.fail(
@@ -1464,6 +1236,19 @@ impl Config {
         let c = Checker { file: source };
         let env = EnvConfig::validate(&raw.env, &c)?;
         let train = TrainConfig::validate(&raw.train, &c)?;
+        if train
+            .max_env_steps(env.max_episode_steps)
+            .is_some_and(|max| (train.learning_starts as u64) > max)
+        {
+            return Err(c.fail(
+                "train.learning-starts",
+                train.learning_starts,
+                &format!(
+                    "at most the budget's env steps ({} at most, with episodes of {} steps): no update would run",
+                    train.budget, env.max_episode_steps
+                ),
+            ));
+        }
         let hidden = validate_hidden(&raw.network, &c)?;
         let bp = BpConfig::validate(&raw.bp, &c)?;
         let ff = FfConfig::validate(&raw.ff, &bp, &c)?;
@@ -1643,6 +1428,14 @@ impl Config {
         &self.raw
     }
 
+    /// The raw form with the defaults it took written out where a key's default depends on
+    /// others (the budget, ε's decay): what a run's `config.toml` holds.
+    fn resolved_raw(&self) -> RawConfig {
+        let mut raw = self.raw.clone();
+        self.train.resolve(&mut raw.train);
+        raw
+    }
+
     /// `[env]`.
     pub fn env(&self) -> &EnvConfig {
         &self.env
@@ -1685,7 +1478,7 @@ impl Config {
 
     /// The configuration as TOML, every section.
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(&self.raw)
+        toml::to_string_pretty(&self.resolved_raw())
             .unwrap_or_else(|e| format!("# could not serialise: {e}\n"))
     }
 
@@ -1693,7 +1486,7 @@ impl Config {
     /// `config.toml` (another agent's settings there would only mislead its reader).
     pub fn to_toml_for(&self, agent: AgentKind) -> String {
         let read = self.sections_read(agent);
-        match toml::Table::try_from(&self.raw) {
+        match toml::Table::try_from(self.resolved_raw()) {
             Ok(mut table) => {
                 table.retain(|k, _| Section::from_name(k).is_none_or(|s| read.contains(&s)));
                 toml::to_string_pretty(&table)

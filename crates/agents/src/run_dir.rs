@@ -111,10 +111,14 @@ pub struct Summary {
     /// Final greedy evaluation.
     pub final_eval: EvalSummary,
     /// Training return of the last epoch.
+    /// (JSON has no NaN: an epoch without a finished episode is written `null`.)
+    #[serde(deserialize_with = "nan_from_null")]
     pub last_train_return: f64,
     /// Per-epoch training returns (the paper's Figure 1 curve).
+    #[serde(deserialize_with = "nans_from_nulls")]
     pub train_returns: Vec<f64>,
     /// Per-epoch greedy evaluation returns.
+    #[serde(deserialize_with = "nans_from_nulls")]
     pub eval_returns: Vec<f64>,
     /// FF minibatches skipped because S+ was empty, over the run.
     pub ff_skipped_empty_positive: u64,
@@ -125,6 +129,21 @@ pub struct Summary {
     /// The code that finished the run (absent in runs written before it was recorded).
     #[serde(default)]
     pub code: Option<crate::Provenance>,
+}
+
+/// A number serde_json wrote as `null` (it writes NaN so) read back as NaN.
+fn nan_from_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// [`nan_from_null`] for every element.
+fn nans_from_nulls<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<f64>, D::Error> {
+    Ok(Vec::<Option<f64>>::deserialize(d)?
+        .into_iter()
+        .map(|x| x.unwrap_or(f64::NAN))
+        .collect())
 }
 
 impl Summary {
@@ -641,5 +660,33 @@ mod tests {
         let mut text = metrics_csv(&[epoch(1, true)], 2);
         text.push_str("1,2\n");
         assert!(parse_metrics(&text).is_err());
+    }
+
+    #[test]
+    fn an_epoch_without_a_finished_episode_survives_summary_json() {
+        // A step budget's epoch can end before any episode does: its train return is NaN.
+        let mut quiet = epoch(2, false);
+        quiet.train_return_mean = f64::NAN;
+        let run = crate::train::RunResult {
+            epochs: vec![epoch(1, false), quiet],
+            final_eval: vec![10.0, 12.0],
+            env_steps: 200,
+            updates: 90,
+            wall_seconds: 1.0,
+            skipped_batches: 0,
+        };
+        let summary = Summary::new(
+            AgentKind::Bp,
+            3,
+            "c.toml",
+            &run,
+            &crate::Provenance::unknown(),
+        );
+        let text = serde_json::to_string(&summary).expect("serialises");
+        assert!(text.contains("null"), "{text}");
+        let back: Summary = serde_json::from_str(&text).expect("reads back");
+        assert!(back.last_train_return.is_nan());
+        assert_eq!(back.train_returns[0], 12.5);
+        assert!(back.train_returns[1].is_nan());
     }
 }

@@ -171,7 +171,8 @@ fn a_step_budget_ends_on_a_whole_round_and_logs_every_k_steps() {
     let mut st = LoopState::new(&cfg, 3).expect("valid");
     let run = train(agent.as_mut(), &cfg, 3, &mut st, &mut |_, _, _| Ok(())).expect("trains");
     let logged: Vec<u64> = run.epochs.iter().map(|m| m.env_steps).collect();
-    assert_eq!(logged, [250, 500, 750, 1000, 1008]);
+    // The last evaluation comes at the end: no short remainder of an epoch.
+    assert_eq!(logged, [250, 500, 750, 1008]);
     assert_eq!(run.env_steps, 1008);
     // Rounds at 112, 128, …, 1 008: 57 rounds of 16 updates.
     assert_eq!(run.updates, 57 * 16);
@@ -183,7 +184,7 @@ fn a_step_budget_ends_on_a_whole_round_and_logs_every_k_steps() {
     assert!((t.epsilon(500) - 0.05).abs() < 1e-12);
     assert_eq!(t.epsilon(900), t.epsilon(500));
     assert!(t.epsilon(499) > t.epsilon(500));
-    assert_eq!(t.epochs(), 5);
+    assert_eq!(t.epochs(), 4);
 }
 
 #[test]

@@ -146,12 +146,16 @@ fn show_event(plan: &Plan, t0: Instant, e: Event) {
             skipped,
             jobs,
         } => note!(
-            "{}: {} runs ({} groups × {} seeds): {} to run on {jobs} threads, longest expected first; {skipped} already done (skipped; --force reruns)",
+            "{}: {} runs ({} groups × {} seeds): {} to run on {jobs} threads, longest expected first; {skipped} already done (skipped; --force reruns){}",
             plan.name,
             plan.runs.len(),
             plan.groups.len(),
             plan.seeds.len(),
             todo.len(),
+            match plan.peer_runs() {
+                0 => String::new(),
+                n => format!("; {n} of peer groups, which ffdqn does not run"),
+            }
         ),
         Event::Finished {
             index,
@@ -299,6 +303,16 @@ fn task_cmd(a: TaskArgs) -> Result<()> {
         bail!(BadInput(format!(
             "--index {index}: the plan has runs 0..{}",
             plan.runs.len()
+        )));
+    }
+    if plan.is_peer_run(index) {
+        bail!(BadInput(format!(
+            "--index {index}: {} is a peer group's run, which ffdqn does not train; its command is `{}`",
+            plan.describe(index),
+            plan.groups[plan.runs[index].group]
+                .peer
+                .as_deref()
+                .unwrap_or_default()
         )));
     }
     let signals = crate::signals::StopSignals::install()?;

@@ -479,3 +479,67 @@ fn an_interrupted_experiment_continues_to_the_same_numbers() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A peer group (another implementation's runs, e.g. SB3's) is never trained by ffdqn; the
+/// report leaves it out, naming its command, until its runs are there in ffdqn's run-directory
+/// form, and then puts it beside ffdqn's groups with its comparison.
+#[test]
+fn a_peer_groups_runs_are_read_not_trained() {
+    let dir = temp_dir("exp-peer");
+    let cfg = write(
+        &dir,
+        "tiny.toml",
+        "[train]\ntotal-steps = 600\nlog-every-steps = 300\nlearning-starts = 128\nbuffer-size = 2000\nwarm-up = \"uniform\"\neval-episodes = 1\nfinal-eval-episodes = 2\nepsilon = { start = 1.0, end = 0.05, fraction = 0.5 }\n[bp]\n",
+    );
+    let file = write(
+        &dir,
+        "peer.toml",
+        &format!(
+            "name = \"peer\"\nseeds = 2\n\n[[group]]\nname = \"ours\"\nagent = \"bp\"\nconfig = \"{cfg}\"\n\n[[group]]\nname = \"theirs\"\nagent = \"bp\"\nconfig = \"{cfg}\"\npeer = \"make-theirs --out OUT/runs/theirs\"\n\n[[compare]]\nx = \"ours\"\ny = \"theirs\"\n"
+        ),
+    );
+    let out = dir.join("out");
+    let out_s = out.to_str().expect("utf8");
+    let o = ffdqn(&["experiment", "run", &file, "--out", out_s]);
+    let log = text(&o);
+    assert!(o.status.success(), "{log}");
+    assert_eq!(log.matches("final greedy return").count(), 2, "{log}");
+    assert!(log.contains("2 of peer groups"), "{log}");
+    assert!(!out.join("runs/theirs").exists(), "ffdqn trained the peer");
+    let report = read(&out.join("REPORT.md"));
+    assert!(
+        report.contains("`theirs` left out: 0 of its 2 runs found; `make-theirs --out OUT/runs/theirs` writes them"),
+        "{report}"
+    );
+    assert!(!report.contains("| ours | theirs |"), "{report}");
+    // The peer writes its runs in ffdqn's form (here: copies of ours, with its peer.json).
+    for seed in 0..2 {
+        let from = out.join(format!("runs/ours/seed-{seed}"));
+        let to = out.join(format!("runs/theirs/seed-{seed}"));
+        std::fs::create_dir_all(&to).expect("mkdir");
+        for f in ["config.toml", "run.json", "metrics.csv", "summary.json"] {
+            std::fs::copy(from.join(f), to.join(f)).expect("copy");
+        }
+        write(
+            &to,
+            "peer.json",
+            "{\"peer\": \"a test double\", \"threads\": 1}",
+        );
+    }
+    let o = ffdqn(&["experiment", "report", "--out", out_s]);
+    assert!(o.status.success(), "{}", text(&o));
+    let report = read(&out.join("REPORT.md"));
+    assert!(
+        report.contains("`theirs`: peer a test double, threads 1"),
+        "{report}"
+    );
+    // Identical runs: a tie.
+    assert!(report.contains("| ours | theirs | 0.50"), "{report}");
+    let runs = read(&out.join("runs.csv"));
+    assert_eq!(
+        runs.lines().filter(|l| l.starts_with("theirs,")).count(),
+        2,
+        "{runs}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -210,11 +210,12 @@ pub fn run(
 ) -> Result<LocalOutcome> {
     let mut todo = Vec::new();
     for i in 0..plan.runs.len() {
-        if force || !is_done(plan, out, i)? {
+        if !plan.is_peer_run(i) && (force || !is_done(plan, out, i)?) {
             todo.push(i);
         }
     }
-    let skipped = plan.runs.len() - todo.len();
+    // Already done; a peer group's runs are neither done nor to do here.
+    let skipped = plan.runs.len() - todo.len() - plan.peer_runs();
     let expected = expected_seconds(plan, out);
     // Longest first; ties keep plan order, so the schedule is deterministic.
     todo.sort_by(|&a, &b| {

@@ -124,6 +124,10 @@ struct RawGroup {
     quick_set: Vec<String>,
     #[serde(default)]
     axes: Vec<RawAxis>,
+    /// The command that writes this group's runs: another implementation (a peer), which
+    /// ffdqn does not run, whose runs the report reads beside its own.
+    #[serde(default)]
+    peer: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -189,6 +193,11 @@ pub struct GroupPlan {
     /// The return that counts as solved for this group: the experiment's `threshold`, or its
     /// task's (see [`default_threshold`]).
     pub threshold: f64,
+    /// For a peer group (another implementation's runs, written in ffdqn's run-directory
+    /// form): the command that writes them. ffdqn never runs such a group; its report reads
+    /// the runs it finds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
 }
 
 /// What counts as solved on a task when the experiment says nothing: Gymnasium's
@@ -391,6 +400,12 @@ impl Expander<'_> {
                 }
             )));
         }
+        if g.peer.is_some() && (sweep || !g.set.is_empty() || !g.quick_set.is_empty()) {
+            return Err((self.bad)(format!(
+                "group `{}`: a peer group runs its config file as written: no set, quick-set or sweep axes",
+                g.name
+            )));
+        }
         let base =
             Config::load(&self.base_dir.join(&g.config)).map_err(|source| Error::Config {
                 group: g.name.clone(),
@@ -421,6 +436,7 @@ impl Expander<'_> {
                 overrides,
                 config: config.to_toml(),
                 threshold,
+                peer: g.peer.clone(),
             });
         }
         Ok(())
@@ -636,6 +652,85 @@ impl Plan {
     pub fn describe(&self, index: usize) -> String {
         let r = self.runs[index];
         format!("{} seed {}", self.groups[r.group].name, r.seed)
+    }
+
+    /// Whether run `index` belongs to a peer group (ffdqn does not run it).
+    pub fn is_peer_run(&self, index: usize) -> bool {
+        self.groups[self.runs[index].group].peer.is_some()
+    }
+
+    /// How many of the plan's runs are peer groups' runs.
+    pub fn peer_runs(&self) -> usize {
+        (0..self.runs.len())
+            .filter(|&i| self.is_peer_run(i))
+            .count()
+    }
+
+    /// The plan whose report can be written now: every peer group with all its runs finished
+    /// kept, the others dropped (with their comparisons), each named in a note that says how
+    /// many of its runs were found and the command that writes them.
+    pub fn with_finished_peers(&self, out: &Path) -> Result<(Plan, Vec<String>)> {
+        let mut keep = vec![true; self.groups.len()];
+        let mut notes = Vec::new();
+        for (g, group) in self.groups.iter().enumerate() {
+            let Some(command) = &group.peer else { continue };
+            let runs: Vec<usize> = self.runs_of(g).collect();
+            let (mut found, mut foreign) = (0, 0);
+            for &i in &runs {
+                match crate::runner::is_done(self, out, i) {
+                    Ok(done) => found += usize::from(done),
+                    // Finished under another config (a --quick plan, an edited preset).
+                    Err(_) => foreign += 1,
+                }
+            }
+            if found < runs.len() {
+                keep[g] = false;
+                let other = if foreign > 0 {
+                    format!(" ({foreign} more made from another config)")
+                } else {
+                    String::new()
+                };
+                notes.push(format!(
+                    "peer group `{}` left out: {found} of its {} runs found{other}; `{command}` writes them",
+                    group.name,
+                    runs.len()
+                ));
+            }
+        }
+        if keep.iter().all(|&k| k) {
+            return Ok((self.clone(), notes));
+        }
+        let mut plan = self.clone();
+        let new_index: Vec<Option<usize>> = keep
+            .iter()
+            .scan(0, |next, &k| {
+                let i = k.then_some(*next);
+                *next += usize::from(k);
+                Some(i)
+            })
+            .collect();
+        plan.groups = self
+            .groups
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(g, _)| g.clone())
+            .collect();
+        plan.runs = self
+            .runs
+            .iter()
+            .filter_map(|r| {
+                new_index[r.group].map(|group| RunPlan {
+                    group,
+                    seed: r.seed,
+                })
+            })
+            .collect();
+        let kept: std::collections::HashSet<&str> =
+            plan.groups.iter().map(|g| g.name.as_str()).collect();
+        plan.compares
+            .retain(|c| kept.contains(c.x.as_str()) && kept.contains(c.y.as_str()));
+        Ok((plan, notes))
     }
 
     /// Runs of group `g`, as plan indices.

@@ -1271,10 +1271,63 @@ fn paper_claims(
     claims.init(r);
 }
 
+/// The peer groups: what wrote their runs (each run's `peer.json`), the command, and the peer
+/// groups left out for want of runs. Empty when the experiment has no peer group.
+fn peers_section(out: &Path, plan: &Plan, left_out: &[String]) -> String {
+    let mut r = String::new();
+    let peers: Vec<(usize, &crate::plan::GroupPlan)> = plan
+        .groups
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.peer.is_some())
+        .collect();
+    if peers.is_empty() && left_out.is_empty() {
+        return r;
+    }
+    r.push_str("\n## Peers\n\nGroups whose runs another implementation wrote, in ffdqn's run-directory form; ffdqn did not train them.\n\n");
+    for (g, group) in peers {
+        let made_by = plan
+            .runs_of(g)
+            .next()
+            .and_then(|i| std::fs::read_to_string(plan.run_path(out, i).join("peer.json")).ok())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .map_or_else(
+                || "no peer.json".to_string(),
+                |v| {
+                    v.as_object()
+                        .map(|o| {
+                            o.iter()
+                                .map(|(k, v)| {
+                                    format!(
+                                        "{k} {}",
+                                        v.as_str().map_or_else(|| v.to_string(), str::to_string)
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default()
+                },
+            );
+        let _ = writeln!(
+            r,
+            "- `{}`: {made_by}. Command: `{}`",
+            group.name,
+            group.peer.as_deref().unwrap_or_default()
+        );
+    }
+    for note in left_out {
+        let _ = writeln!(r, "- {note}");
+    }
+    r
+}
+
 /// Everything the report of a finished plan needs, written into `out`: the memory study (if
 /// the plan includes it), `all_epochs.csv`, `runs.csv`, the figures and `REPORT.md`. Refuses
 /// with [`Error::Unfinished`] naming every run that is missing or failed.
 pub fn build(plan: &Plan, out: &Path, ctx: &ReportContext) -> Result<()> {
+    let (plan, peer_notes) = plan.with_finished_peers(out)?;
+    let plan = &plan;
     let missing = unfinished(plan, out)?;
     if !missing.is_empty() {
         return Err(Error::Unfinished(missing));
@@ -1303,6 +1356,7 @@ pub fn build(plan: &Plan, out: &Path, ctx: &ReportContext) -> Result<()> {
     let data = load_all(plan, out, &groups)?;
     write_csvs(out, plan, &groups, &data)?;
     figures(out, plan, &groups, &data, mem.as_deref())?;
-    let text = report(out, plan, &groups, &data, mem.as_deref(), ctx);
+    let mut text = report(out, plan, &groups, &data, mem.as_deref(), ctx);
+    text.push_str(&peers_section(out, plan, &peer_notes));
     write_file(&crate::ExperimentDir::at(out).report(), text.as_bytes())
 }

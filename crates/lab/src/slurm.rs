@@ -121,11 +121,11 @@ pub fn submit(plan: &Plan, out: &Path, opts: &SlurmOptions) -> Result<Submission
     let out = std::path::absolute(out).map_err(read_err(out))?;
     let mut tasks = Vec::new();
     for i in 0..plan.runs.len() {
-        if opts.force || !is_done(plan, &out, i)? {
+        if !plan.is_peer_run(i) && (opts.force || !is_done(plan, &out, i)?) {
             tasks.push(i);
         }
     }
-    let skipped = plan.runs.len() - tasks.len();
+    let skipped = plan.runs.len() - tasks.len() - plan.peer_runs();
     let dir = crate::ExperimentDir::at(&out);
     let logs = dir.slurm_logs();
     std::fs::create_dir_all(&logs).map_err(write_err(&logs))?;

@@ -38,7 +38,10 @@ fn every_shipped_experiment_file_expands() {
         );
     }
     names.sort();
-    assert_eq!(names, ["classic-control", "layer-local", "paper"]);
+    assert_eq!(
+        names,
+        ["classic-control", "layer-local", "paper", "reference"]
+    );
     let plan =
         Plan::from_file(&dir.join("layer-local.toml"), &PlanOptions::default()).expect("valid");
     // Every layer-local agent has its frozen-features control and both backprop baselines.

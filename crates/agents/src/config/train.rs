@@ -175,8 +175,8 @@ pub enum Budget {
         /// Training episodes per epoch.
         episodes_per_epoch: u32,
     },
-    /// SB3's and CleanRL's: `total` environment steps, a greedy evaluation every `log_every`.
-    /// Training stops at the first multiple of `train-frequency` at or after `total`, as SB3
+    /// SB3's and CleanRL's: `total` environment steps, a greedy evaluation every `log_every`
+    /// (the last one at the end, after between `log_every` and twice that). Training stops at the first multiple of `train-frequency` at or after `total`, as SB3
     /// collects whole rounds of steps (an episode under way there is cut, as in SB3).
     Steps {
         /// Environment steps asked for.
@@ -263,7 +263,7 @@ impl TrainConfig {
             Budget::Episodes { epochs, .. } => epochs,
             // Validation keeps this count within u32.
             Budget::Steps { log_every, end, .. } => {
-                u32::try_from(end.div_ceil(log_every)).unwrap_or(u32::MAX)
+                u32::try_from((end / log_every).max(1)).unwrap_or(u32::MAX)
             }
         }
     }
@@ -275,11 +275,16 @@ impl TrainConfig {
             Budget::Episodes {
                 episodes_per_epoch, ..
             } => episodes >= episodes_per_epoch as usize,
+            // The last epoch runs to the end of the budget, so that no epoch is a short
+            // remainder without an episode in it.
             Budget::Steps { log_every, end, .. } => {
-                env_steps
-                    >= (u64::from(epochs_done) + 1)
-                        .saturating_mul(log_every)
-                        .min(end)
+                let next = epochs_done.saturating_add(1);
+                let epoch_end = if next >= self.epochs() {
+                    end
+                } else {
+                    u64::from(next) * log_every
+                };
+                env_steps >= epoch_end
             }
         }
     }
@@ -464,7 +469,7 @@ fn budget(t: &RawTrain, c: &Checker<'_>) -> Result<Budget, ConfigError> {
         return Err(c.fail("train.total-steps", total, "an integer < 2^63"));
     };
     let log_every = t.log_every_steps.unwrap_or(total.div_ceil(20));
-    if !(1..=total).contains(&log_every) || end.div_ceil(log_every) > 100_000 {
+    if !(1..=total).contains(&log_every) || end / log_every > 100_000 {
         return Err(c.fail(
             "train.log-every-steps",
             log_every,

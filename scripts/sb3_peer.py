@@ -226,11 +226,38 @@ def run_one(cfg_text, cfg_path, s, seed, out, threads):
           f"{model.num_timesteps} env steps in {wall:.1f} s; {out}", flush=True)
 
 
+def bench_update(s, gradient_steps, threads):
+    """Microseconds per SB3 gradient step at the preset's size (batch, network), one thread:
+    the replay filled by uniform actions, then DQN.train timed in chunks, median of chunks."""
+    import gymnasium as gym
+    import torch
+    from stable_baselines3 import DQN
+
+    torch.set_num_threads(threads)
+    kwargs = {} if s["max_episode_steps"] is None else {"max_episode_steps": s["max_episode_steps"]}
+    dqn = dict(s["dqn"], learning_starts=5000)
+    model = DQN("MlpPolicy", gym.make(s["env_id"], **kwargs), seed=0, verbose=0, device="cpu", **dqn)
+    model.learn(total_timesteps=5000)  # warm-up only: no update before learning_starts
+    model.train(gradient_steps=50, batch_size=dqn["batch_size"])
+    chunk = max(1, gradient_steps // 10)
+    times = []
+    for _ in range(10):
+        t = time.perf_counter()
+        model.train(gradient_steps=chunk, batch_size=dqn["batch_size"])
+        times.append((time.perf_counter() - t) * 1e6 / chunk)
+    times.sort()
+    print(json.dumps(dict(us_per_update=times[len(times) // 2], gradient_steps=10 * chunk,
+                          batch_size=dqn["batch_size"], net_arch=dqn["policy_kwargs"]["net_arch"],
+                          torch_threads=threads)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", required=True, help="an ffdqn preset of the SB3 protocol (configs/zoo/*.toml)")
     ap.add_argument("--seeds", type=seeds_arg, default=[0], help="e.g. 0-9 or 0,3,5")
-    ap.add_argument("--out", required=True, type=Path, help="the group's directory: runs go to <out>/seed-<n>")
+    ap.add_argument("--out", type=Path, help="the group's directory: runs go to <out>/seed-<n>")
+    ap.add_argument("--bench-update", type=int, metavar="N",
+                    help="instead of training: time N gradient steps at the preset's size, print JSON")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: as ffdqn's runs)")
     a = ap.parse_args()
     try:
@@ -245,6 +272,11 @@ def main():
         fail("stable-baselines3 is not installed: pip install stable-baselines3==2.9.2 gymnasium==1.4.0 torch")
     if stable_baselines3.__version__ != SB3_VERSION:
         print(f"warning: stable-baselines3 {stable_baselines3.__version__}, not {SB3_VERSION}", file=sys.stderr)
+    if a.bench_update is not None:
+        bench_update(s, max(10, a.bench_update), a.threads)
+        return
+    if a.out is None:
+        fail("--out DIR is needed to train (or --bench-update N to time updates)")
     for seed in a.seeds:
         out = a.out / f"seed-{seed}"
         if (out / "summary.json").is_file():

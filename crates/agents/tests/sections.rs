@@ -2,6 +2,7 @@
 //! a config without the agent's own section is refused, and a run's config.toml holds what
 //! its agent read and nothing else.
 
+mod common;
 use agents::config::Section;
 use agents::{AgentKind, Config, ConfigError};
 use std::path::{Path, PathBuf};
@@ -109,11 +110,7 @@ fn a_config_without_the_agents_section_is_refused_and_an_empty_one_takes_the_def
 #[test]
 fn every_preset_loads_for_every_agent_whose_section_it_writes() {
     let mut loaded = 0;
-    for entry in std::fs::read_dir(configs()).expect("configs/") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|e| e != "toml") {
-            continue;
-        }
+    for path in common::presets() {
         let text = std::fs::read_to_string(&path).expect("readable");
         let cfg = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
         let table: toml::Table = toml::from_str(&text).expect("TOML");
@@ -132,7 +129,7 @@ fn every_preset_loads_for_every_agent_whose_section_it_writes() {
         assert!(agents >= 1, "{} serves no agent", path.display());
         loaded += 1;
     }
-    assert!(loaded >= 8);
+    assert!(loaded >= 14);
 }
 
 #[test]

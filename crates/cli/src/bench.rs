@@ -11,7 +11,7 @@ pub struct BenchArgs {
     /// TOML config whose network and protocol are timed.
     #[arg(long, default_value = "configs/paper.toml")]
     config: PathBuf,
-    /// Epochs of training to time per agent.
+    /// Epochs of training to time per agent (with a step budget: evaluation intervals).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     epochs: u32,
     /// Seed.
@@ -20,10 +20,17 @@ pub struct BenchArgs {
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
-    let cfg = Config::load(&a.config)?.with_overrides(&[
-        format!("train.epochs={}", a.epochs),
-        "train.final-eval-episodes=1".to_string(),
-    ])?;
+    let cfg = Config::load(&a.config)?;
+    // `--epochs` epochs of the config's own budget: for a step budget, that many evaluation
+    // intervals of env steps.
+    let budget = match cfg.train().budget {
+        agents::config::Budget::Episodes { .. } => format!("train.epochs={}", a.epochs),
+        agents::config::Budget::Steps { log_every, .. } => format!(
+            "train.total-steps={}",
+            u64::from(a.epochs).saturating_mul(log_every)
+        ),
+    };
+    let cfg = cfg.with_overrides(&[budget, "train.final-eval-episodes=1".to_string()])?;
     say!(
         "whole training loop on {} ({} epochs, seed {}), one thread:",
         a.config.display(),

@@ -513,7 +513,7 @@ fn a_peer_groups_runs_are_read_not_trained() {
     );
     assert!(!report.contains("| ours | theirs |"), "{report}");
     // The peer writes its runs in ffdqn's form (here: copies of ours, with its peer.json).
-    for seed in 0..2 {
+    let copy_run = |seed: u64| {
         let from = out.join(format!("runs/ours/seed-{seed}"));
         let to = out.join(format!("runs/theirs/seed-{seed}"));
         std::fs::create_dir_all(&to).expect("mkdir");
@@ -525,7 +525,20 @@ fn a_peer_groups_runs_are_read_not_trained() {
             "peer.json",
             "{\"peer\": \"a test double\", \"threads\": 1}",
         );
-    }
+    };
+    // One seed of two: the group is reported on the seed it has, and the note says so.
+    copy_run(1);
+    let o = ffdqn(&["experiment", "report", "--out", out_s]);
+    assert!(o.status.success(), "{}", text(&o));
+    let report = read(&out.join("REPORT.md"));
+    assert!(
+        report.contains(
+            "`theirs`: 1 of its 2 runs found (seeds 1), and its statistics are over those"
+        ),
+        "{report}"
+    );
+    assert!(report.contains("| ours | theirs |"), "{report}");
+    copy_run(0);
     let o = ffdqn(&["experiment", "report", "--out", out_s]);
     assert!(o.status.success(), "{}", text(&o));
     let report = read(&out.join("REPORT.md"));

@@ -666,41 +666,67 @@ impl Plan {
             .count()
     }
 
-    /// The plan whose report can be written now: every peer group with all its runs finished
-    /// kept, the others dropped (with their comparisons), each named in a note that says how
-    /// many of its runs were found and the command that writes them.
+    /// The plan whose report can be written now: a peer group keeps the runs found finished
+    /// (a peer is often run on fewer seeds than ffdqn: it is slower) and is left out, with its
+    /// comparisons, when none are; each peer group short of runs is named in a note that says
+    /// which seeds were found and the command that writes the rest.
     pub fn with_finished_peers(&self, out: &Path) -> Result<(Plan, Vec<String>)> {
-        let mut keep = vec![true; self.groups.len()];
+        let mut missing = std::collections::HashSet::new();
         let mut notes = Vec::new();
         for (g, group) in self.groups.iter().enumerate() {
             let Some(command) = &group.peer else { continue };
-            let runs: Vec<usize> = self.runs_of(g).collect();
-            let (mut found, mut foreign) = (0, 0);
-            for &i in &runs {
+            let (mut found, mut foreign) = (Vec::new(), 0);
+            for i in self.runs_of(g) {
                 match crate::runner::is_done(self, out, i) {
-                    Ok(done) => found += usize::from(done),
+                    Ok(true) => found.push(self.runs[i].seed),
+                    Ok(false) => {
+                        missing.insert(i);
+                    }
                     // Finished under another config (a --quick plan, an edited preset).
-                    Err(_) => foreign += 1,
+                    Err(_) => {
+                        missing.insert(i);
+                        foreign += 1;
+                    }
                 }
             }
-            if found < runs.len() {
-                keep[g] = false;
-                let other = if foreign > 0 {
-                    format!(" ({foreign} more made from another config)")
-                } else {
-                    String::new()
-                };
-                notes.push(format!(
-                    "peer group `{}` left out: {found} of its {} runs found{other}; `{command}` writes them",
-                    group.name,
-                    runs.len()
-                ));
+            let n = self.runs_of(g).count();
+            if found.len() == n {
+                continue;
             }
+            let other = if foreign > 0 {
+                format!(" ({foreign} more made from another config)")
+            } else {
+                String::new()
+            };
+            notes.push(if found.is_empty() {
+                format!(
+                    "peer group `{}` left out: 0 of its {n} runs found{other}; `{command}` writes them",
+                    group.name
+                )
+            } else {
+                format!(
+                    "peer group `{}`: {} of its {n} runs found (seeds {}){other}, and its statistics are over those; `{command}` writes the rest",
+                    group.name,
+                    found.len(),
+                    found
+                        .iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
         }
-        if keep.iter().all(|&k| k) {
+        if missing.is_empty() {
             return Ok((self.clone(), notes));
         }
         let mut plan = self.clone();
+        let kept_runs: Vec<RunPlan> = (0..self.runs.len())
+            .filter(|i| !missing.contains(i))
+            .map(|i| self.runs[i])
+            .collect();
+        let keep: Vec<bool> = (0..self.groups.len())
+            .map(|g| kept_runs.iter().any(|r| r.group == g))
+            .collect();
         let new_index: Vec<Option<usize>> = keep
             .iter()
             .scan(0, |next, &k| {
@@ -716,8 +742,7 @@ impl Plan {
             .filter(|(_, k)| **k)
             .map(|(g, _)| g.clone())
             .collect();
-        plan.runs = self
-            .runs
+        plan.runs = kept_runs
             .iter()
             .filter_map(|r| {
                 new_index[r.group].map(|group| RunPlan {

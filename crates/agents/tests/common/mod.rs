@@ -5,6 +5,7 @@ use rand_chacha::ChaCha8Rng;
 use replay::{Batch, ReplayBuffer, Sampling};
 
 /// A replay batch of plausible CartPole transitions.
+#[allow(dead_code)] // each test crate uses its own share of these helpers
 pub fn batch(n: usize, seed: u64) -> Batch {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut buffer = ReplayBuffer::new(4 * n, 4).expect("valid");
@@ -20,4 +21,27 @@ pub fn batch(n: usize, seed: u64) -> Batch {
         .sample_into(&mut rng, n, Sampling::WithoutReplacement, &mut b)
         .expect("enough");
     b
+}
+
+/// Every preset the project ships: `configs/*.toml` and the protocol folders beside them
+/// (`configs/zoo/`, `configs/cleanrl/`); experiment files are not presets.
+#[allow(dead_code)] // each test crate uses its own share of these helpers
+pub fn presets() -> Vec<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let mut out = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("configs/") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                if path.file_name().is_some_and(|n| n != "experiments") {
+                    dirs.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
 }

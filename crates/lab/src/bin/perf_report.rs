@@ -108,6 +108,89 @@ fn time_updates(
     })
 }
 
+/// The BP update at the zoo's size (SB3's MlpPolicy with net_arch [256, 256], batch 128,
+/// Acrobot-v1's 6 inputs and 3 actions, `configs/zoo/acrobot.toml`) as a report section: its
+/// median time, GFLOP/s and share of the single-core gemm peak `gemm_peak`; with `py` (a
+/// python with stable-baselines3), SB3's gradient step at the same size, one thread each.
+fn zoo_update_section(py: Option<&str>, gemm_peak: f64) -> Result<String> {
+    let cfg = Config::load(&project_root().join("configs/zoo/acrobot.toml"))?;
+    let obs_dim = cfg.env().id.obs_dim();
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let mut buffer = ReplayBuffer::new(10_000, obs_dim)?;
+    for _ in 0..10_000 {
+        let s: Vec<f32> = (0..obs_dim).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let s2: Vec<f32> = s.iter().map(|x| x + rng.gen_range(-0.05..0.05)).collect();
+        buffer.push(&s, rng.gen_range(0..3), -1.0, &s2, rng.gen_bool(0.01))?;
+    }
+    let mut agents: Vec<(&str, Box<dyn Agent + Send>)> = vec![(
+        "bp-zoo",
+        build(AgentKind::Bp, &cfg, &mut stream(0, Stream::Init))?,
+    )];
+    let t = cfg.train();
+    let mut batch = Batch::default();
+    let mut urng = stream(0, Stream::Update);
+    let us = interleaved_medians(&mut agents, 30, 50, |agent, _| {
+        buffer.sample_into(&mut rng, t.batch_size, t.sampling, &mut batch)?;
+        agent.update(&batch, &mut urng)?;
+        Ok(())
+    })?[0];
+    let dims: Vec<usize> = std::iter::once(obs_dim)
+        .chain(cfg.hidden().iter().copied())
+        .chain(std::iter::once(cfg.env().id.n_actions()))
+        .collect();
+    let flop = 2.0 * t.batch_size as f64 * macs_per_sample(&dims, false);
+    let gflops = flop / (us * 1e-6) / 1e9;
+    let mut r = String::new();
+    let _ = writeln!(
+        r,
+        "\n## At SB3's network size\n\nOne BP-DQN update as `configs/zoo/acrobot.toml` makes it: batch {}, {:?}, Adam with gradient clipping, sampling included ({:.1} MFLOP: target forward, online forward, weight and input gradients).\n\n| quantity | value |\n|---|---|",
+        t.batch_size,
+        dims,
+        flop / 1e6
+    );
+    let _ = writeln!(r, "| one BP update | {us:.1} µs |");
+    let _ = writeln!(
+        r,
+        "| its GFLOP/s, and share of the single-core gemm peak ({gemm_peak:.1} GFLOP/s) | {gflops:.1} GFLOP/s, {:.0}% |",
+        100.0 * gflops / gemm_peak
+    );
+    let script = project_root().join("scripts/sb3_peer.py");
+    let sb3 = py.and_then(|py| {
+        let out = Command::new(py)
+            .arg(&script)
+            .args([
+                "--config",
+                "configs/zoo/acrobot.toml",
+                "--bench-update",
+                "1000",
+            ])
+            .current_dir(project_root())
+            .output()
+            .ok()?;
+        let line = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()?
+            .to_string();
+        serde_json::from_str::<serde_json::Value>(&line).ok()?["us_per_update"].as_f64()
+    });
+    match sb3 {
+        Some(sb3_us) => {
+            let _ = writeln!(
+                r,
+                "| stable-baselines3 2.9.2's gradient step, same size, one torch thread (`scripts/sb3_peer.py --bench-update`) | {sb3_us:.1} µs: ours is {:.1}× faster |",
+                sb3_us / us
+            );
+        }
+        None => {
+            let _ = writeln!(
+                r,
+                "| stable-baselines3's gradient step | not measured: run with `--peer` and a python with stable-baselines3 (`pip install stable-baselines3==2.9.2 gymnasium==1.4.0 torch`) |"
+            );
+        }
+    }
+    Ok(r)
+}
+
 /// Which gemm a GFLOP/s figure measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Gemm {
@@ -424,6 +507,9 @@ fn run(args: &[String]) -> Result<()> {
     // Shares are taken against the faster of the two large gemms, so a slow gemm of our own
     // cannot flatter them.
     let gemm_big = big[0].max(big[1]);
+    eprintln!("the update at SB3's size…");
+    let py = python();
+    let zoo_section = zoo_update_section(py.as_deref().filter(|_| peer), gemm_big)?;
 
     eprintln!("whole training loops…");
     let peer_bp = load("peer-bp.toml")?;
@@ -453,7 +539,6 @@ fn run(args: &[String]) -> Result<()> {
         loop_rows.push((label, n, secs));
     }
 
-    let py = python();
     let mut peer_rows = Vec::new();
     let mut gym_rate = None;
     let mut gym_env_rates: Vec<(envs::EnvId, f64)> = Vec::new();
@@ -637,6 +722,7 @@ fn run(args: &[String]) -> Result<()> {
         100.0 * ff_gflops / gemm_big
     );
 
+    r.push_str(&zoo_section);
     let _ = writeln!(r, "\n## Whole training loop\n");
     let _ = writeln!(
         r,

@@ -300,7 +300,7 @@ pub fn figures(
         .max_by_key(Vec::len)
         .unwrap_or_default();
     let reference = plan.common_threshold().map(|t| (t, format!("{t}")));
-    figure1(out, groups, data, &xs, &reference)?;
+    figure1(out, plan, groups, data, &xs, &reference)?;
     goodness_figure(out, groups, data)?;
     if let Some(mem) = mem {
         memory_figure(out, mem)?;
@@ -311,19 +311,29 @@ pub fn figures(
     Ok(())
 }
 
-/// Figure 1: every group's training and greedy evaluation returns over epochs.
+/// Figure 1: every group's training and greedy evaluation returns over epochs; one pair of
+/// panels per task when the groups train on several (their returns share no scale), each with
+/// its task's threshold.
 fn figure1(
     out: &Path,
+    plan: &Plan,
     groups: &[Group],
     data: &[Vec<RunData>],
     xs: &[f64],
     reference: &Option<(f64, String)>,
 ) -> Result<()> {
-    let curves = |pick: fn(&RunData) -> &Vec<f64>, seed: u64| -> Vec<Series> {
+    let mut tasks: Vec<envs::EnvId> = Vec::new();
+    for g in groups {
+        if !tasks.contains(&g.config.env().id) {
+            tasks.push(g.config.env().id);
+        }
+    }
+    let curves = |pick: fn(&RunData) -> &Vec<f64>, seed: u64, task: Option<envs::EnvId>| {
         groups
             .iter()
             .zip(data)
             .enumerate()
+            .filter(|(_, (g, _))| task.is_none_or(|t| g.config.env().id == t))
             .map(|(i, (g, runs))| {
                 series(
                     &g.label,
@@ -335,27 +345,60 @@ fn figure1(
             })
             .collect()
     };
-    let panel = |title: &str, pick: fn(&RunData) -> &Vec<f64>, seed: u64| Panel {
-        title: title.into(),
+    let panel = |title: String,
+                 pick: fn(&RunData) -> &Vec<f64>,
+                 seed: u64,
+                 task: Option<envs::EnvId>,
+                 xs: Vec<f64>,
+                 reference: Option<(f64, String)>| Panel {
+        title,
         x_label: "epoch".into(),
         y_label: "return".into(),
-        xs: xs.to_vec(),
-        series: curves(pick, seed),
-        reference: reference.clone(),
+        xs,
+        series: curves(pick, seed, task),
+        reference,
         log2_x: false,
     };
-    let fig1 = [
-        panel(
-            "Training return (ε-greedy), 5-epoch moving average",
-            |r| &r.train,
+    const TRAIN: &str = "Training return (ε-greedy), 5-epoch moving average";
+    const EVAL: &str = "Greedy evaluation return, 5-epoch moving average";
+    let train: fn(&RunData) -> &Vec<f64> = |r| &r.train;
+    let eval: fn(&RunData) -> &Vec<f64> = |r| &r.eval;
+    if tasks.len() <= 1 {
+        let fig1 = [
+            panel(TRAIN.into(), train, 1, None, xs.to_vec(), reference.clone()),
+            panel(EVAL.into(), eval, 2, None, xs.to_vec(), reference.clone()),
+        ];
+        return plots::render(out, "figure1", &fig1, 2);
+    }
+    let mut fig1 = Vec::new();
+    for task in tasks {
+        let of_task: Vec<usize> = (0..groups.len())
+            .filter(|&i| groups[i].config.env().id == task)
+            .collect();
+        let xs = of_task
+            .iter()
+            .map(|&i| epochs_axis(&data[i]))
+            .max_by_key(Vec::len)
+            .unwrap_or_default();
+        let t = plan.groups[of_task[0]].threshold;
+        let reference = Some((t, format!("{t}")));
+        fig1.push(panel(
+            format!("{task}: {TRAIN}"),
+            train,
             1,
-        ),
-        panel(
-            "Greedy evaluation return, 5-epoch moving average",
-            |r| &r.eval,
+            Some(task),
+            xs.clone(),
+            reference.clone(),
+        ));
+        fig1.push(panel(
+            format!("{task}: {EVAL}"),
+            eval,
             2,
-        ),
-    ];
+            Some(task),
+            xs,
+            reference,
+        ));
+    }
     plots::render(out, "figure1", &fig1, 2)
 }
 

@@ -25,7 +25,7 @@ tasks:
                                 --force, --backend slurm, …)
   bench [options]               speed: criterion benches, updates, whole loops, GFLOP/s against
                                 gemm, and with --peer the PyTorch peer side by side; writes
-                                docs/PERFORMANCE.md (runs lab's perf-report)
+                                docs/PERFORMANCE.md (runs the perf-report crate)
   ci                            cargo fmt --check, clippy -D warnings, RUSTDOCFLAGS=-D warnings
                                 cargo doc, and the test suite: exactly what CI runs
 ";
@@ -60,7 +60,7 @@ fn run() -> Result<ExitCode> {
             cmd_args.extend(rest);
             cargo_run("cli", "ffdqn", &cmd_args)
         }
-        Some("bench") => cargo_run("lab", "perf-report", &rest),
+        Some("bench") => cargo_run("perf-report", "perf-report", &rest),
         Some("-h" | "--help") | None => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)

@@ -1369,7 +1369,7 @@ fn peers_section(out: &Path, plan: &Plan, left_out: &[String]) -> String {
 /// the plan includes it), `all_epochs.csv`, `runs.csv`, the figures and `REPORT.md`. Refuses
 /// with [`Error::Unfinished`] naming every run that is missing or failed.
 pub fn build(plan: &Plan, out: &Path, ctx: &ReportContext) -> Result<()> {
-    let (plan, peer_notes) = plan.with_finished_peers(out)?;
+    let (plan, peer_notes) = crate::runner::with_finished_peers(plan, out)?;
     let plan = &plan;
     let missing = unfinished(plan, out)?;
     if !missing.is_empty() {

@@ -10,7 +10,7 @@
 //! removes it.
 
 use crate::error::{Error, Result, write_err};
-use crate::plan::Plan;
+use crate::plan::{Plan, RunPlan};
 use agents::{OnDivergence, Provenance, RunDir, RunInfo, Summary};
 use std::path::{Path, PathBuf};
 
@@ -155,4 +155,97 @@ pub fn run_task(
 /// Whether `e` says another process holds the run's lock.
 fn is_locked(e: &Error) -> bool {
     matches!(e, Error::Run { source, .. } if matches!(**source, agents::Error::Locked { .. }))
+}
+
+/// The plan whose report can be written now: a peer group keeps the runs found finished
+/// (a peer is often run on fewer seeds than ffdqn: it is slower) and is left out, with its
+/// comparisons, when none are; each peer group short of runs is named in a note that says
+/// which seeds were found and the command that writes the rest.
+pub fn with_finished_peers(plan: &Plan, out: &Path) -> Result<(Plan, Vec<String>)> {
+    let mut missing = std::collections::HashSet::new();
+    let mut notes = Vec::new();
+    for (g, group) in plan.groups.iter().enumerate() {
+        let Some(command) = &group.peer else { continue };
+        let (mut found, mut foreign) = (Vec::new(), 0);
+        for i in plan.runs_of(g) {
+            match is_done(plan, out, i) {
+                Ok(true) => found.push(plan.runs[i].seed),
+                Ok(false) => {
+                    missing.insert(i);
+                }
+                // Finished under another config (a --quick plan, an edited preset).
+                Err(_) => {
+                    missing.insert(i);
+                    foreign += 1;
+                }
+            }
+        }
+        let n = plan.runs_of(g).count();
+        if found.len() == n {
+            continue;
+        }
+        let other = if foreign > 0 {
+            format!(" ({foreign} more made from another config)")
+        } else {
+            String::new()
+        };
+        notes.push(if found.is_empty() {
+            format!(
+                "peer group `{}` left out: 0 of its {n} runs found{other}; `{command}` writes them",
+                group.name
+            )
+        } else {
+            format!(
+                "peer group `{}`: {} of its {n} runs found (seeds {}){other}, and its statistics are over those; `{command}` writes the rest",
+                group.name,
+                found.len(),
+                found
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
+    }
+    if missing.is_empty() {
+        return Ok((plan.clone(), notes));
+    }
+    let mut kept_plan = plan.clone();
+    let kept_runs: Vec<RunPlan> = (0..plan.runs.len())
+        .filter(|i| !missing.contains(i))
+        .map(|i| plan.runs[i])
+        .collect();
+    let keep: Vec<bool> = (0..plan.groups.len())
+        .map(|g| kept_runs.iter().any(|r| r.group == g))
+        .collect();
+    let new_index: Vec<Option<usize>> = keep
+        .iter()
+        .scan(0, |next, &k| {
+            let i = k.then_some(*next);
+            *next += usize::from(k);
+            Some(i)
+        })
+        .collect();
+    kept_plan.groups = plan
+        .groups
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(g, _)| g.clone())
+        .collect();
+    kept_plan.runs = kept_runs
+        .iter()
+        .filter_map(|r| {
+            new_index[r.group].map(|group| RunPlan {
+                group,
+                seed: r.seed,
+            })
+        })
+        .collect();
+    let kept: std::collections::HashSet<&str> =
+        kept_plan.groups.iter().map(|g| g.name.as_str()).collect();
+    kept_plan
+        .compares
+        .retain(|c| kept.contains(c.x.as_str()) && kept.contains(c.y.as_str()));
+    Ok((kept_plan, notes))
 }

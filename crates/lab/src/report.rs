@@ -1400,6 +1400,11 @@ pub fn build(plan: &Plan, out: &Path, ctx: &ReportContext) -> Result<()> {
     write_csvs(out, plan, &groups, &data)?;
     figures(out, plan, &groups, &data, mem.as_deref())?;
     let mut text = report(out, plan, &groups, &data, mem.as_deref(), ctx);
-    text.push_str(&peers_section(out, plan, &peer_notes));
+    // Before the closing list of files.
+    let peers = peers_section(out, plan, &peer_notes);
+    match text.find("\n## Files") {
+        Some(at) => text.insert_str(at, &peers),
+        None => text.push_str(&peers),
+    }
     write_file(&crate::ExperimentDir::at(out).report(), text.as_bytes())
 }

@@ -366,7 +366,16 @@ fn bad_experiment_files_and_arguments_exit_2_naming_the_problem() {
             group("[[compare]]\nx = \"g\"\ny = \"h\""),
             "`h`",
         ),
-        ("study without its groups", format!("studies = [\"paper-claims\"]\n{}", group("")), "paper-claims"),
+        (
+            "study without its roles",
+            format!("studies = [\"paper-claims\"]\n{}", group("")),
+            "study `paper-claims` reads the group playing `bp`: add `[roles]`",
+        ),
+        (
+            "a role naming no group",
+            format!("studies = [\"init\"]\n{}[roles]\nff = \"nope\"\n", group("")),
+            "[roles] ff = \"nope\": the experiment has no group `nope`",
+        ),
         ("bad group name", group("").replace("name = \"g\"", "name = \"a/b\""), "a/b"),
         (
             "a setting the group's agent does not read",

@@ -13,6 +13,10 @@
 //! seeds = 20                        # seeds 0..20 (or a list: [100, 101, 102])
 //! studies = []                      # "memory", "paper-claims", "init"
 //!
+//! [roles]                           # the groups the studies read (paper-claims, init)
+//! bp = "bp"
+//! ff = "ff-margin.ff.margin=2"
+//!
 //! [quick]                           # what --quick changes: fewer seeds, shorter runs
 //! seeds = 2
 //! set = ["train.epochs=6"]
@@ -41,16 +45,61 @@ use agents::{AgentKind, Config};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// Which group plays each part the studies read: `[roles]` in the experiment file, so that no
+/// study finds its groups by a name written in code.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Roles {
+    /// The backprop baseline (paper-claims, the init figure's reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bp: Option<String>,
+    /// FF-DQN as published (paper-claims, init, the goodness figure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ff: Option<String>,
+    /// FF-DQN after a BP warm start (paper-claims' initialisation claim, init).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ff_warmstart: Option<String>,
+    /// FF-DQN with the paper's text taken literally (the preset ablation, init, goodness).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ff_text: Option<String>,
+}
+
+impl Roles {
+    /// What a `plan.json` written before `[roles]` existed meant: the groups by their
+    /// conventional names.
+    fn conventional() -> Self {
+        Roles {
+            bp: Some("bp".into()),
+            ff: Some("ff".into()),
+            ff_warmstart: Some("ff-warmstart".into()),
+            ff_text: Some("ff-text".into()),
+        }
+    }
+
+    /// Every role given, as `(key, group)`.
+    pub fn given(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("bp", &self.bp),
+            ("ff", &self.ff),
+            ("ff-warmstart", &self.ff_warmstart),
+            ("ff-text", &self.ff_text),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v.as_deref()?)))
+        .collect()
+    }
+}
+
 /// A section of the report beyond the final-return table and Figure 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Study {
     /// Peak heap of one update, BP against FF, as depth grows.
     Memory,
-    /// A verdict on each of the FF-DQN paper's claims (needs groups `bp` and `ff`; uses
-    /// `ff-warmstart` and `ff-text` when present).
+    /// A verdict on each of the FF-DQN paper's claims (needs roles `bp` and `ff`; uses
+    /// `ff-warmstart` and `ff-text` when given).
     PaperClaims,
-    /// FF-DQN's initialisation and preset table (needs group `ff`).
+    /// FF-DQN's initialisation and preset table (needs role `ff`).
     Init,
 }
 
@@ -155,6 +204,8 @@ struct RawExperiment {
     seeds: RawSeeds,
     #[serde(default)]
     studies: Vec<Study>,
+    #[serde(default)]
+    roles: Roles,
     /// The return that counts as solved, for every group (default: each group's task's).
     threshold: Option<f64>,
     quick: Option<RawQuick>,
@@ -256,6 +307,9 @@ pub struct Plan {
     pub seeds: Vec<u64>,
     /// Report sections beyond the default ones.
     pub studies: Vec<Study>,
+    /// The groups the studies read.
+    #[serde(default = "Roles::conventional")]
+    pub roles: Roles,
     /// The groups.
     pub groups: Vec<GroupPlan>,
     /// P(X > Y) pairs for the report.
@@ -506,6 +560,7 @@ impl Plan {
             quick: opts.quick,
             seeds,
             studies: raw.studies,
+            roles: raw.roles,
             groups,
             compares: raw
                 .compares
@@ -555,15 +610,22 @@ impl Plan {
                 }
             }
         }
+        for (role, group) in self.roles.given() {
+            if !names.contains(group) {
+                return Err(format!(
+                    "[roles] {role} = \"{group}\": the experiment has no group `{group}`"
+                ));
+            }
+        }
         for study in &self.studies {
-            let needs: &[&str] = match study {
-                Study::PaperClaims => &["bp", "ff"],
-                Study::Init => &["ff"],
+            let needs: &[(&str, &Option<String>)] = match study {
+                Study::PaperClaims => &[("bp", &self.roles.bp), ("ff", &self.roles.ff)],
+                Study::Init => &[("ff", &self.roles.ff)],
                 Study::Memory => &[],
             };
-            if let Some(missing) = needs.iter().find(|n| !names.contains(*n)) {
+            if let Some((role, _)) = needs.iter().find(|(_, g)| g.is_none()) {
                 return Err(format!(
-                    "study `{}` needs a group named `{missing}`",
+                    "study `{}` reads the group playing `{role}`: add `[roles]` with `{role} = \"GROUP\"`",
                     study.name()
                 ));
             }

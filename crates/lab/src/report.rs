@@ -301,12 +301,12 @@ pub fn figures(
         .unwrap_or_default();
     let reference = plan.common_threshold().map(|t| (t, format!("{t}")));
     figure1(out, plan, groups, data, &xs, &reference)?;
-    goodness_figure(out, groups, data)?;
+    goodness_figure(out, plan, groups, data)?;
     if let Some(mem) = mem {
         memory_figure(out, mem)?;
     }
     if plan.studies.contains(&Study::Init) {
-        init_figure(out, groups, data, xs, reference)?;
+        init_figure(out, plan, groups, data, xs, reference)?;
     }
     Ok(())
 }
@@ -404,8 +404,8 @@ fn figure1(
 
 /// Each FF layer's goodness of positives and negatives over epochs, for the groups
 /// [`goodness_groups`] picks (none drawn without FF groups).
-fn goodness_figure(out: &Path, groups: &[Group], data: &[Vec<RunData>]) -> Result<()> {
-    let ff_groups = goodness_groups(groups);
+fn goodness_figure(out: &Path, plan: &Plan, groups: &[Group], data: &[Vec<RunData>]) -> Result<()> {
+    let ff_groups = goodness_groups(plan, groups);
     let mut panels = Vec::new();
     for &gi in &ff_groups {
         let (g, runs) = (&groups[gi], &data[gi]);
@@ -450,35 +450,40 @@ fn goodness_figure(out: &Path, groups: &[Group], data: &[Vec<RunData>]) -> Resul
 /// The init study's figure: FF-DQN's presets and BP-DQN, training return over epochs.
 fn init_figure(
     out: &Path,
+    plan: &Plan,
     groups: &[Group],
     data: &[Vec<RunData>],
     xs: Vec<f64>,
     reference: Option<(f64, String)>,
 ) -> Result<()> {
-    let by = |name: &str| groups.iter().position(|g| g.name == name).map(|i| &data[i]);
+    let by = |role: &Option<String>| {
+        let name = role.as_deref()?;
+        groups.iter().position(|g| g.name == name).map(|i| &data[i])
+    };
+    let roles = &plan.roles;
     let mut init_series = Vec::new();
-    for (name, label, color, dashed) in [
+    for (role, label, color, dashed) in [
         (
-            "ff",
+            &roles.ff,
             "FF-DQN, xavier init (paper.toml)",
             plots::FF_COLOR,
             false,
         ),
         (
-            "ff-warmstart",
+            &roles.ff_warmstart,
             "FF-DQN, BP warm start",
             plots::WARM_COLOR,
             false,
         ),
         (
-            "ff-text",
+            &roles.ff_text,
             "FF-DQN (paper-text.toml)",
             plots::TEXT_COLOR,
             false,
         ),
-        ("bp", "BP-DQN (reference)", plots::BP_COLOR, true),
+        (&roles.bp, "BP-DQN (reference)", plots::BP_COLOR, true),
     ] {
-        if let Some(runs) = by(name) {
+        if let Some(runs) = by(role) {
             init_series.push(series(label, color, &ma5(runs, |r| &r.train), 30, dashed));
         }
     }
@@ -847,6 +852,8 @@ pub fn report(
         })
         .collect();
     let idx = |name: &str| groups.iter().position(|g| g.name == name);
+    // The groups the studies read, as the experiment's [roles] names them.
+    let role = |r: &Option<String>| r.as_deref().and_then(idx);
     let p_of = |i: usize, j: usize| {
         (
             prob_improvement(&st[i].finals, &st[j].finals),
@@ -968,7 +975,7 @@ pub fn report(
         "\n![Figure 1](figure1.svg)\n\nFigure 1: mean over seeds with a 95% bootstrap band; left the training (ε-greedy) return, right the greedy evaluation after each epoch.\n"
     );
     // The init study shows the goodness figure in its section; otherwise it goes here.
-    let shown = goodness_groups(groups);
+    let shown = goodness_groups(plan, groups);
     if !shown.is_empty() && !plan.studies.contains(&Study::Init) {
         let _ = writeln!(
             r,
@@ -986,7 +993,7 @@ pub fn report(
         None => Vec::new(),
     };
 
-    if let (true, Some(ff)) = (plan.studies.contains(&Study::Init), idx("ff")) {
+    if let (true, Some(ff)) = (plan.studies.contains(&Study::Init), role(&plan.roles.ff)) {
         let _ = writeln!(r, "## Initialisation and preset\n");
         let _ = writeln!(
             r,
@@ -997,14 +1004,18 @@ pub fn report(
             "| FF-DQN variant | init | IQM final return [95% CI] | seeds reaching {threshold} | P(X > usual init) [95% CI] |"
         );
         let _ = writeln!(r, "|---|---|---|---|---|");
-        for name in ["ff", "ff-warmstart", "ff-text"] {
-            let Some(i) = idx(name) else { continue };
+        for r_i in [
+            &plan.roles.ff,
+            &plan.roles.ff_warmstart,
+            &plan.roles.ff_text,
+        ] {
+            let Some(i) = role(r_i) else { continue };
             let g = &groups[i];
             let init = match g.config.ff().bp_warmstart_steps {
                 Some(n) => format!("BP warm start, {n} updates, from {:?}", g.config.ff().init),
                 None => format!("{:?}", g.config.ff().init),
             };
-            let p = if name == "ff" {
+            let p = if i == ff {
                 "–".to_string()
             } else {
                 let (p, (lo, hi)) = p_of(i, ff);
@@ -1030,8 +1041,8 @@ pub fn report(
 
     if let (true, Some(bp), Some(ff)) = (
         plan.studies.contains(&Study::PaperClaims),
-        idx("bp"),
-        idx("ff"),
+        role(&plan.roles.bp),
+        role(&plan.roles.ff),
     ) {
         paper_claims(
             &mut r,
@@ -1041,7 +1052,7 @@ pub fn report(
             &threshold,
             bp,
             ff,
-            &idx,
+            (role(&plan.roles.ff_warmstart), role(&plan.roles.ff_text)),
             &p_of,
             plan.quick,
         );
@@ -1063,13 +1074,14 @@ pub fn report(
 
 /// The FF groups whose per-layer goodness the goodness figure shows: the paper's FF presets
 /// (`ff`, `ff-text`), or else the first two FF groups.
-fn goodness_groups(groups: &[Group]) -> Vec<usize> {
-    let named: Vec<usize> = ["ff", "ff-text"]
-        .iter()
+fn goodness_groups(plan: &Plan, groups: &[Group]) -> Vec<usize> {
+    let named: Vec<usize> = [&plan.roles.ff, &plan.roles.ff_text]
+        .into_iter()
         .filter_map(|n| {
+            let n = n.as_deref()?;
             groups
                 .iter()
-                .position(|g| &g.name == n && g.agent == AgentKind::Ff)
+                .position(|g| g.name == n && g.agent == AgentKind::Ff)
         })
         .collect();
     if !named.is_empty() {
@@ -1089,7 +1101,9 @@ struct Claims<'a> {
     threshold: &'a str,
     bp: usize,
     ff: usize,
-    idx: &'a dyn Fn(&str) -> Option<usize>,
+    /// The FF-DQN variants the init claim and the preset ablation read, when given.
+    warmstart: Option<usize>,
+    text: Option<usize>,
     p_of: &'a dyn Fn(usize, usize) -> (f64, (f64, f64)),
     quick: bool,
 }
@@ -1234,12 +1248,13 @@ impl Claims<'_> {
             n,
             threshold,
             ff,
-            idx,
+            warmstart,
+            text,
             p_of,
             ..
         } = *self;
         let f = &st[ff];
-        if let Some(w) = idx("ff-warmstart") {
+        if let Some(w) = warmstart {
             let (p, (lo, hi)) = p_of(w, ff);
             let sensitive = !(lo <= 0.5 && 0.5 <= hi);
             let _ = writeln!(
@@ -1266,7 +1281,7 @@ impl Claims<'_> {
             );
         }
 
-        if let Some(t) = idx("ff-text") {
+        if let Some(t) = text {
             let _ = writeln!(
                 r,
                 "\nPreset ablation: FF-DQN with the paper's equations taken literally (`paper-text.toml`) ends at IQM {} [{}, {}] against {} [{}, {}] with the author's code settings (`paper.toml`).",
@@ -1291,7 +1306,7 @@ fn paper_claims(
     threshold: &str,
     bp: usize,
     ff: usize,
-    idx: &dyn Fn(&str) -> Option<usize>,
+    (warmstart, text): (Option<usize>, Option<usize>),
     p_of: &dyn Fn(usize, usize) -> (f64, (f64, f64)),
     quick: bool,
 ) {
@@ -1302,7 +1317,8 @@ fn paper_claims(
         threshold,
         bp,
         ff,
-        idx,
+        warmstart,
+        text,
         p_of,
         quick,
     };

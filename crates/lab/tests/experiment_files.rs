@@ -40,7 +40,7 @@ fn every_shipped_experiment_file_expands() {
     names.sort();
     assert_eq!(
         names,
-        ["classic-control", "layer-local", "paper", "reference"]
+        ["layer-local", "paper", "reference", "reference-local"]
     );
     let plan =
         Plan::from_file(&dir.join("layer-local.toml"), &PlanOptions::default()).expect("valid");

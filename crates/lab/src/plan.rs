@@ -307,9 +307,10 @@ pub struct Plan {
     pub seeds: Vec<u64>,
     /// Report sections beyond the default ones.
     pub studies: Vec<Study>,
-    /// The groups the studies read.
-    #[serde(default = "Roles::conventional")]
-    pub roles: Roles,
+    /// The groups the studies read (None in a plan written before `[roles]` existed: see
+    /// [`Plan::roles`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Roles>,
     /// The groups.
     pub groups: Vec<GroupPlan>,
     /// P(X > Y) pairs for the report.
@@ -560,7 +561,7 @@ impl Plan {
             quick: opts.quick,
             seeds,
             studies: raw.studies,
-            roles: raw.roles,
+            roles: Some(raw.roles),
             groups,
             compares: raw
                 .compares
@@ -610,7 +611,8 @@ impl Plan {
                 }
             }
         }
-        for (role, group) in self.roles.given() {
+        let roles = self.roles();
+        for (role, group) in self.roles.iter().flat_map(Roles::given) {
             if !names.contains(group) {
                 return Err(format!(
                     "[roles] {role} = \"{group}\": the experiment has no group `{group}`"
@@ -619,8 +621,8 @@ impl Plan {
         }
         for study in &self.studies {
             let needs: &[(&str, &Option<String>)] = match study {
-                Study::PaperClaims => &[("bp", &self.roles.bp), ("ff", &self.roles.ff)],
-                Study::Init => &[("ff", &self.roles.ff)],
+                Study::PaperClaims => &[("bp", &roles.bp), ("ff", &roles.ff)],
+                Study::Init => &[("ff", &roles.ff)],
                 Study::Memory => &[],
             };
             if let Some((role, _)) = needs.iter().find(|(_, g)| g.is_none()) {
@@ -726,6 +728,23 @@ impl Plan {
         (0..self.runs.len())
             .filter(|&i| self.is_peer_run(i))
             .count()
+    }
+
+    /// The groups the studies read: the experiment's `[roles]`, or for a plan written before
+    /// they existed, the groups by their conventional names (`bp`, `ff`, `ff-warmstart`,
+    /// `ff-text`) where the plan has them.
+    pub fn roles(&self) -> Roles {
+        if let Some(roles) = &self.roles {
+            return roles.clone();
+        }
+        let has = |r: Option<String>| r.filter(|n| self.groups.iter().any(|g| &g.name == n));
+        let c = Roles::conventional();
+        Roles {
+            bp: has(c.bp),
+            ff: has(c.ff),
+            ff_warmstart: has(c.ff_warmstart),
+            ff_text: has(c.ff_text),
+        }
     }
 
     /// Runs of group `g`, as plan indices.

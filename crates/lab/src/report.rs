@@ -460,7 +460,7 @@ fn init_figure(
         let name = role.as_deref()?;
         groups.iter().position(|g| g.name == name).map(|i| &data[i])
     };
-    let roles = &plan.roles;
+    let roles = plan.roles();
     let mut init_series = Vec::new();
     for (role, label, color, dashed) in [
         (
@@ -854,6 +854,7 @@ pub fn report(
     let idx = |name: &str| groups.iter().position(|g| g.name == name);
     // The groups the studies read, as the experiment's [roles] names them.
     let role = |r: &Option<String>| r.as_deref().and_then(idx);
+    let roles = plan.roles();
     let p_of = |i: usize, j: usize| {
         (
             prob_improvement(&st[i].finals, &st[j].finals),
@@ -993,7 +994,7 @@ pub fn report(
         None => Vec::new(),
     };
 
-    if let (true, Some(ff)) = (plan.studies.contains(&Study::Init), role(&plan.roles.ff)) {
+    if let (true, Some(ff)) = (plan.studies.contains(&Study::Init), role(&roles.ff)) {
         let _ = writeln!(r, "## Initialisation and preset\n");
         let _ = writeln!(
             r,
@@ -1004,11 +1005,7 @@ pub fn report(
             "| FF-DQN variant | init | IQM final return [95% CI] | seeds reaching {threshold} | P(X > usual init) [95% CI] |"
         );
         let _ = writeln!(r, "|---|---|---|---|---|");
-        for r_i in [
-            &plan.roles.ff,
-            &plan.roles.ff_warmstart,
-            &plan.roles.ff_text,
-        ] {
+        for r_i in [&roles.ff, &roles.ff_warmstart, &roles.ff_text] {
             let Some(i) = role(r_i) else { continue };
             let g = &groups[i];
             let init = match g.config.ff().bp_warmstart_steps {
@@ -1041,8 +1038,8 @@ pub fn report(
 
     if let (true, Some(bp), Some(ff)) = (
         plan.studies.contains(&Study::PaperClaims),
-        role(&plan.roles.bp),
-        role(&plan.roles.ff),
+        role(&roles.bp),
+        role(&roles.ff),
     ) {
         paper_claims(
             &mut r,
@@ -1052,7 +1049,7 @@ pub fn report(
             &threshold,
             bp,
             ff,
-            (role(&plan.roles.ff_warmstart), role(&plan.roles.ff_text)),
+            (role(&roles.ff_warmstart), role(&roles.ff_text)),
             &p_of,
             plan.quick,
         );
@@ -1075,7 +1072,8 @@ pub fn report(
 /// The FF groups whose per-layer goodness the goodness figure shows: the paper's FF presets
 /// (`ff`, `ff-text`), or else the first two FF groups.
 fn goodness_groups(plan: &Plan, groups: &[Group]) -> Vec<usize> {
-    let named: Vec<usize> = [&plan.roles.ff, &plan.roles.ff_text]
+    let roles = plan.roles();
+    let named: Vec<usize> = [&roles.ff, &roles.ff_text]
         .into_iter()
         .filter_map(|n| {
             let n = n.as_deref()?;

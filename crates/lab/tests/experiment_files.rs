@@ -139,3 +139,29 @@ fn oversized_and_non_regular_experiment_files_are_refused() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A plan.json written before `[roles]` existed reads back, and its studies find their groups
+/// by the conventional names where the plan has them (the committed reports regenerate).
+#[test]
+fn a_plan_without_roles_reads_as_the_conventional_names() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/experiments");
+    let tmp = std::env::temp_dir().join(format!("ffdqn-roles-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("temp dir");
+    for (file, bp, ff) in [
+        ("layer-local.toml", Some("bp"), None),
+        ("paper.toml", Some("bp"), Some("ff")),
+        ("reference.toml", None, None),
+    ] {
+        let plan = Plan::from_file(&dir.join(file), &PlanOptions::default()).expect("valid");
+        let mut json: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string(&plan).expect("encodes")).expect("json");
+        json.as_object_mut().expect("object").remove("roles");
+        let path = tmp.join(format!("{file}.plan.json"));
+        std::fs::write(&path, json.to_string()).expect("write");
+        let old = Plan::read(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let roles = old.roles();
+        assert_eq!(roles.bp.as_deref(), bp, "{file}");
+        assert_eq!(roles.ff.as_deref(), ff, "{file}");
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}

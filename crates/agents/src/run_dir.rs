@@ -31,6 +31,9 @@ const METRICS: &str = "metrics.csv";
 const CHECKPOINT: &str = "checkpoint.bin";
 const WEIGHTS: &str = "weights.json";
 const SUMMARY: &str = "summary.json";
+/// Written beside the others by a peer (another implementation's script, such as
+/// `scripts/sb3_peer.py`), never by ffdqn: what made the run.
+const PEER: &str = "peer.json";
 /// The lock file: held (an OS file lock) by the one process writing the run.
 const LOCK: &str = ".lock";
 
@@ -332,6 +335,18 @@ impl RunDir {
     /// The run's `run.json`.
     pub fn read_info(&self) -> Result<RunInfo> {
         self.read_json(INFO, "run.json is written by `ffdqn train`")
+    }
+
+    /// What a peer says made the run (`peer.json`'s keys and values, in file order), if the
+    /// run is a peer's and its file reads as a JSON object.
+    pub fn read_peer(&self) -> Option<Vec<(String, String)>> {
+        let text = std::fs::read_to_string(self.file(PEER)).ok()?;
+        let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let fields = value.as_object()?.iter().map(|(k, v)| {
+            let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            (k.clone(), v)
+        });
+        Some(fields.collect())
     }
 
     /// The summary of a finished run.

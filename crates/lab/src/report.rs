@@ -283,6 +283,15 @@ fn epochs_axis(runs: &[RunData]) -> Vec<f64> {
     (1..=n).map(|e| e as f64).collect()
 }
 
+/// The longest of these groups' epoch axes: groups of other lengths (Acrobot's 30 epochs
+/// beside MountainCar's 60) each draw as far as they go.
+fn longest_axis<'a>(groups: impl Iterator<Item = &'a Vec<RunData>>) -> Vec<f64> {
+    groups
+        .map(|runs| epochs_axis(runs))
+        .max_by_key(Vec::len)
+        .unwrap_or_default()
+}
+
 /// Figure 1 (every group), the FF goodness panels, and the memory and init figures of the
 /// studies the plan includes.
 pub fn figures(
@@ -292,13 +301,7 @@ pub fn figures(
     data: &[Vec<RunData>],
     mem: Option<&[MemRow]>,
 ) -> Result<()> {
-    // The longest group's epochs: groups of other lengths (Acrobot's 30 epochs beside
-    // MountainCar's 60) each draw as far as they go.
-    let xs = data
-        .iter()
-        .map(|runs| epochs_axis(runs))
-        .max_by_key(Vec::len)
-        .unwrap_or_default();
+    let xs = longest_axis(data.iter());
     let reference = plan.common_threshold().map(|t| (t, format!("{t}")));
     figure1(out, plan, groups, data, &xs, &reference)?;
     goodness_figure(out, plan, groups, data)?;
@@ -375,11 +378,7 @@ fn figure1(
         let of_task: Vec<usize> = (0..groups.len())
             .filter(|&i| groups[i].config.env().id == task)
             .collect();
-        let xs = of_task
-            .iter()
-            .map(|&i| epochs_axis(&data[i]))
-            .max_by_key(Vec::len)
-            .unwrap_or_default();
+        let xs = longest_axis(of_task.iter().map(|&i| &data[i]));
         let t = plan.groups[of_task[0]].threshold;
         let reference = Some((t, format!("{t}")));
         fig1.push(panel(
@@ -836,6 +835,7 @@ pub fn report(
     data: &[Vec<RunData>],
     mem: Option<&[MemRow]>,
     ctx: &ReportContext,
+    peers: &str,
 ) -> String {
     // The threshold as tables and text name it: the number when every group shares it.
     let threshold = plan
@@ -1054,6 +1054,7 @@ pub fn report(
             plan.quick,
         );
     }
+    r.push_str(peers);
     let _ = writeln!(
         r,
         "\n## Files\n\n`plan.json` is the expanded experiment; `runs/<group>/seed-<n>/` holds each run's `metrics.csv`, `summary.json`, `config.toml` and `weights.json`; `all_epochs.csv` \
@@ -1343,29 +1344,18 @@ fn peers_section(out: &Path, plan: &Plan, left_out: &[String]) -> String {
     }
     r.push_str("\n## Peers\n\nGroups whose runs another implementation wrote, in ffdqn's run-directory form; ffdqn did not train them.\n\n");
     for (g, group) in peers {
-        let made_by = plan
+        let peer = plan
             .runs_of(g)
             .next()
-            .and_then(|i| std::fs::read_to_string(plan.run_path(out, i).join("peer.json")).ok())
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .map_or_else(
-                || "no peer.json".to_string(),
-                |v| {
-                    v.as_object()
-                        .map(|o| {
-                            o.iter()
-                                .map(|(k, v)| {
-                                    format!(
-                                        "{k} {}",
-                                        v.as_str().map_or_else(|| v.to_string(), str::to_string)
-                                    )
-                                })
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        })
-                        .unwrap_or_default()
-                },
-            );
+            .and_then(|i| RunDir::at(plan.run_path(out, i)).read_peer());
+        let made_by = match peer {
+            Some(fields) => fields
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            None => "no peer.json".to_string(),
+        };
         let _ = writeln!(
             r,
             "- `{}`: {made_by}. Command: `{}`",
@@ -1413,12 +1403,7 @@ pub fn build(plan: &Plan, out: &Path, ctx: &ReportContext) -> Result<()> {
     let data = load_all(plan, out, &groups)?;
     write_csvs(out, plan, &groups, &data)?;
     figures(out, plan, &groups, &data, mem.as_deref())?;
-    let mut text = report(out, plan, &groups, &data, mem.as_deref(), ctx);
-    // Before the closing list of files.
     let peers = peers_section(out, plan, &peer_notes);
-    match text.find("\n## Files") {
-        Some(at) => text.insert_str(at, &peers),
-        None => text.push_str(&peers),
-    }
+    let text = report(out, plan, &groups, &data, mem.as_deref(), ctx, &peers);
     write_file(&crate::ExperimentDir::at(out).report(), text.as_bytes())
 }

@@ -166,8 +166,9 @@ pub fn with_finished_peers(plan: &Plan, out: &Path) -> Result<(Plan, Vec<String>
     let mut notes = Vec::new();
     for (g, group) in plan.groups.iter().enumerate() {
         let Some(command) = &group.peer else { continue };
-        let (mut found, mut foreign) = (Vec::new(), 0);
+        let (mut found, mut foreign, mut n) = (Vec::new(), 0, 0);
         for i in plan.runs_of(g) {
+            n += 1;
             match is_done(plan, out, i) {
                 Ok(true) => found.push(plan.runs[i].seed),
                 Ok(false) => {
@@ -180,7 +181,6 @@ pub fn with_finished_peers(plan: &Plan, out: &Path) -> Result<(Plan, Vec<String>
                 }
             }
         }
-        let n = plan.runs_of(g).count();
         if found.len() == n {
             continue;
         }
@@ -210,38 +210,24 @@ pub fn with_finished_peers(plan: &Plan, out: &Path) -> Result<(Plan, Vec<String>
     if missing.is_empty() {
         return Ok((plan.clone(), notes));
     }
+    // Runs are listed group by group, so the groups that keep a run keep their order.
     let mut kept_plan = plan.clone();
-    let kept_runs: Vec<RunPlan> = (0..plan.runs.len())
-        .filter(|i| !missing.contains(i))
-        .map(|i| plan.runs[i])
-        .collect();
-    let keep: Vec<bool> = (0..plan.groups.len())
-        .map(|g| kept_runs.iter().any(|r| r.group == g))
-        .collect();
-    let new_index: Vec<Option<usize>> = keep
-        .iter()
-        .scan(0, |next, &k| {
-            let i = k.then_some(*next);
-            *next += usize::from(k);
-            Some(i)
-        })
-        .collect();
-    kept_plan.groups = plan
-        .groups
-        .iter()
-        .zip(&keep)
-        .filter(|(_, k)| **k)
-        .map(|(g, _)| g.clone())
-        .collect();
-    kept_plan.runs = kept_runs
-        .iter()
-        .filter_map(|r| {
-            new_index[r.group].map(|group| RunPlan {
-                group,
-                seed: r.seed,
-            })
-        })
-        .collect();
+    let mut new_index = vec![None; plan.groups.len()];
+    kept_plan.groups.clear();
+    kept_plan.runs.clear();
+    for (i, r) in plan.runs.iter().enumerate() {
+        if missing.contains(&i) {
+            continue;
+        }
+        let group = *new_index[r.group].get_or_insert_with(|| {
+            kept_plan.groups.push(plan.groups[r.group].clone());
+            kept_plan.groups.len() - 1
+        });
+        kept_plan.runs.push(RunPlan {
+            group,
+            seed: r.seed,
+        });
+    }
     let kept: std::collections::HashSet<&str> =
         kept_plan.groups.iter().map(|g| g.name.as_str()).collect();
     kept_plan

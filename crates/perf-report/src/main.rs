@@ -36,14 +36,20 @@ fn load(name: &str) -> Result<Config> {
     Ok(Config::load(&project_root().join("configs").join(name))?)
 }
 
-/// A replay buffer of plausible CartPole transitions to sample update batches from.
-fn filled_buffer(n: usize) -> Result<ReplayBuffer> {
+/// A replay buffer of `n` plausible transitions of `env` (small states that move a little) to
+/// sample update batches from. The values do not matter to a timing; the shapes do.
+fn filled_buffer(n: usize, env: envs::EnvId) -> Result<ReplayBuffer> {
+    let (obs_dim, n_actions) = (env.obs_dim(), env.n_actions());
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let mut buffer = ReplayBuffer::new(n, 4)?;
+    let mut buffer = ReplayBuffer::new(n, obs_dim)?;
+    let (mut s, mut s2) = (vec![0.0f32; obs_dim], vec![0.0f32; obs_dim]);
     for _ in 0..n {
-        let s: [f32; 4] = std::array::from_fn(|_| rng.gen_range(-0.2..0.2));
-        let s2: [f32; 4] = std::array::from_fn(|i| s[i] + rng.gen_range(-0.05..0.05));
-        buffer.push(&s, rng.gen_range(0..2), 1.0, &s2, rng.gen_bool(0.05))?;
+        s.iter_mut().for_each(|x| *x = rng.gen_range(-0.2..0.2));
+        for (next, &x) in s2.iter_mut().zip(&s) {
+            *next = x + rng.gen_range(-0.05..0.05);
+        }
+        let action = rng.gen_range(0..n_actions as u32);
+        buffer.push(&s, action, 1.0, &s2, rng.gen_bool(0.05))?;
     }
     Ok(buffer)
 }
@@ -76,7 +82,7 @@ fn interleaved_medians(
 /// observations from the replay buffer.
 fn time_acting(agents: &mut [(&str, Box<dyn Agent + Send>)]) -> Result<Vec<f64>> {
     let per_chunk = 1_000;
-    let buffer = filled_buffer(per_chunk)?;
+    let buffer = filled_buffer(per_chunk, envs::EnvId::CartPole)?;
     let mut batch = Batch::default();
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     buffer.sample_into(
@@ -97,7 +103,7 @@ fn time_updates(
     chunks: usize,
     per_chunk: usize,
 ) -> Result<Vec<f64>> {
-    let buffer = filled_buffer(5_000)?;
+    let buffer = filled_buffer(5_000, envs::EnvId::CartPole)?;
     let mut batch = Batch::default();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let mut urng = stream(0, Stream::Update);
@@ -114,14 +120,8 @@ fn time_updates(
 /// python with stable-baselines3), SB3's gradient step at the same size, one thread each.
 fn zoo_update_section(py: Option<&str>, gemm_peak: f64) -> Result<String> {
     let cfg = Config::load(&project_root().join("configs/zoo/acrobot.toml"))?;
-    let obs_dim = cfg.env().id.obs_dim();
+    let buffer = filled_buffer(10_000, cfg.env().id)?;
     let mut rng = ChaCha8Rng::seed_from_u64(4);
-    let mut buffer = ReplayBuffer::new(10_000, obs_dim)?;
-    for _ in 0..10_000 {
-        let s: Vec<f32> = (0..obs_dim).map(|_| rng.gen_range(-1.0..1.0)).collect();
-        let s2: Vec<f32> = s.iter().map(|x| x + rng.gen_range(-0.05..0.05)).collect();
-        buffer.push(&s, rng.gen_range(0..3), -1.0, &s2, rng.gen_bool(0.01))?;
-    }
     let mut agents: Vec<(&str, Box<dyn Agent + Send>)> = vec![(
         "bp-zoo",
         build(AgentKind::Bp, &cfg, &mut stream(0, Stream::Init))?,
@@ -134,7 +134,7 @@ fn zoo_update_section(py: Option<&str>, gemm_peak: f64) -> Result<String> {
         agent.update(&batch, &mut urng)?;
         Ok(())
     })?[0];
-    let dims: Vec<usize> = std::iter::once(obs_dim)
+    let dims: Vec<usize> = std::iter::once(cfg.env().id.obs_dim())
         .chain(cfg.hidden().iter().copied())
         .chain(std::iter::once(cfg.env().id.n_actions()))
         .collect();
@@ -167,11 +167,7 @@ fn zoo_update_section(py: Option<&str>, gemm_peak: f64) -> Result<String> {
             .current_dir(project_root())
             .output()
             .ok()?;
-        let line = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()?
-            .to_string();
-        serde_json::from_str::<serde_json::Value>(&line).ok()?["us_per_update"].as_f64()
+        last_line_json(&out.stdout).ok()?["us_per_update"].as_f64()
     });
     match sb3 {
         Some(sb3_us) => {
@@ -376,12 +372,7 @@ fn run_peer(py: &str, mode: &str, steps: u64) -> Result<Peer> {
                 .unwrap_or("")
         );
     }
-    let line = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .unwrap_or("")
-        .to_string();
-    let v: serde_json::Value = serde_json::from_str(&line).context("peer output is not JSON")?;
+    let v = last_line_json(&out.stdout)?;
     Ok(Peer {
         env_steps_per_s: v["env_steps_per_s"].as_f64().context("env_steps_per_s")?,
         us_per_update: v["microbench"]["us_per_update"]
@@ -389,6 +380,13 @@ fn run_peer(py: &str, mode: &str, steps: u64) -> Result<Peer> {
             .context("microbench")?,
         steps: v["total_steps"].as_u64().unwrap_or(steps),
     })
+}
+
+/// The JSON a peer script prints as its last line of output.
+fn last_line_json(stdout: &[u8]) -> Result<serde_json::Value> {
+    let text = String::from_utf8_lossy(stdout);
+    let line = text.lines().last().unwrap_or("");
+    serde_json::from_str(line).context("peer output is not JSON")
 }
 
 /// Gymnasium's own stepping rate of `env_id` (random actions, resets included).

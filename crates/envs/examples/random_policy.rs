@@ -25,15 +25,18 @@ fn main() -> Result<(), envs::Error> {
             returns.push(ret);
         }
         let mean = returns.iter().sum::<f64>() / EPISODES as f64;
-        let solved = returns
-            .iter()
-            .filter(|&&r| r >= id.gymnasium_reward_threshold())
-            .count();
-        println!(
-            "{id} (limit {}): random policy mean return {mean:.1} over {EPISODES} episodes; {solved} reach Gymnasium's threshold {}",
-            id.gymnasium_max_episode_steps(),
-            id.gymnasium_reward_threshold()
-        );
+        match id.gymnasium_reward_threshold() {
+            Some(threshold) => {
+                let solved = returns.iter().filter(|&&r| r >= threshold).count();
+                println!(
+                    "{id} (limit {}): random policy mean return {mean:.1} over {EPISODES} episodes; {solved} reach Gymnasium's threshold {threshold}",
+                    id.gymnasium_max_episode_steps(),
+                );
+            }
+            None => println!(
+                "{id}: random policy mean return {mean:.2} over {EPISODES} episodes (no solved threshold)"
+            ),
+        }
     }
     Ok(())
 }

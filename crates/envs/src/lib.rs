@@ -42,9 +42,11 @@
 
 mod acrobot;
 mod cartpole;
+pub mod minatar;
 mod mountain_car;
 
 pub use acrobot::{Acrobot, AcrobotState};
+pub use minatar::{Game, MinAtar, MinAtarOptions};
 pub use mountain_car::{MountainCar, MountainCarState};
 
 use rand::RngCore;
@@ -103,6 +105,34 @@ pub enum Error {
         /// The values saved.
         got: usize,
     },
+    /// A sticky-action probability outside [0, 1].
+    #[error("sticky_action_prob is {value}: it must be a probability in [0, 1]")]
+    StickyActionProb {
+        /// The value given.
+        value: f64,
+    },
+    /// A saved MinAtar environment of another game.
+    #[error("a saved MinAtar environment of {got:?} cannot continue as {env}")]
+    SnapshotGame {
+        /// The environment.
+        env: EnvId,
+        /// The saved game.
+        got: Game,
+    },
+    /// A saved MinAtar environment holding values its game cannot be in.
+    #[error(
+        "a saved {env} environment holds values the game cannot be in (a position off the grid, a RandomState of the wrong size, an action outside 0..6)"
+    )]
+    SnapshotValues {
+        /// The environment.
+        env: EnvId,
+    },
+    /// A saved episode of another kind of task.
+    #[error("a saved episode of another kind of task cannot continue as {env}")]
+    EpisodeKind {
+        /// The environment.
+        env: EnvId,
+    },
     /// CartPole's own errors.
     #[error(transparent)]
     CartPole(#[from] env_cartpole::Error),
@@ -143,39 +173,88 @@ pub trait Environment {
     fn render_text(&self) -> String;
 }
 
-/// The tasks, named as Gymnasium registers them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+/// The tasks, named as Gymnasium registers them (MinAtar's as its package's gym wrapper does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum EnvId {
     /// Balance a pole on a cart.
     #[default]
-    #[serde(rename = "CartPole-v1")]
     CartPole,
     /// Swing a two-link pendulum's tip above a bar.
-    #[serde(rename = "Acrobot-v1")]
     Acrobot,
     /// Drive an underpowered car up a hill.
-    #[serde(rename = "MountainCar-v0")]
     MountainCar,
+    /// A MinAtar game: `MinAtar/<Game>-v0` (all six actions) or `-v1` (its minimal set).
+    MinAtar {
+        /// The game.
+        game: Game,
+        /// `-v1`: the game's minimal action set.
+        minimal_actions: bool,
+    },
+}
+
+impl Serialize for EnvId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for EnvId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        EnvId::from_name(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown task `{name}`: the tasks are {}",
+                EnvId::ALL.map(|e| e.name()).join(", ")
+            ))
+        })
+    }
 }
 
 impl EnvId {
-    /// Every task.
-    pub const ALL: [EnvId; 3] = [EnvId::CartPole, EnvId::Acrobot, EnvId::MountainCar];
+    /// Every task: the three classic-control tasks, then MinAtar's five games in v0 and v1.
+    pub const ALL: [EnvId; 13] = {
+        let mut all = [EnvId::CartPole; 13];
+        all[1] = EnvId::Acrobot;
+        all[2] = EnvId::MountainCar;
+        let mut i = 0;
+        while i < 5 {
+            all[3 + 2 * i] = EnvId::MinAtar {
+                game: Game::ALL[i],
+                minimal_actions: false,
+            };
+            all[4 + 2 * i] = EnvId::MinAtar {
+                game: Game::ALL[i],
+                minimal_actions: true,
+            };
+            i += 1;
+        }
+        all
+    };
 
-    /// Gymnasium's id: `CartPole-v1`, `Acrobot-v1`, `MountainCar-v0`.
+    /// The registered id: `CartPole-v1`, `Acrobot-v1`, `MountainCar-v0`,
+    /// `MinAtar/<Game>-v0|v1`.
     pub fn name(self) -> &'static str {
         match self {
             EnvId::CartPole => "CartPole-v1",
             EnvId::Acrobot => "Acrobot-v1",
             EnvId::MountainCar => "MountainCar-v0",
+            EnvId::MinAtar {
+                game,
+                minimal_actions,
+            } => minatar::id_name(game, minimal_actions),
         }
     }
 
-    /// The task with Gymnasium id `name`.
+    /// The task with registered id `name`.
     ///
     /// ```
-    /// assert_eq!(envs::EnvId::from_name("Acrobot-v1"), Some(envs::EnvId::Acrobot));
-    /// assert_eq!(envs::EnvId::from_name("acrobot"), None);
+    /// use envs::{EnvId, Game};
+    /// assert_eq!(EnvId::from_name("Acrobot-v1"), Some(EnvId::Acrobot));
+    /// assert_eq!(
+    ///     EnvId::from_name("MinAtar/Breakout-v1"),
+    ///     Some(EnvId::MinAtar { game: Game::Breakout, minimal_actions: true })
+    /// );
+    /// assert_eq!(EnvId::from_name("acrobot"), None);
     /// ```
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|e| e.name() == name)
@@ -187,6 +266,7 @@ impl EnvId {
             EnvId::CartPole => 4,
             EnvId::Acrobot => 6,
             EnvId::MountainCar => 2,
+            EnvId::MinAtar { game, .. } => minatar::GRID * minatar::GRID * game.channels(),
         }
     }
 
@@ -195,33 +275,58 @@ impl EnvId {
         match self {
             EnvId::CartPole => 2,
             EnvId::Acrobot | EnvId::MountainCar => 3,
+            EnvId::MinAtar {
+                game,
+                minimal_actions: true,
+            } => game.minimal_action_set().len(),
+            EnvId::MinAtar { .. } => minatar::ACTION_NAMES.len(),
         }
     }
 
-    /// The step limit of Gymnasium's registration (500, 500, 200).
+    /// Whether every observation value is 0 or 1 (MinAtar's grids): such observations can be
+    /// stored as bits and multiplied by what they select.
+    pub fn binary_observations(self) -> bool {
+        matches!(self, EnvId::MinAtar { .. })
+    }
+
+    /// The step limit of the registration: 500, 500, 200; MinAtar registers none (`u32::MAX`,
+    /// never reached: Freeway ends itself after 2 500 frames, the others at game over).
     pub fn gymnasium_max_episode_steps(self) -> u32 {
         match self {
             EnvId::CartPole | EnvId::Acrobot => 500,
             EnvId::MountainCar => 200,
+            EnvId::MinAtar { .. } => u32::MAX,
         }
     }
 
-    /// The return Gymnasium's registration calls solved (`reward_threshold`): 475, −100, −110.
-    pub fn gymnasium_reward_threshold(self) -> f64 {
+    /// The return the registration calls solved (`reward_threshold`): 475, −100, −110; MinAtar
+    /// has none.
+    pub fn gymnasium_reward_threshold(self) -> Option<f64> {
         match self {
-            EnvId::CartPole => 475.0,
-            EnvId::Acrobot => -100.0,
-            EnvId::MountainCar => -110.0,
+            EnvId::CartPole => Some(475.0),
+            EnvId::Acrobot => Some(-100.0),
+            EnvId::MountainCar => Some(-110.0),
+            EnvId::MinAtar { .. } => None,
         }
     }
 
-    /// A new environment with the given step limit (Gymnasium's when `None`).
+    /// A new environment with the given step limit (the registration's when `None`); MinAtar
+    /// games with the package's default options.
     pub fn make(self, max_episode_steps: Option<u32>) -> Result<AnyEnv, Error> {
         let limit = max_episode_steps.unwrap_or(self.gymnasium_max_episode_steps());
         Ok(match self {
             EnvId::CartPole => AnyEnv::CartPole(env_cartpole::CartPole::new(limit)?),
             EnvId::Acrobot => AnyEnv::Acrobot(Acrobot::new(limit)?),
             EnvId::MountainCar => AnyEnv::MountainCar(MountainCar::new(limit)?),
+            EnvId::MinAtar {
+                game,
+                minimal_actions,
+            } => AnyEnv::MinAtar(Box::new(MinAtar::new(
+                game,
+                minimal_actions,
+                limit,
+                MinAtarOptions::default(),
+            )?)),
         })
     }
 }
@@ -241,6 +346,8 @@ pub enum AnyEnv {
     Acrobot(Acrobot),
     /// MountainCar-v0.
     MountainCar(MountainCar),
+    /// A MinAtar game.
+    MinAtar(Box<MinAtar>),
 }
 
 impl Environment for AnyEnv {
@@ -249,6 +356,7 @@ impl Environment for AnyEnv {
             AnyEnv::CartPole(e) => e.id(),
             AnyEnv::Acrobot(e) => e.id(),
             AnyEnv::MountainCar(e) => e.id(),
+            AnyEnv::MinAtar(e) => e.id(),
         }
     }
     fn max_episode_steps(&self) -> u32 {
@@ -256,6 +364,7 @@ impl Environment for AnyEnv {
             AnyEnv::CartPole(e) => Environment::max_episode_steps(e),
             AnyEnv::Acrobot(e) => e.max_episode_steps(),
             AnyEnv::MountainCar(e) => e.max_episode_steps(),
+            AnyEnv::MinAtar(e) => e.max_episode_steps(),
         }
     }
     fn reset(&mut self, rng: &mut dyn RngCore, obs: &mut [f32]) {
@@ -263,6 +372,7 @@ impl Environment for AnyEnv {
             AnyEnv::CartPole(e) => Environment::reset(e, rng, obs),
             AnyEnv::Acrobot(e) => Environment::reset(e, rng, obs),
             AnyEnv::MountainCar(e) => Environment::reset(e, rng, obs),
+            AnyEnv::MinAtar(e) => Environment::reset(e.as_mut(), rng, obs),
         }
     }
     fn step(&mut self, action: usize, obs: &mut [f32]) -> Result<Transition, Error> {
@@ -270,6 +380,7 @@ impl Environment for AnyEnv {
             AnyEnv::CartPole(e) => Environment::step(e, action, obs),
             AnyEnv::Acrobot(e) => Environment::step(e, action, obs),
             AnyEnv::MountainCar(e) => Environment::step(e, action, obs),
+            AnyEnv::MinAtar(e) => Environment::step(e.as_mut(), action, obs),
         }
     }
     fn render_text(&self) -> String {
@@ -277,18 +388,25 @@ impl Environment for AnyEnv {
             AnyEnv::CartPole(e) => e.render_text(),
             AnyEnv::Acrobot(e) => e.render_text(),
             AnyEnv::MountainCar(e) => e.render_text(),
+            AnyEnv::MinAtar(e) => e.render_text(),
         }
     }
 }
 
-/// An episode in progress, as a checkpoint keeps it: the task's `f64` state (in the order of
-/// its state struct's fields) and the steps taken. The observation follows from the state.
+/// What a checkpoint keeps of an environment so that a resumed run continues it exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Episode {
-    /// The state.
-    pub state: Vec<f64>,
-    /// Steps taken in the episode.
-    pub steps: u32,
+pub enum Episode {
+    /// A classic-control episode in progress: the task's `f64` state (in the order of its state
+    /// struct's fields) and the steps taken. The observation follows from the state.
+    Classic {
+        /// The state.
+        state: Vec<f64>,
+        /// Steps taken in the episode.
+        steps: u32,
+    },
+    /// A MinAtar environment, in an episode or between two: its stream goes on across
+    /// episodes.
+    MinAtar(Box<minatar::Snapshot>),
 }
 
 impl AnyEnv {
@@ -298,11 +416,13 @@ impl AnyEnv {
             AnyEnv::CartPole(e) => e.is_running(),
             AnyEnv::Acrobot(e) => e.is_running(),
             AnyEnv::MountainCar(e) => e.is_running(),
+            AnyEnv::MinAtar(e) => e.is_running(),
         }
     }
 
-    /// The episode under way, or `None` when none is (before the first reset, or once the
-    /// episode has ended).
+    /// What a checkpoint keeps: the episode under way, or `None` when none is (before the first
+    /// reset, or once the episode has ended); a MinAtar environment once it has a stream,
+    /// between episodes too.
     ///
     /// ```
     /// use envs::{EnvId, Environment};
@@ -319,6 +439,9 @@ impl AnyEnv {
     /// # Ok::<(), envs::Error>(())
     /// ```
     pub fn episode(&self) -> Option<Episode> {
+        if let AnyEnv::MinAtar(e) = self {
+            return e.snapshot().map(|s| Episode::MinAtar(Box::new(s)));
+        }
         if !self.is_running() {
             return None;
         }
@@ -338,8 +461,9 @@ impl AnyEnv {
                 let s = e.state()?;
                 (vec![s.position, s.velocity], e.episode_steps())
             }
+            AnyEnv::MinAtar(_) => return None,
         };
-        Some(Episode { state, steps })
+        Some(Episode::Classic { state, steps })
     }
 
     /// Continues `episode` (from [`AnyEnv::episode`]), writing its observation into `obs`:
@@ -348,11 +472,17 @@ impl AnyEnv {
     pub fn resume(&mut self, episode: &Episode, obs: &mut [f32]) -> Result<(), Error> {
         let env = self.id();
         check(env, 0, obs)?;
+        let (s, steps) = match (episode, &mut *self) {
+            (Episode::MinAtar(snapshot), AnyEnv::MinAtar(e)) => return e.restore(snapshot, obs),
+            (Episode::Classic { state, steps }, _) if !matches!(env, EnvId::MinAtar { .. }) => {
+                (state, *steps)
+            }
+            _ => return Err(Error::EpisodeKind { env }),
+        };
         let expected = match env {
             EnvId::CartPole | EnvId::Acrobot => 4,
-            EnvId::MountainCar => 2,
+            EnvId::MountainCar | EnvId::MinAtar { .. } => 2,
         };
-        let s = &episode.state;
         if s.len() != expected {
             return Err(Error::EpisodeState {
                 env,
@@ -360,7 +490,6 @@ impl AnyEnv {
                 got: s.len(),
             });
         }
-        let steps = episode.steps;
         match self {
             AnyEnv::CartPole(e) => {
                 let state = env_cartpole::State {
@@ -387,6 +516,7 @@ impl AnyEnv {
                 };
                 obs.copy_from_slice(&e.resume_at(state, steps)?);
             }
+            AnyEnv::MinAtar(_) => return Err(Error::EpisodeKind { env }),
         }
         Ok(())
     }
@@ -492,6 +622,16 @@ impl EpisodeClock {
     /// Whether an episode is under way (reset, and neither terminated nor truncated).
     pub(crate) fn is_running(&self) -> bool {
         self.phase == Phase::Running
+    }
+
+    /// Sets the clock to a saved one: `steps` into an episode under way, or between episodes.
+    pub(crate) fn restore(&mut self, steps: u32, running: bool) {
+        self.steps = steps;
+        self.phase = if running {
+            Phase::Running
+        } else {
+            Phase::Ended
+        };
     }
 
     /// Whether an episode has been started since the environment was made.

@@ -253,11 +253,12 @@ pub struct GroupPlan {
 
 /// What counts as solved on a task when the experiment says nothing: Gymnasium's
 /// `reward_threshold` (Acrobot-v1 −100, MountainCar-v0 −110), and for CartPole-v1 195 of the
-/// paper's 200-step cap (Gymnasium's 475 of 500; the same 97.5% of any other cap).
-pub fn default_threshold(env: envs::EnvId, max_episode_steps: u32) -> f64 {
+/// paper's 200-step cap (Gymnasium's 475 of 500; the same 97.5% of any other cap). MinAtar's
+/// games have none.
+pub fn default_threshold(env: envs::EnvId, max_episode_steps: u32) -> Option<f64> {
     match env {
-        envs::EnvId::CartPole if max_episode_steps == 500 => 475.0,
-        envs::EnvId::CartPole => 0.975 * f64::from(max_episode_steps),
+        envs::EnvId::CartPole if max_episode_steps == 500 => Some(475.0),
+        envs::EnvId::CartPole => Some(0.975 * f64::from(max_episode_steps)),
         other => other.gymnasium_reward_threshold(),
     }
 }
@@ -480,9 +481,16 @@ impl Expander<'_> {
                     group: name.clone(),
                     source: Box::new(source),
                 })?;
-            let threshold = self.threshold.unwrap_or_else(|| {
-                default_threshold(config.env().id, config.env().max_episode_steps)
-            });
+            let env = config.env();
+            let threshold = self
+                .threshold
+                .or_else(|| default_threshold(env.id, env.max_episode_steps))
+                .ok_or_else(|| {
+                    (self.bad)(format!(
+                        "group `{name}` runs {}, which has no solved return: give the experiment a `threshold` (the return that counts as solved in the report)",
+                        env.id
+                    ))
+                })?;
             groups.push(GroupPlan {
                 name,
                 label,

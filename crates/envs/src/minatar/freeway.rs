@@ -1,0 +1,147 @@
+//! Freeway (minatar/environments/freeway.py): cross eight lanes of traffic; +1 per crossing,
+//! after which the cars get new random speeds. The game ends after 2 500 frames. No ramp.
+
+use super::{Canvas, RandomState};
+use serde::{Deserialize, Serialize};
+
+const PLAYER_SPEED: i32 = 3;
+const TIME_LIMIT: i32 = 2500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+struct Car {
+    x: i32,
+    y: i32,
+    timer: i32,
+    /// Frames per move, signed by direction (positive: rightwards). 0 only when numpy's
+    /// `sign(rand() - 0.5)` is 0, a 2⁻⁵³ chance the package does not guard either.
+    speed: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Freeway {
+    cars: [Car; 8],
+    pos: i32,
+    move_timer: i32,
+    terminate_timer: i32,
+    terminal: bool,
+}
+
+impl Freeway {
+    pub(crate) const CHANNELS: usize = 7;
+
+    pub(crate) fn new() -> Self {
+        Self {
+            cars: [Car::default(); 8],
+            pos: 9,
+            move_timer: PLAYER_SPEED,
+            terminate_timer: TIME_LIMIT,
+            terminal: false,
+        }
+    }
+
+    pub(crate) fn reset(&mut self, rng: &mut RandomState) {
+        *self = Self::new();
+        self.randomize_cars(rng, true);
+    }
+
+    /// Whether a saved state is one the game can draw and step (coordinates on the grid).
+    pub(crate) fn is_valid(&self) -> bool {
+        (0..=9).contains(&self.pos)
+            && self.cars.iter().all(|c| {
+                (0..=9).contains(&c.x) && (0..=9).contains(&c.y) && (-5..=5).contains(&c.speed)
+            })
+    }
+
+    /// `_randomize_cars`: eight speeds in 1..=5, then eight directions; positions too when
+    /// `initialize`.
+    fn randomize_cars(&mut self, rng: &mut RandomState, initialize: bool) {
+        let mut speeds = [0i32; 8];
+        for s in &mut speeds {
+            *s = rng.randint(1, 6) as i32;
+        }
+        for s in &mut speeds {
+            let d = rng.rand() - 0.5;
+            *s *= if d > 0.0 {
+                1
+            } else if d < 0.0 {
+                -1
+            } else {
+                0
+            };
+        }
+        for (i, (car, &s)) in self.cars.iter_mut().zip(&speeds).enumerate() {
+            if initialize {
+                car.x = 0;
+                car.y = i as i32 + 1;
+            }
+            car.timer = s.abs();
+            car.speed = s;
+        }
+    }
+
+    pub(crate) fn act(&mut self, a: u8, rng: &mut RandomState) -> (i32, bool) {
+        let mut r = 0;
+        if self.terminal {
+            return (r, true);
+        }
+        if a == 2 && self.move_timer == 0 {
+            self.move_timer = PLAYER_SPEED;
+            self.pos = (self.pos - 1).max(0);
+        } else if a == 4 && self.move_timer == 0 {
+            self.move_timer = PLAYER_SPEED;
+            self.pos = (self.pos + 1).min(9);
+        }
+        if self.pos == 0 {
+            r += 1;
+            self.randomize_cars(rng, false);
+            self.pos = 9;
+        }
+        for car in &mut self.cars {
+            if (car.x, car.y) == (4, self.pos) {
+                self.pos = 9;
+            }
+            if car.timer == 0 {
+                car.timer = car.speed.abs();
+                car.x += if car.speed > 0 { 1 } else { -1 };
+                if car.x < 0 {
+                    car.x = 9;
+                } else if car.x > 9 {
+                    car.x = 0;
+                }
+                if (car.x, car.y) == (4, self.pos) {
+                    self.pos = 9;
+                }
+            } else {
+                car.timer -= 1;
+            }
+        }
+        self.move_timer -= i32::from(self.move_timer > 0);
+        self.terminate_timer -= 1;
+        if self.terminate_timer < 0 {
+            self.terminal = true;
+        }
+        (r, self.terminal)
+    }
+
+    pub(crate) fn draw(&self, out: &mut impl Canvas) {
+        out.set(self.pos, 4, 0);
+        // The package draws a speed-0 car's trail in the previous car's channel (and fails on
+        // the first car); `trail` carries over the same way.
+        let mut trail = None;
+        for car in &self.cars {
+            out.set(car.y, car.x, 1);
+            let mut back = if car.speed > 0 { car.x - 1 } else { car.x + 1 };
+            if back < 0 {
+                back = 9;
+            } else if back > 9 {
+                back = 0;
+            }
+            if car.speed != 0 {
+                trail = Some(1 + car.speed.unsigned_abs() as usize);
+            }
+            if let Some(c) = trail {
+                out.set(car.y, back, c);
+            }
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The five MinAtar games against trajectories recorded from the `minatar` package 1.0.15
+//! (`fixtures/make_minatar_trajectories.py`, through its gym wrapper): from `reset(seed=s)`,
+//! every state grid, reward and terminal bit for bit, across game overs and the resets that
+//! continue the same RandomState, with sticky actions and difficulty ramping on and off, v0
+//! and v1 action sets. And the numpy module against numbers recorded from numpy itself.
+
+use envs::minatar::RandomState;
+use envs::{EnvId, Environment, Game, MinAtar, MinAtarOptions};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Fixture {
+    minatar_version: String,
+    game: String,
+    trajectories: Vec<Trajectory>,
+}
+
+#[derive(Deserialize)]
+struct Trajectory {
+    id: String,
+    seed: u32,
+    sticky_action_prob: f64,
+    difficulty_ramping: bool,
+    steps: usize,
+    games_over: usize,
+    max_difficulty: i32,
+    episodes: Vec<Episode>,
+}
+
+#[derive(Deserialize)]
+struct Episode {
+    reset_state: String,
+    actions: Vec<usize>,
+    rewards: Vec<i32>,
+    terminals: Vec<bool>,
+    states: Vec<String>,
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex fixture"))
+        .collect()
+}
+
+/// The grid as bits, checked against the `f32` observation the training loop sees.
+fn bits_of(env: &MinAtar, obs: &[f32]) -> Vec<u8> {
+    let mut bits = vec![0u8; obs.len().div_ceil(8)];
+    env.observe_bits(&mut bits);
+    for (i, &v) in obs.iter().enumerate() {
+        assert_eq!(
+            v,
+            f32::from(bits[i / 8] >> (i % 8) & 1),
+            "f32 and bit grids agree at {i}"
+        );
+    }
+    bits
+}
+
+fn replay(text: &str, game: Game) -> (usize, i32) {
+    let fixture: Fixture = serde_json::from_str(text).expect("fixture parses");
+    assert_eq!(fixture.minatar_version, "1.0.15");
+    assert_eq!(fixture.game, game.module());
+    let mut steps = 0;
+    let mut max_difficulty = 0;
+    for t in &fixture.trajectories {
+        let id = EnvId::from_name(&t.id).expect("a registered id");
+        let EnvId::MinAtar {
+            game: g,
+            minimal_actions,
+        } = id
+        else {
+            panic!("{} is not a MinAtar id", t.id);
+        };
+        assert_eq!(g, game);
+        let options = MinAtarOptions {
+            sticky_action_prob: t.sticky_action_prob,
+            difficulty_ramping: t.difficulty_ramping,
+        };
+        let mut env = MinAtar::new(game, minimal_actions, u32::MAX, options).expect("env");
+        env.seed(t.seed);
+        let mut obs = vec![0.0f32; id.obs_dim()];
+        let mut games_over = 0;
+        for (e, ep) in t.episodes.iter().enumerate() {
+            env.reset_seeded(&mut obs);
+            assert_eq!(
+                bits_of(&env, &obs),
+                hex(&ep.reset_state),
+                "{} seed {}: episode {e} starts as the package's",
+                t.id,
+                t.seed
+            );
+            for (k, &a) in ep.actions.iter().enumerate() {
+                let step = env.step(a, &mut obs).expect("step");
+                let at = format!("{} seed {}: episode {e}, step {k}", t.id, t.seed);
+                assert_eq!(step.reward, ep.rewards[k] as f32, "{at}: reward");
+                assert_eq!(step.terminated, ep.terminals[k], "{at}: terminal");
+                assert!(!step.truncated, "{at}: no step limit");
+                assert_eq!(bits_of(&env, &obs), hex(&ep.states[k]), "{at}: state");
+                if let Some(d) = env.difficulty_ramp() {
+                    max_difficulty = max_difficulty.max(d);
+                }
+                steps += 1;
+            }
+            games_over += usize::from(ep.terminals.last() == Some(&true));
+        }
+        assert_eq!(games_over, t.games_over, "{}: games over", t.id);
+        assert_eq!(
+            t.episodes.iter().map(|e| e.actions.len()).sum::<usize>(),
+            t.steps
+        );
+        let _ = t.max_difficulty;
+    }
+    (steps, max_difficulty)
+}
+
+/// Every game: at least 2 000 steps, several game overs, and the ramp where the game has one.
+fn golden(text: &str, game: Game) {
+    let fixture: Fixture = serde_json::from_str(text).expect("fixture parses");
+    let (steps, max_difficulty) = replay(text, game);
+    assert!(steps >= 2000, "{game:?}: {steps} steps replayed");
+    let recorded = fixture
+        .trajectories
+        .iter()
+        .map(|t| t.max_difficulty)
+        .max()
+        .unwrap_or(0);
+    assert_eq!(max_difficulty, recorded, "{game:?}: the difficulty reached");
+    if matches!(game, Game::Asterix | Game::Seaquest | Game::SpaceInvaders) {
+        assert!(max_difficulty >= 2, "{game:?}: the trajectories ramp");
+    }
+    assert!(
+        fixture.trajectories.iter().any(|t| t.games_over >= 1),
+        "{game:?}: a game over is covered"
+    );
+}
+
+#[test]
+fn asterix_matches_the_package() {
+    golden(
+        include_str!("../fixtures/minatar_asterix.json"),
+        Game::Asterix,
+    );
+}
+
+#[test]
+fn breakout_matches_the_package() {
+    golden(
+        include_str!("../fixtures/minatar_breakout.json"),
+        Game::Breakout,
+    );
+}
+
+#[test]
+fn freeway_matches_the_package() {
+    golden(
+        include_str!("../fixtures/minatar_freeway.json"),
+        Game::Freeway,
+    );
+}
+
+#[test]
+fn seaquest_matches_the_package() {
+    golden(
+        include_str!("../fixtures/minatar_seaquest.json"),
+        Game::Seaquest,
+    );
+}
+
+#[test]
+fn space_invaders_matches_the_package() {
+    golden(
+        include_str!("../fixtures/minatar_space_invaders.json"),
+        Game::SpaceInvaders,
+    );
+}
+
+#[derive(Deserialize)]
+struct NumpyFixture {
+    streams: Vec<Stream>,
+}
+
+#[derive(Deserialize)]
+struct Stream {
+    seed: u32,
+    ops: Vec<Op>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+enum Op {
+    U32 {
+        value: u32,
+    },
+    Rand {
+        bits: u64,
+    },
+    Randint {
+        low: i64,
+        high: i64,
+        value: i64,
+    },
+    Randint8 {
+        low: i64,
+        high: i64,
+        values: Vec<i64>,
+    },
+    Rand8 {
+        bits: Vec<u64>,
+    },
+}
+
+#[test]
+fn random_state_draws_what_numpy_draws() {
+    let fixture: NumpyFixture =
+        serde_json::from_str(include_str!("../fixtures/numpy_random_state.json"))
+            .expect("fixture parses");
+    assert_eq!(fixture.streams.len(), 5);
+    for s in &fixture.streams {
+        let mut rs = RandomState::new(s.seed);
+        for (i, op) in s.ops.iter().enumerate() {
+            let at = format!("seed {}, draw {i}", s.seed);
+            match op {
+                Op::U32 { value } => assert_eq!(rs.next_u32(), *value, "{at}"),
+                Op::Rand { bits } => assert_eq!(rs.rand().to_bits(), *bits, "{at}"),
+                Op::Randint { low, high, value } => {
+                    assert_eq!(rs.randint(*low, *high), *value, "{at}")
+                }
+                Op::Randint8 { low, high, values } => {
+                    for v in values {
+                        assert_eq!(rs.randint(*low, *high), *v, "{at}");
+                    }
+                }
+                Op::Rand8 { bits } => {
+                    for b in bits {
+                        assert_eq!(rs.rand().to_bits(), *b, "{at}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_id_is_registered_as_the_package_registers_it() {
+    for game in Game::ALL {
+        for (minimal, version) in [(false, "v0"), (true, "v1")] {
+            let name = format!("MinAtar/{}-{version}", game.title());
+            let id = EnvId::from_name(&name).expect("registered");
+            assert_eq!(id.name(), name);
+            let env = id.make(None).expect("env");
+            assert_eq!(env.obs_dim(), 100 * game.channels());
+            let n = if minimal {
+                game.minimal_action_set().len()
+            } else {
+                6
+            };
+            assert_eq!(env.n_actions(), n, "{name}");
+        }
+    }
+}

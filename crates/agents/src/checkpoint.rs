@@ -29,7 +29,7 @@ use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"FFDQNCKP";
 /// The checkpoint format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8 + 8;
 
 /// FNV-1a, 64 bits: a stable hash (unlike `std`'s) for configs and payloads.

@@ -9,7 +9,7 @@ use crate::{Error, Result, Tensor};
 use envs::{AnyEnv, Environment};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use replay::{Batch, ReplayBuffer};
+use replay::{Batch, ReplayBuffer, Storage};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -229,7 +229,15 @@ impl LoopState {
             env,
             obs: vec![0.0; obs_dim],
             next_obs: vec![0.0; obs_dim],
-            buffer: ReplayBuffer::new(cfg.train().buffer_size, obs_dim)?,
+            buffer: ReplayBuffer::with_storage(
+                cfg.train().buffer_size,
+                obs_dim,
+                if cfg.env().id.binary_observations() {
+                    Storage::Bits
+                } else {
+                    Storage::F32
+                },
+            )?,
             env_rng: stream(seed, Stream::TrainEnv),
             explore_rng: stream(seed, Stream::Explore),
             replay_rng: stream(seed, Stream::Replay),

@@ -259,3 +259,112 @@ fn every_id_is_registered_as_the_package_registers_it() {
         }
     }
 }
+
+/// A checkpoint's snapshot, taken mid-episode and between episodes, continues exactly as the
+/// environment it was taken from: same states, rewards, terminals and next episodes.
+#[test]
+fn a_snapshot_continues_the_same_stream() {
+    use rand::SeedableRng;
+    for id in EnvId::ALL.into_iter().filter(|id| id.binary_observations()) {
+        let mut env = id.make(None).expect("env");
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut obs = vec![0.0f32; id.obs_dim()];
+        assert!(
+            env.episode().is_none(),
+            "{id}: nothing to keep before a stream exists"
+        );
+        env.reset(&mut rng, &mut obs);
+        let mut actions = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        for cut in [7usize, 300] {
+            let mut other = id.make(None).expect("env");
+            // Run to the cut, resetting after game overs, then save.
+            for _ in 0..cut {
+                use rand::Rng;
+                let a = actions.gen_range(0..id.n_actions());
+                let t = env.step(a, &mut obs).expect("step");
+                if t.terminated || t.truncated {
+                    env.reset(&mut rng, &mut obs);
+                }
+            }
+            let saved = env.episode().expect("a stream exists");
+            let mut back = vec![0.0f32; id.obs_dim()];
+            other.resume(&saved, &mut back).expect("resumes");
+            assert_eq!(back, obs, "{id}: the observation comes back");
+            let mut o1 = obs.clone();
+            let mut o2 = back.clone();
+            for k in 0..500 {
+                use rand::Rng;
+                let a = actions.gen_range(0..id.n_actions());
+                let t1 = env.step(a, &mut o1).expect("step");
+                let t2 = other.step(a, &mut o2).expect("step");
+                assert_eq!(
+                    (t1, &o1),
+                    (t2, &o2),
+                    "{id}: step {k} after the cut at {cut}"
+                );
+                if t1.terminated || t1.truncated {
+                    // The unused generator: MinAtar's episodes continue their own stream.
+                    env.reset(&mut rand_chacha::ChaCha8Rng::seed_from_u64(k), &mut o1);
+                    other.reset(&mut rand_chacha::ChaCha8Rng::seed_from_u64(99), &mut o2);
+                    assert_eq!(o1, o2);
+                }
+            }
+            obs = o1;
+        }
+    }
+}
+
+/// A damaged snapshot is refused with an error naming the problem, never a panic.
+#[test]
+fn a_damaged_snapshot_is_refused() {
+    use rand::SeedableRng;
+    let id = EnvId::from_name("MinAtar/Seaquest-v1").expect("id");
+    let mut env = id.make(None).expect("env");
+    let mut obs = vec![0.0f32; id.obs_dim()];
+    env.reset(&mut rand_chacha::ChaCha8Rng::seed_from_u64(0), &mut obs);
+    let envs::Episode::MinAtar(snapshot) = env.episode().expect("snapshot") else {
+        panic!("a MinAtar snapshot");
+    };
+    let json = serde_json::to_value(&*snapshot).expect("serializes");
+    let damaged: [(&str, fn(&mut serde_json::Value)); 3] = [
+        ("a sub off the grid", |j| {
+            j["state"]["Seaquest"]["sub_x"] = serde_json::json!(12)
+        }),
+        ("an action outside 0..6", |j| {
+            j["last_action"] = serde_json::json!(9)
+        }),
+        ("a RandomState of 3 words", |j| {
+            j["rng"] = serde_json::json!({"key": [1, 2, 3], "pos": 0})
+        }),
+    ];
+    for (field, damage) in damaged {
+        let mut j = json.clone();
+        damage(&mut j);
+        let bad: envs::minatar::Snapshot = serde_json::from_value(j).expect("still parses");
+        let mut fresh = id.make(None).expect("env");
+        let err = fresh
+            .resume(&envs::Episode::MinAtar(Box::new(bad)), &mut obs)
+            .expect_err("refused");
+        assert!(err.to_string().contains("cannot be in"), "{field}: {err}");
+    }
+    // Another game's snapshot, and a classic-control episode, are refused too.
+    let mut breakout = EnvId::from_name("MinAtar/Breakout-v1")
+        .expect("id")
+        .make(None)
+        .expect("env");
+    let mut o = vec![0.0f32; 400];
+    let err = breakout
+        .resume(&envs::Episode::MinAtar(snapshot.clone()), &mut o)
+        .expect_err("refused");
+    assert!(err.to_string().contains("Seaquest"), "{err}");
+    let err = breakout
+        .resume(
+            &envs::Episode::Classic {
+                state: vec![0.0; 2],
+                steps: 0,
+            },
+            &mut o,
+        )
+        .expect_err("refused");
+    assert!(err.to_string().contains("another kind"), "{err}");
+}

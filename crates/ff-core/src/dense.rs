@@ -37,6 +37,28 @@ pub enum Init {
 pub struct Dense<T: Real> {
     w: DMatrix<T>,
     b: DVector<T>,
+    /// Whether a binary input batch is multiplied by gathering the columns it selects (see
+    /// [`Dense::set_binary_gather`]); not part of the parameters.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    gather: bool,
+}
+
+/// An input batch is multiplied by gathering when every value is 0 or 1 and at most this
+/// fraction of them is 1: a gathered column costs an add per output where the product costs a
+/// multiply-add per input and output, so below about a quarter the gather is the cheaper.
+const GATHER_MAX_DENSITY: f64 = 0.25;
+
+/// Whether `x` is all zeros and ones with few enough ones to gather.
+fn gathers<T: Real>(x: &[T]) -> bool {
+    let mut ones = 0usize;
+    for &v in x {
+        if v == T::one() {
+            ones += 1;
+        } else if v != T::zero() {
+            return false;
+        }
+    }
+    (ones as f64) <= GATHER_MAX_DENSITY * x.len() as f64
 }
 
 /// Gradients of a dense layer's parameters, reusable across layers of any shape.
@@ -93,7 +115,7 @@ impl<T: Real> Dense<T> {
             Some(bound) => T::of(rng.gen_range(-bound..=bound)),
             None => T::zero(),
         });
-        Self { w, b }
+        Self { w, b, gather: true }
     }
 
     /// A layer from its weights (`out × in`) and biases (`out`), which must agree.
@@ -105,7 +127,7 @@ impl<T: Real> Dense<T> {
                 got: (b.len(), 1),
             });
         }
-        Ok(Self { w, b })
+        Ok(Self { w, b, gather: true })
     }
 
     /// A layer from row-major weights (`out_dim` rows of `in_dim`, PyTorch's layout) and biases.
@@ -134,6 +156,7 @@ impl<T: Real> Dense<T> {
         Ok(Self {
             w: DMatrix::from_row_slice(out_dim, in_dim, w),
             b: DVector::from_column_slice(b),
+            gather: true,
         })
     }
 
@@ -232,12 +255,32 @@ impl<T: Real> Dense<T> {
         self.affine(x, out, true)
     }
 
+    /// Whether a binary input batch (every value 0 or 1, at most a quarter of them 1, such as
+    /// MinAtar's grids) is multiplied by what it selects: the forward pass adds the weight
+    /// columns of the inputs that are 1 (a gather-add), and `∂L/∂W = dz xᵀ` adds each sample's
+    /// `dz` into those columns (a scatter-add), so the cost follows the ones, not the inputs.
+    /// The result is the product's, summed in another order (equal to rounding; exactly equal
+    /// with one 1 per sample). On by default; off, every batch goes through the matrix
+    /// product (the dense baseline the benchmarks compare with).
+    pub fn set_binary_gather(&mut self, on: bool) {
+        self.gather = on;
+    }
+
+    /// Whether binary inputs are gathered ([`Dense::set_binary_gather`]).
+    pub fn binary_gather(&self) -> bool {
+        self.gather
+    }
+
     /// `out ← W x + b`, and the ReLU in the same pass over `out` when `relu` is set; the input
     /// is already checked.
     pub(crate) fn affine(&self, x: MatRef<'_, T>, out: &mut Buf<T>, relu: bool) -> Result<()> {
         out.shape_to(self.out_dim(), x.cols());
-        let w = MatRef::from(&self.w).op()?;
-        gemm(out.as_mut_slice(), w, x.op()?)?;
+        if self.gather && gathers(x.as_slice()) {
+            self.gather_add(x, out.as_mut_slice());
+        } else {
+            let w = MatRef::from(&self.w).op()?;
+            gemm(out.as_mut_slice(), w, x.op()?)?;
+        }
         // The bias is added after the product, in one vectorised pass (broadcasting it into
         // `out` first cost a memcpy per column).
         let bias = self.b.as_slice();
@@ -295,6 +338,39 @@ impl<T: Real> Dense<T> {
         Ok(())
     }
 
+    /// `out ← W x` for a binary `x`: each sample's column is the sum of the weight columns
+    /// its ones select, in input order.
+    fn gather_add(&self, x: MatRef<'_, T>, out: &mut [T]) {
+        let rows = self.out_dim();
+        let w = self.w.as_slice();
+        for (j, o) in out.chunks_exact_mut(rows.max(1)).enumerate() {
+            o.fill(T::zero());
+            for (i, &v) in x.column(j).iter().enumerate() {
+                if v != T::zero() {
+                    for (a, &wv) in o.iter_mut().zip(&w[i * rows..(i + 1) * rows]) {
+                        *a += wv;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `gw ← dz xᵀ` for a binary `x`: each sample's `dz` added into the columns of its ones.
+    fn scatter_add(x: MatRef<'_, T>, dz: MatRef<'_, T>, gw: &mut [T]) {
+        let rows = dz.rows();
+        gw.fill(T::zero());
+        for j in 0..x.cols() {
+            let d = dz.column(j);
+            for (i, &v) in x.column(j).iter().enumerate() {
+                if v != T::zero() {
+                    for (g, &dv) in gw[i * rows..(i + 1) * rows].iter_mut().zip(d) {
+                        *g += dv;
+                    }
+                }
+            }
+        }
+    }
+
     /// The parameter half of the backward pass; shapes already checked.
     pub(crate) fn param_grads(
         &self,
@@ -303,7 +379,11 @@ impl<T: Real> Dense<T> {
         grads: &mut DenseGrads<T>,
     ) -> Result<()> {
         grads.w.shape_to(self.out_dim(), self.in_dim());
-        gemm(grads.w.as_mut_slice(), dz.op()?, x.op_t()?)?;
+        if self.gather && gathers(x.as_slice()) {
+            Self::scatter_add(x, dz, grads.w.as_mut_slice());
+        } else {
+            gemm(grads.w.as_mut_slice(), dz.op()?, x.op_t()?)?;
+        }
         grads.b.shape_to(self.out_dim(), 1);
         let gb = grads.b.as_mut_slice();
         gb.fill(T::zero());

@@ -1,8 +1,14 @@
 //! A fixed-capacity ring buffer of transitions and uniform minibatch sampling.
 //!
-//! Transitions are stored struct-of-arrays in contiguous memory: one `Vec<f32>` of observations
+//! Transitions are stored struct-of-arrays in contiguous memory: one array of observations
 //! (`capacity × obs_dim`, one transition after another), one of next observations, and one each
 //! of actions, rewards and terminated flags. Once full, a push overwrites the oldest transition.
+//!
+//! Observations that are all zeros and ones (MinAtar's grids) can be stored as bits
+//! ([`Storage::Bits`]): eight values to a byte, 32 times less than `f32`, so a 5M-transition
+//! buffer of 1 000-value grids holds 1.2 GiB instead of 40 GiB. A push then refuses any other
+//! value, and sampling unpacks the bits into the batch's `f32`s, so a batch is the same either
+//! way.
 //!
 //! Sampling writes into a caller-owned [`Batch`] whose buffers are reused: after the first call
 //! with a given batch size, sampling allocates nothing. A batch is laid out so that its
@@ -40,8 +46,142 @@ pub enum Sampling {
     WithReplacement,
 }
 
+/// How observations are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Storage {
+    /// As `f32` values.
+    #[default]
+    F32,
+    /// As bits, for observations whose every value is 0 or 1.
+    Bits,
+}
+
+/// Stored observations, `capacity` of them one after another.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+enum Store {
+    /// `obs_dim` values each.
+    F32(Vec<f32>),
+    /// `obs_dim.div_ceil(8)` bytes each, value `i` in bit `i % 8` of byte `i / 8`.
+    Bits(Vec<u8>),
+}
+
+impl Store {
+    fn new(storage: Storage, capacity: usize, obs_dim: usize) -> Self {
+        match storage {
+            Storage::F32 => Store::F32(vec![0.0; capacity * obs_dim]),
+            Storage::Bits => Store::Bits(vec![0; capacity * obs_dim.div_ceil(8)]),
+        }
+    }
+
+    fn storage(&self) -> Storage {
+        match self {
+            Store::F32(_) => Storage::F32,
+            Store::Bits(_) => Storage::Bits,
+        }
+    }
+
+    /// Length a store of `capacity` observations of width `obs_dim` has.
+    #[cfg(feature = "serde")]
+    fn expected_len(&self, capacity: usize, obs_dim: usize) -> Option<usize> {
+        match self {
+            Store::F32(_) => capacity.checked_mul(obs_dim),
+            Store::Bits(_) => capacity.checked_mul(obs_dim.div_ceil(8)),
+        }
+    }
+
+    #[cfg(feature = "serde")]
+    fn len(&self) -> usize {
+        match self {
+            Store::F32(v) => v.len(),
+            Store::Bits(v) => v.len(),
+        }
+    }
+
+    /// Writes `obs` into slot `i`; `Bits` has been checked to hold only zeros and ones.
+    fn write(&mut self, i: usize, obs: &[f32]) {
+        let d = obs.len();
+        match self {
+            Store::F32(v) => v[i * d..(i + 1) * d].copy_from_slice(obs),
+            Store::Bits(v) => {
+                let bytes = d.div_ceil(8);
+                let row = &mut v[i * bytes..(i + 1) * bytes];
+                for (byte, chunk) in row.iter_mut().zip(obs.chunks(8)) {
+                    *byte = chunk
+                        .iter()
+                        .enumerate()
+                        .fold(0u8, |acc, (k, &x)| acc | (u8::from(x != 0.0) << k));
+                }
+            }
+        }
+    }
+
+    fn slot(&self, i: usize, obs_dim: usize) -> ObsRef<'_> {
+        match self {
+            Store::F32(v) => ObsRef::F32(&v[i * obs_dim..(i + 1) * obs_dim]),
+            Store::Bits(v) => {
+                let bytes = obs_dim.div_ceil(8);
+                ObsRef::Bits {
+                    bytes: &v[i * bytes..(i + 1) * bytes],
+                    len: obs_dim,
+                }
+            }
+        }
+    }
+}
+
+/// One stored observation, borrowed from the buffer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ObsRef<'a> {
+    /// Kept as `f32`s.
+    F32(&'a [f32]),
+    /// Kept as `len` bits.
+    Bits {
+        /// The packed bits, lowest first.
+        bytes: &'a [u8],
+        /// Number of values.
+        len: usize,
+    },
+}
+
+impl ObsRef<'_> {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            ObsRef::F32(v) => v.len(),
+            ObsRef::Bits { len, .. } => *len,
+        }
+    }
+
+    /// True for an observation of no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes the values into `out` (of [`ObsRef::len`] values).
+    pub fn write_to(&self, out: &mut [f32]) {
+        match self {
+            ObsRef::F32(v) => out.copy_from_slice(v),
+            ObsRef::Bits { bytes, .. } => {
+                for (chunk, &byte) in out.chunks_mut(8).zip(bytes.iter()) {
+                    for (k, o) in chunk.iter_mut().enumerate() {
+                        *o = f32::from((byte >> k) & 1);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The values.
+    pub fn to_vec(&self) -> Vec<f32> {
+        let mut v = vec![0.0; self.len()];
+        self.write_to(&mut v);
+        v
+    }
+}
+
 /// What can go wrong with the buffer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
     /// A buffer that can hold nothing.
     #[error("replay capacity is 0: it must hold at least one transition")]
@@ -58,6 +198,18 @@ pub enum Error {
         expected: usize,
         /// Width given.
         got: usize,
+    },
+    /// A value other than 0 or 1 pushed into a buffer that stores bits.
+    #[error(
+        "{field}[{index}] is {value}, but this buffer stores observations as bits (0 or 1 only): store them as f32"
+    )]
+    NotBinary {
+        /// `obs` or `next_obs`.
+        field: &'static str,
+        /// Where.
+        index: usize,
+        /// The value.
+        value: f32,
     },
     /// Sampling before anything was pushed.
     #[error("cannot sample from an empty replay buffer: push transitions first")]
@@ -82,13 +234,13 @@ pub enum Error {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TransitionRef<'a> {
     /// Observation the action was taken in.
-    pub obs: &'a [f32],
+    pub obs: ObsRef<'a>,
     /// Action taken.
     pub action: u32,
     /// Reward received.
     pub reward: f32,
     /// Observation after the action.
-    pub next_obs: &'a [f32],
+    pub next_obs: ObsRef<'a>,
     /// Whether `next_obs` is terminal.
     pub terminated: bool,
 }
@@ -134,8 +286,8 @@ pub struct ReplayBuffer {
     len: usize,
     /// Slot the next push writes to.
     head: usize,
-    obs: Vec<f32>,
-    next_obs: Vec<f32>,
+    obs: Store,
+    next_obs: Store,
     actions: Vec<u32>,
     rewards: Vec<f32>,
     terminated: Vec<bool>,
@@ -151,8 +303,8 @@ struct ReplayParts {
     obs_dim: usize,
     len: usize,
     head: usize,
-    obs: Vec<f32>,
-    next_obs: Vec<f32>,
+    obs: Store,
+    next_obs: Store,
     actions: Vec<u32>,
     rewards: Vec<f32>,
     terminated: Vec<bool>,
@@ -163,9 +315,9 @@ impl TryFrom<ReplayParts> for ReplayBuffer {
     type Error = String;
 
     fn try_from(p: ReplayParts) -> Result<Self, String> {
-        let per_obs = p.capacity.checked_mul(p.obs_dim);
-        let lengths_ok = per_obs == Some(p.obs.len())
-            && per_obs == Some(p.next_obs.len())
+        let lengths_ok = p.obs.storage() == p.next_obs.storage()
+            && p.obs.expected_len(p.capacity, p.obs_dim) == Some(p.obs.len())
+            && p.next_obs.expected_len(p.capacity, p.obs_dim) == Some(p.next_obs.len())
             && p.actions.len() == p.capacity
             && p.rewards.len() == p.capacity
             && p.terminated.len() == p.capacity;
@@ -202,9 +354,23 @@ impl TryFrom<ReplayParts> for ReplayBuffer {
 }
 
 impl ReplayBuffer {
-    /// A buffer for `capacity` transitions whose observations have `obs_dim` values. All memory
-    /// is reserved here; pushes never allocate.
+    /// A buffer for `capacity` transitions whose observations have `obs_dim` values, kept as
+    /// `f32`. All memory is reserved here; pushes never allocate.
     pub fn new(capacity: usize, obs_dim: usize) -> Result<Self, Error> {
+        Self::with_storage(capacity, obs_dim, Storage::F32)
+    }
+
+    /// A buffer whose observations are kept as `storage` says.
+    ///
+    /// ```
+    /// use replay::{ReplayBuffer, Storage};
+    /// let mut bits = ReplayBuffer::with_storage(10, 3, Storage::Bits)?;
+    /// bits.push(&[1.0, 0.0, 1.0], 0, 1.0, &[0.0, 1.0, 1.0], false)?;
+    /// assert_eq!(bits.get(0).expect("held").next_obs.to_vec(), [0.0, 1.0, 1.0]);
+    /// assert!(bits.push(&[0.5, 0.0, 1.0], 0, 1.0, &[0.0; 3], false).is_err());
+    /// # Ok::<(), replay::Error>(())
+    /// ```
+    pub fn with_storage(capacity: usize, obs_dim: usize, storage: Storage) -> Result<Self, Error> {
         if capacity == 0 {
             return Err(Error::ZeroCapacity);
         }
@@ -216,8 +382,8 @@ impl ReplayBuffer {
             obs_dim,
             len: 0,
             head: 0,
-            obs: vec![0.0; capacity * obs_dim],
-            next_obs: vec![0.0; capacity * obs_dim],
+            obs: Store::new(storage, capacity, obs_dim),
+            next_obs: Store::new(storage, capacity, obs_dim),
             actions: vec![0; capacity],
             rewards: vec![0.0; capacity],
             terminated: vec![false; capacity],
@@ -244,6 +410,20 @@ impl ReplayBuffer {
         self.obs_dim
     }
 
+    /// How observations are kept.
+    pub fn storage(&self) -> Storage {
+        self.obs.storage()
+    }
+
+    /// Bytes the buffer's arrays hold.
+    pub fn bytes(&self) -> usize {
+        let obs = match &self.obs {
+            Store::F32(v) => v.len() * 4,
+            Store::Bits(v) => v.len(),
+        };
+        2 * obs + self.capacity * (4 + 4 + 1)
+    }
+
     /// Stores a transition, overwriting the oldest once the buffer is full.
     pub fn push(
         &mut self,
@@ -262,10 +442,24 @@ impl ReplayBuffer {
                 });
             }
         }
+        if self.storage() == Storage::Bits {
+            for (field, values) in [("obs", obs), ("next_obs", next_obs)] {
+                if let Some((index, &value)) = values
+                    .iter()
+                    .enumerate()
+                    .find(|&(_, &v)| v != 0.0 && v != 1.0)
+                {
+                    return Err(Error::NotBinary {
+                        field,
+                        index,
+                        value,
+                    });
+                }
+            }
+        }
         let i = self.head;
-        let row = i * self.obs_dim..(i + 1) * self.obs_dim;
-        self.obs[row.clone()].copy_from_slice(obs);
-        self.next_obs[row].copy_from_slice(next_obs);
+        self.obs.write(i, obs);
+        self.next_obs.write(i, next_obs);
         self.actions[i] = action;
         self.rewards[i] = reward;
         self.terminated[i] = terminated;
@@ -276,15 +470,12 @@ impl ReplayBuffer {
 
     /// The transition in slot `slot`, or `None` for a slot not yet written.
     pub fn get(&self, slot: usize) -> Option<TransitionRef<'_>> {
-        (slot < self.len).then(|| {
-            let row = slot * self.obs_dim..(slot + 1) * self.obs_dim;
-            TransitionRef {
-                obs: &self.obs[row.clone()],
-                action: self.actions[slot],
-                reward: self.rewards[slot],
-                next_obs: &self.next_obs[row],
-                terminated: self.terminated[slot],
-            }
+        (slot < self.len).then(|| TransitionRef {
+            obs: self.obs.slot(slot, self.obs_dim),
+            action: self.actions[slot],
+            reward: self.rewards[slot],
+            next_obs: self.next_obs.slot(slot, self.obs_dim),
+            terminated: self.terminated[slot],
         })
     }
 
@@ -358,8 +549,12 @@ impl ReplayBuffer {
         batch.rewards.resize(n, 0.0);
         batch.terminated.resize(n, false);
         for (k, &i) in batch.indices.iter().enumerate() {
-            batch.obs[k * d..(k + 1) * d].copy_from_slice(&self.obs[i * d..(i + 1) * d]);
-            batch.next_obs[k * d..(k + 1) * d].copy_from_slice(&self.next_obs[i * d..(i + 1) * d]);
+            self.obs
+                .slot(i, d)
+                .write_to(&mut batch.obs[k * d..(k + 1) * d]);
+            self.next_obs
+                .slot(i, d)
+                .write_to(&mut batch.next_obs[k * d..(k + 1) * d]);
             batch.actions[k] = self.actions[i];
             batch.rewards[k] = self.rewards[i];
             batch.terminated[k] = self.terminated[i];

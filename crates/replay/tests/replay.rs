@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use replay::{Batch, Error, ReplayBuffer, Sampling};
+use replay::{Batch, Error, ReplayBuffer, Sampling, Storage};
 use std::collections::HashSet;
 
 /// Transition number `k` carries `k` in every field, so a sample says which push it came from.
@@ -171,7 +171,12 @@ fn decoding_refuses_a_buffer_that_does_not_hold_together() {
         ("len", serde_json::json!(5), "holds 5"),
         (
             "obs",
-            serde_json::json!([0.0, 1.0]),
+            serde_json::json!({"F32": [0.0, 1.0]}),
+            "does not hold together",
+        ),
+        (
+            "obs",
+            serde_json::json!({"Bits": [0, 0, 0, 0]}),
             "does not hold together",
         ),
         (
@@ -186,4 +191,63 @@ fn decoding_refuses_a_buffer_that_does_not_hold_together() {
         let err = serde_json::from_value::<ReplayBuffer>(bad).expect_err(field);
         assert!(err.to_string().contains(needle), "{field}: {err}");
     }
+}
+
+proptest! {
+    /// A buffer of bits and one of f32s fed the same 0/1 transitions sample the same batches.
+    #[test]
+    fn bits_sample_what_f32s_sample(
+        seed in any::<u64>(),
+        capacity in 1usize..50,
+        obs_dim in 1usize..40,
+        pushes in 1usize..120,
+    ) {
+        use rand::Rng;
+        let mut draw = ChaCha8Rng::seed_from_u64(seed);
+        let mut bits = ReplayBuffer::with_storage(capacity, obs_dim, Storage::Bits).expect("valid");
+        let mut floats = ReplayBuffer::new(capacity, obs_dim).expect("valid");
+        for k in 0..pushes {
+            let o: Vec<f32> = (0..obs_dim).map(|_| f32::from(u8::from(draw.gen_bool(0.3)))).collect();
+            let n: Vec<f32> = (0..obs_dim).map(|_| f32::from(u8::from(draw.gen_bool(0.3)))).collect();
+            bits.push(&o, k as u32, k as f32, &n, k % 4 == 0).expect("binary");
+            floats.push(&o, k as u32, k as f32, &n, k % 4 == 0).expect("valid");
+        }
+        let (mut a, mut b) = (Batch::default(), Batch::default());
+        let (mut r1, mut r2) = (ChaCha8Rng::seed_from_u64(seed ^ 1), ChaCha8Rng::seed_from_u64(seed ^ 1));
+        for _ in 0..3 {
+            bits.sample_into(&mut r1, 16, Sampling::WithReplacement, &mut a).expect("sample");
+            floats.sample_into(&mut r2, 16, Sampling::WithReplacement, &mut b).expect("sample");
+            prop_assert_eq!(&a, &b);
+        }
+        prop_assert!(bits.bytes() < floats.bytes() || obs_dim == 0);
+    }
+}
+
+#[test]
+fn a_bits_buffer_refuses_other_values_naming_them() {
+    let mut bits = ReplayBuffer::with_storage(4, 3, Storage::Bits).expect("valid");
+    let err = bits
+        .push(&[0.0, 1.0, 0.0], 0, 0.0, &[0.0, 2.0, 1.0], false)
+        .expect_err("refused");
+    assert_eq!(
+        err,
+        Error::NotBinary {
+            field: "next_obs",
+            index: 1,
+            value: 2.0
+        }
+    );
+    assert!(err.to_string().contains("store them as f32"), "{err}");
+    assert!(bits.is_empty(), "nothing was stored");
+}
+
+/// The ARQ protocol's buffer (5M transitions of Seaquest's 1 000-value grids) as bits: the
+/// arrays' size computed from the layout, without allocating it here.
+#[test]
+fn an_arq_sized_buffer_of_bits_fits_in_well_under_two_gib() {
+    let small = ReplayBuffer::with_storage(1000, 1000, Storage::Bits).expect("valid");
+    let per_transition = small.bytes() / 1000;
+    assert_eq!(per_transition, 2 * 125 + 9);
+    let arq = per_transition * 5_000_000;
+    assert!(arq < 1_300_000_000, "{arq} bytes");
 }

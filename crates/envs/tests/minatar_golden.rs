@@ -326,7 +326,8 @@ fn a_damaged_snapshot_is_refused() {
         panic!("a MinAtar snapshot");
     };
     let json = serde_json::to_value(&*snapshot).expect("serializes");
-    let damaged: [(&str, fn(&mut serde_json::Value)); 3] = [
+    type Damage = fn(&mut serde_json::Value);
+    let damaged: [(&str, Damage); 3] = [
         ("a sub off the grid", |j| {
             j["state"]["Seaquest"]["sub_x"] = serde_json::json!(12)
         }),

@@ -1,8 +1,10 @@
 //! One environment step of each task, random actions, resetting ended episodes; in one group so
-//! the report reads as a comparison (Gymnasium's rates are measured by `cargo xtask bench`).
+//! the report reads as a comparison (Gymnasium's and the MinAtar package's rates are measured by
+//! `cargo xtask bench --peer`). MinAtar's games also step with the grid written as bits
+//! (`minatar_step_bits`), the form the package's `state()` and this project's replay hold.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use envs::{EnvId, Environment};
+use envs::{EnvId, Environment, MinAtar, MinAtarOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
@@ -26,6 +28,39 @@ fn bench(c: &mut Criterion) {
                     env.reset(&mut rng, &mut obs);
                 }
                 black_box(&obs);
+            })
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("minatar_step_bits");
+    for id in EnvId::ALL {
+        let EnvId::MinAtar {
+            game,
+            minimal_actions,
+        } = id
+        else {
+            continue;
+        };
+        let mut env = MinAtar::new(game, minimal_actions, u32::MAX, MinAtarOptions::default())
+            .expect("valid");
+        env.seed(0);
+        let mut obs = vec![0.0f32; id.obs_dim()];
+        let mut bits = vec![0u8; id.obs_dim().div_ceil(8)];
+        env.reset_seeded(&mut obs);
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let actions: Vec<usize> = (0..4096)
+            .map(|_| rng.gen_range(0..id.n_actions()))
+            .collect();
+        let mut k = 0;
+        group.bench_function(id.name(), |b| {
+            b.iter(|| {
+                k = (k + 1) % actions.len();
+                let t = env.step_bits(actions[k], &mut bits).expect("valid action");
+                if t.terminated {
+                    env.reset_seeded(&mut obs);
+                }
+                black_box(&bits);
             })
         });
     }

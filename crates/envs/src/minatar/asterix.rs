@@ -1,7 +1,7 @@
 //! Asterix (minatar/environments/asterix.py): dodge enemies and collect gold that cross the
 //! rows from either side; spawning and movement speed up every 100 frames.
 
-use super::{Canvas, RandomState};
+use super::{Grid, RandomState};
 use serde::{Deserialize, Serialize};
 
 const RAMP_INTERVAL: i32 = 100;
@@ -155,7 +155,7 @@ impl Asterix {
         });
     }
 
-    pub(crate) fn draw(&self, out: &mut impl Canvas) {
+    pub(crate) fn draw(&self, out: &mut Grid<4>) {
         out.set(self.player_y, self.player_x, 0);
         for e in self.entities.iter().flatten() {
             out.set(e.y, e.x, if e.gold { 3 } else { 1 });

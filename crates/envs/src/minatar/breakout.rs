@@ -1,7 +1,7 @@
 //! Breakout (minatar/environments/breakout.py): bounce the ball off the paddle into three rows
 //! of bricks, which come back when all are gone. No difficulty ramp.
 
-use super::{Canvas, RandomState};
+use super::{Grid, RandomState};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,6 +16,10 @@ pub(crate) struct Breakout {
     last_x: i32,
     last_y: i32,
     terminal: bool,
+    /// The brick channel drawn, redrawn only when a brick changes (bricks are most of the
+    /// grid's ones and change rarely).
+    #[serde(skip)]
+    brick_grid: [u64; 16],
 }
 
 const FULL_ROW: u16 = 0x3ff;
@@ -34,7 +38,27 @@ impl Breakout {
             last_x: 0,
             last_y: 3,
             terminal: false,
+            brick_grid: [0; 16],
         }
+        .with_bricks_drawn()
+    }
+
+    fn with_bricks_drawn(mut self) -> Self {
+        self.draw_bricks();
+        self
+    }
+
+    /// Redraws the brick channel's cache from `bricks`.
+    pub(crate) fn draw_bricks(&mut self) {
+        let mut grid = Grid::<4>::default();
+        for (y, &row) in self.bricks.iter().enumerate() {
+            let mut r = row;
+            while r != 0 {
+                grid.set(y as i32, r.trailing_zeros() as i32, 3);
+                r &= r - 1;
+            }
+        }
+        self.brick_grid = grid.words;
     }
 
     pub(crate) fn reset(&mut self, rng: &mut RandomState) {
@@ -90,12 +114,14 @@ impl Breakout {
                 r += 1;
                 self.strike = true;
                 self.bricks[new_y as usize] &= !(1 << new_x);
+                self.draw_bricks();
                 new_y = self.last_y;
                 self.ball_dir = [3, 2, 1, 0][self.ball_dir];
             }
         } else if new_y == 9 {
             if self.bricks.iter().all(|&row| row == 0) {
                 self.bricks[1..4].fill(FULL_ROW);
+                self.draw_bricks();
             }
             if self.ball_x == self.pos {
                 self.ball_dir = [3, 2, 1, 0][self.ball_dir];
@@ -115,16 +141,10 @@ impl Breakout {
         (r, self.terminal)
     }
 
-    pub(crate) fn draw(&self, out: &mut impl Canvas) {
+    pub(crate) fn draw(&self, out: &mut Grid<4>) {
+        out.words = self.brick_grid;
         out.set(self.ball_y, self.ball_x, 1);
         out.set(9, self.pos, 0);
         out.set(self.last_y, self.last_x, 2);
-        for (y, row) in self.bricks.iter().enumerate() {
-            for x in 0..10 {
-                if row >> x & 1 == 1 {
-                    out.set(y as i32, x, 3);
-                }
-            }
-        }
     }
 }

@@ -1,7 +1,7 @@
 //! Freeway (minatar/environments/freeway.py): cross eight lanes of traffic; +1 per crossing,
 //! after which the cars get new random speeds. The game ends after 2 500 frames. No ramp.
 
-use super::{Canvas, RandomState};
+use super::{Grid, RandomState};
 use serde::{Deserialize, Serialize};
 
 const PLAYER_SPEED: i32 = 3;
@@ -123,7 +123,7 @@ impl Freeway {
         (r, self.terminal)
     }
 
-    pub(crate) fn draw(&self, out: &mut impl Canvas) {
+    pub(crate) fn draw(&self, out: &mut Grid<7>) {
         out.set(self.pos, 4, 0);
         // The package draws a speed-0 car's trail in the previous car's channel (and fails on
         // the first car); `trail` carries over the same way.

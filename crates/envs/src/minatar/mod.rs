@@ -148,35 +148,52 @@ impl Game {
     }
 }
 
-/// Where a game draws its state: cell `(y, x)`, channel `c` set.
-pub(crate) trait Canvas {
-    fn set(&mut self, y: i32, x: i32, c: usize);
+/// A game's state drawn as bits in numpy's `(y, x, c)` order for `C` channels: value `i` in
+/// bit `i % 64` of word `i / 64` (up to 1 024 values; Seaquest's 1 000 are the most).
+#[derive(Default)]
+pub(crate) struct Grid<const C: usize> {
+    pub(crate) words: [u64; 16],
 }
 
-/// A grid of `f32` 0/1 values in numpy's `(y, x, c)` order.
-struct Dense<'a> {
-    obs: &'a mut [f32],
-    channels: usize,
-}
-
-impl Canvas for Dense<'_> {
+impl<const C: usize> Grid<C> {
+    /// Sets cell `(y, x)`, channel `c`.
     #[inline]
-    fn set(&mut self, y: i32, x: i32, c: usize) {
-        self.obs[(y as usize * GRID + x as usize) * self.channels + c] = 1.0;
+    pub(crate) fn set(&mut self, y: i32, x: i32, c: usize) {
+        let i = (y as usize * GRID + x as usize) * C + c;
+        self.words[i >> 6] |= 1 << (i & 63);
     }
 }
 
-/// A grid of bits in the same order, eight cells to a byte, lowest bit first.
-struct Bits<'a> {
-    bytes: &'a mut [u8],
-    channels: usize,
+/// Writes `words`' bits, lowest first, into `out` as `f32` zeros and ones: every value
+/// written once, 32 at a time without a branch per value (the loop vectorises).
+fn write_f32(words: &[u64; 16], out: &mut [f32]) {
+    let halves = words
+        .iter()
+        .flat_map(|&w| [(w & 0xffff_ffff) as u32, (w >> 32) as u32]);
+    let mut chunks = out.chunks_exact_mut(32);
+    let mut halves = halves.into_iter();
+    for (chunk, h) in (&mut chunks).zip(&mut halves) {
+        expand32(h, chunk);
+    }
+    let rest = chunks.into_remainder();
+    if let Some(h) = halves.next() {
+        expand32(h, rest);
+    }
 }
 
-impl Canvas for Bits<'_> {
-    #[inline]
-    fn set(&mut self, y: i32, x: i32, c: usize) {
-        let i = (y as usize * GRID + x as usize) * self.channels + c;
-        self.bytes[i / 8] |= 1 << (i % 8);
+/// `out[k] = bit k of h` for up to 32 values.
+#[inline]
+fn expand32(h: u32, out: &mut [f32]) {
+    for (k, v) in out.iter_mut().enumerate() {
+        // A mask per lane and a compare: vectorises on baseline x86-64 (no variable shifts).
+        *v = if h & (1u32 << k) != 0 { 1.0 } else { 0.0 };
+    }
+}
+
+/// Writes `words`' bytes, lowest bit first, as many as `out` holds.
+fn write_bytes(words: &[u64; 16], out: &mut [u8]) {
+    for (chunk, word) in out.chunks_mut(8).zip(words) {
+        chunk.copy_from_slice(&word.to_le_bytes()[..chunk.len()]);
     }
 }
 
@@ -221,13 +238,19 @@ impl State {
         }
     }
 
-    fn draw(&self, out: &mut impl Canvas) {
+    /// The state drawn as bits.
+    fn draw(&self) -> [u64; 16] {
+        fn drawn<const C: usize>(draw: impl FnOnce(&mut Grid<C>)) -> [u64; 16] {
+            let mut grid = Grid::<C>::default();
+            draw(&mut grid);
+            grid.words
+        }
         match self {
-            State::Asterix(g) => g.draw(out),
-            State::Breakout(g) => g.draw(out),
-            State::Freeway(g) => g.draw(out),
-            State::Seaquest(g) => g.draw(out),
-            State::SpaceInvaders(g) => g.draw(out),
+            State::Asterix(g) => drawn(|o| g.draw(o)),
+            State::Breakout(g) => drawn(|o| g.draw(o)),
+            State::Freeway(g) => drawn(|o| g.draw(o)),
+            State::Seaquest(g) => drawn(|o| g.draw(o)),
+            State::SpaceInvaders(g) => drawn(|o| g.draw(o)),
         }
     }
 
@@ -386,11 +409,7 @@ impl MinAtar {
         if obs.len() != self.id.obs_dim() {
             return;
         }
-        obs.fill(0.0);
-        self.state.draw(&mut Dense {
-            obs,
-            channels: self.game.channels(),
-        });
+        write_f32(&self.state.draw(), obs);
     }
 
     /// Writes the observation grid into `bytes` as bits, eight cells to a byte in the same
@@ -399,11 +418,7 @@ impl MinAtar {
         if bytes.len() != self.id.obs_dim().div_ceil(8) {
             return;
         }
-        bytes.fill(0);
-        self.state.draw(&mut Bits {
-            bytes,
-            channels: self.game.channels(),
-        });
+        write_bytes(&self.state.draw(), bytes);
     }
 
     /// The environment as it stands, once it has a stream (seeded or reset); `None` before.
@@ -436,6 +451,9 @@ impl MinAtar {
             self.clock.check_resumable(s.steps, false)?;
         }
         self.state = s.state.clone();
+        if let State::Breakout(g) = &mut self.state {
+            g.draw_bricks();
+        }
         self.rng = Some(s.rng.clone());
         self.last_action = s.last_action;
         self.clock.restore(s.steps, s.running);
@@ -443,6 +461,48 @@ impl MinAtar {
             self.observe(obs);
         }
         Ok(())
+    }
+
+    /// [`Environment::step`] with the next grid written as bits (`obs_dim.div_ceil(8)` bytes,
+    /// lowest bit first): what the package's `act` and `state()` produce, in the form the
+    /// replay stores.
+    pub fn step_bits(&mut self, action: usize, bytes: &mut [u8]) -> Result<Transition, Error> {
+        let want = self.id.obs_dim().div_ceil(8);
+        if bytes.len() != want {
+            return Err(Error::ObsLength {
+                env: self.id,
+                expected: want,
+                got: bytes.len(),
+            });
+        }
+        if action >= self.actions.len() {
+            return Err(Error::InvalidAction {
+                env: self.id,
+                action,
+                n_actions: self.actions.len(),
+            });
+        }
+        let t = self.advance(action)?;
+        self.observe_bits(bytes);
+        Ok(t)
+    }
+
+    /// The package's `act`: the sticky-action draw, then the game's step.
+    fn advance(&mut self, action: usize) -> Result<Transition, Error> {
+        self.clock.tick()?;
+        let rng = self.rng.get_or_insert_with(|| RandomState::new(0));
+        let mut a = self.actions[action];
+        if rng.rand() < self.options.sticky_action_prob {
+            a = self.last_action;
+        }
+        self.last_action = a;
+        let (reward, terminated) = self.state.act(a, rng);
+        let truncated = self.clock.finish_step(terminated);
+        Ok(Transition {
+            reward: reward as f32,
+            terminated,
+            truncated,
+        })
     }
 
     /// Whether an episode is under way.
@@ -481,30 +541,15 @@ impl crate::Environment for MinAtar {
 
     fn step(&mut self, action: usize, obs: &mut [f32]) -> Result<Transition, Error> {
         crate::check(self.id, action, obs)?;
-        self.clock.tick()?;
-        let rng = self.rng.get_or_insert_with(|| RandomState::new(0));
-        let mut a = self.actions[action];
-        if rng.rand() < self.options.sticky_action_prob {
-            a = self.last_action;
-        }
-        self.last_action = a;
-        let (reward, terminated) = self.state.act(a, rng);
-        let truncated = self.clock.finish_step(terminated);
+        let t = self.advance(action)?;
         self.observe(obs);
-        Ok(Transition {
-            reward: reward as f32,
-            terminated,
-            truncated,
-        })
+        Ok(t)
     }
 
     fn render_text(&self) -> String {
         let c = self.game.channels();
         let mut bits = vec![0u8; (GRID * GRID * c).div_ceil(8)];
-        self.state.draw(&mut Bits {
-            bytes: &mut bits,
-            channels: c,
-        });
+        write_bytes(&self.state.draw(), &mut bits);
         let chars = self.game.channel_chars();
         let mut grid = vec![vec!['.'; GRID]; GRID];
         for (y, row) in grid.iter_mut().enumerate() {

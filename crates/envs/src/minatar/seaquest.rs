@@ -8,7 +8,7 @@
 //! that starts at the end, steps down by one, and stops once it is no longer inside the list,
 //! as CPython's `listreviterator` does, so removals during the walk visit the same elements.
 
-use super::{Canvas, RandomState};
+use super::{Grid, RandomState};
 use serde::{Deserialize, Serialize};
 
 const MAX_OXYGEN: i32 = 200;
@@ -462,7 +462,7 @@ impl Seaquest {
         });
     }
 
-    pub(crate) fn draw(&self, out: &mut impl Canvas) {
+    pub(crate) fn draw(&self, out: &mut Grid<10>) {
         out.set(self.sub_y, self.sub_x, 0);
         let back = if self.sub_right {
             self.sub_x - 1

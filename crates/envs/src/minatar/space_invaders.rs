@@ -4,7 +4,7 @@
 //! The package's 10×10 float maps are kept as ten 10-bit rows; `np.roll` along either axis is a
 //! rotation of the rows or of each row's bits.
 
-use super::Canvas;
+use super::Grid;
 use serde::{Deserialize, Serialize};
 
 const SHOT_COOL_DOWN: i32 = 5;
@@ -175,20 +175,23 @@ impl SpaceInvaders {
         })
     }
 
-    pub(crate) fn draw(&self, out: &mut impl Canvas) {
+    pub(crate) fn draw(&self, out: &mut Grid<6>) {
         out.set(9, self.pos, 0);
         let dir_channel = if self.alien_dir < 0 { 2 } else { 3 };
-        for y in 0..10 {
-            for x in 0..10 {
-                if has(&self.aliens, y, x) {
-                    out.set(y as i32, x, 1);
-                    out.set(y as i32, x, dir_channel);
-                }
-                if has(&self.f_bullets, y, x) {
-                    out.set(y as i32, x, 4);
-                }
-                if has(&self.e_bullets, y, x) {
-                    out.set(y as i32, x, 5);
+        let maps: [(&Map, &[usize]); 3] = [
+            (&self.aliens, &[1, dir_channel]),
+            (&self.f_bullets, &[4]),
+            (&self.e_bullets, &[5]),
+        ];
+        for (map, channels) in maps {
+            for (y, &row) in map.iter().enumerate() {
+                let mut r = row;
+                while r != 0 {
+                    let x = r.trailing_zeros() as i32;
+                    for &c in channels {
+                        out.set(y as i32, x, c);
+                    }
+                    r &= r - 1;
                 }
             }
         }

@@ -10,7 +10,7 @@ use crate::network::{QNetwork, Workspace, first_non_finite};
 use crate::policy::Policy;
 use crate::stats::FfEpochStats;
 use crate::{Error, Result};
-use dqn_head::{SyncAction, td_targets};
+use dqn_head::{SyncAction, double_q_targets, td_targets};
 use ff_core::cell::{Cell, CellNorm};
 use ff_core::{InputNorm, MatRef};
 use rand_chacha::ChaCha8Rng;
@@ -116,31 +116,54 @@ struct Core {
     ws: Workspace,
     targets: Vec<f32>,
     gamma: f32,
+    /// Double Q-learning: the online network's next-state Q-values pick the action.
+    double_q: bool,
+    q_online_next: Vec<f32>,
 }
 
 impl Core {
-    fn new(online: QNetwork, gamma: f32) -> Self {
+    fn new(online: QNetwork, gamma: f32, double_q: bool) -> Self {
         Self {
             target: online.clone(),
             online,
             ws: Workspace::default(),
             targets: Vec::new(),
             gamma,
+            double_q,
+            q_online_next: Vec::new(),
         }
     }
 
-    /// TD targets of a minibatch from the target network, batched in one forward pass.
+    /// TD targets of a minibatch from the target network, batched in one forward pass (two
+    /// with double Q-learning).
     fn compute_targets(&mut self, batch: &Batch) -> Result<()> {
         let next = MatRef::new(&batch.next_obs, self.target.obs_dim(), batch.len())?;
+        if self.double_q {
+            self.online.q_values(next, &mut self.ws)?;
+            self.q_online_next.clear();
+            self.q_online_next.extend_from_slice(self.ws.q.as_slice());
+        }
         self.target.q_values(next, &mut self.ws)?;
         self.targets.resize(batch.len(), 0.0);
-        td_targets(
-            self.ws.q.mat(),
-            &batch.rewards,
-            &batch.terminated,
-            self.gamma,
-            &mut self.targets,
-        )?;
+        if self.double_q {
+            let picker = MatRef::new(&self.q_online_next, self.target.n_actions(), batch.len())?;
+            double_q_targets(
+                self.ws.q.mat(),
+                picker,
+                &batch.rewards,
+                &batch.terminated,
+                self.gamma,
+                &mut self.targets,
+            )?;
+        } else {
+            td_targets(
+                self.ws.q.mat(),
+                &batch.rewards,
+                &batch.terminated,
+                self.gamma,
+                &mut self.targets,
+            )?;
+        }
         Ok(())
     }
 
@@ -213,7 +236,7 @@ impl BpAgent {
         );
         let learner = BpLearner::new(cfg.bp(), &net, cfg.train().td_loss)?;
         Ok(Self {
-            core: Core::new(net, cfg.train().gamma),
+            core: Core::new(net, cfg.train().gamma, cfg.bp().double_q),
             learner,
         })
     }
@@ -226,6 +249,12 @@ impl BpAgent {
     /// The online network.
     pub fn online(&self) -> &QNetwork {
         &self.core.online
+    }
+
+    /// [`QNetwork::set_binary_gather`] on the online and the target network.
+    pub fn set_binary_gather(&mut self, on: bool) {
+        self.core.online.set_binary_gather(on);
+        self.core.target.set_binary_gather(on);
     }
 
     /// The target network.
@@ -319,7 +348,7 @@ impl FfAgent {
             None => None,
         };
         Ok(Self {
-            core: Core::new(net, cfg.train().gamma),
+            core: Core::new(net, cfg.train().gamma, false),
             learner,
             warmstart,
         })

@@ -22,7 +22,7 @@
 use crate::config::{ActOn, FfAux, LocalConfig, LocalKind};
 use crate::network::argmax;
 use crate::stats::{EpochAccum, FfEpochStats};
-use crate::{Error, Result, Tensor};
+use crate::{Error, Result};
 use dqn_head::{TdLoss, td_gradients, td_loss};
 use ff_core::cell::{Cell, CellCache, CellGrads, CellNorm};
 use ff_core::ff::{FfStats, LossForm, ff_loss, goodness};
@@ -590,31 +590,20 @@ impl LocalLearner {
         for l in 0..n_layers {
             let q_next = MatRef::new(&ws.q_layers[l * na * b..(l + 1) * na * b], na, b)?;
             let out = &mut self.targets[l * b..(l + 1) * b];
-            if !self.cfg.double_q {
+            if self.cfg.double_q {
+                let picker = MatRef::new(&self.q_online_next[l * na * b..(l + 1) * na * b], na, b)?;
+                dqn_head::double_q_targets(
+                    q_next,
+                    picker,
+                    &batch.rewards,
+                    &batch.terminated,
+                    self.gamma,
+                    out,
+                )
+            } else {
                 dqn_head::td_targets(q_next, &batch.rewards, &batch.terminated, self.gamma, out)
-                    .map_err(|e| Error::from(e).in_layer(l))?;
-                continue;
             }
-            let picker = &self.q_online_next[l * na * b..(l + 1) * na * b];
-            for j in 0..b {
-                let column = q_next.column(j);
-                if let Some(&bad) = column.iter().find(|v| !v.is_finite()) {
-                    return Err(Error::Diverged {
-                        step: 0,
-                        layer: Some(l + 1),
-                        tensor: Tensor::TargetQValue,
-                        index: Some(j),
-                        value: f64::from(bad),
-                    });
-                }
-                let a = argmax(&picker[j * na..(j + 1) * na]);
-                let bootstrap = if batch.terminated[j] {
-                    0.0
-                } else {
-                    self.gamma * column[a]
-                };
-                out[j] = batch.rewards[j] + bootstrap;
-            }
+            .map_err(|e| Error::from(e).in_layer(l))?;
         }
         Ok(())
     }

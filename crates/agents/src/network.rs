@@ -35,6 +35,15 @@ pub struct Workspace {
 }
 
 impl QNetwork {
+    /// Whether binary input batches are gathered in every layer (on by default; see
+    /// [`ff_core::Dense::set_binary_gather`]). Off, every product runs dense: the baseline the
+    /// benchmarks compare the gather with.
+    pub fn set_binary_gather(&mut self, on: bool) {
+        for cell in &mut self.layers {
+            cell.dense_mut().set_binary_gather(on);
+        }
+    }
+
     /// A network `obs_dim → hidden… → n_actions` whose hidden cells carry `cell_norm`.
     #[allow(clippy::too_many_arguments)]
     pub fn new(

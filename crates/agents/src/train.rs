@@ -103,11 +103,13 @@ pub fn mean_std(xs: &[f32]) -> (f64, f64) {
 }
 
 /// Returns of `policy` (observation → action) over `episodes` episodes of `env`, whose starts
-/// are drawn from `rng`.
+/// are drawn from `rng`; with `epsilon` > 0, each action is a uniformly random one with that
+/// chance (drawn from `rng`; at 0 nothing is drawn).
 pub fn evaluate(
     policy: &mut dyn FnMut(&[f32]) -> Result<usize>,
     env: &EnvConfig,
     episodes: u32,
+    epsilon: f64,
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<f32>> {
     let mut env = env.make()?;
@@ -118,7 +120,11 @@ pub fn evaluate(
         env.reset(rng, &mut obs);
         let mut ret = 0.0;
         loop {
-            let action = policy(&obs)?;
+            let action = if epsilon > 0.0 && rng.gen_bool(epsilon) {
+                rng.gen_range(0..env.n_actions())
+            } else {
+                policy(&obs)?
+            };
             let step = env.step(action, &mut obs)?;
             ret += step.reward;
             if step.terminated || step.truncated {
@@ -143,6 +149,7 @@ pub fn evaluate_network(
         &mut |obs| policy.greedy_action(obs, &mut ws),
         env,
         episodes,
+        0.0,
         rng,
     )
 }
@@ -394,6 +401,7 @@ pub fn run_epoch(
         &mut |obs| agent.act(obs),
         cfg.env(),
         t.eval_episodes,
+        t.eval_epsilon,
         &mut eval_rng,
     )?;
     let (train_mean, _) = mean_std(returns);
@@ -475,6 +483,7 @@ pub fn train_until(
         &mut |obs| agent.act(obs),
         cfg.env(),
         cfg.train().final_eval_episodes,
+        cfg.train().eval_epsilon,
         &mut rng,
     )?;
     Ok(Outcome::Finished(RunResult {

@@ -155,6 +155,26 @@ fn steady_state_training_steps_allocate_nothing() {
             "train.target-sync={kind=\"hard\",every=1000,before-updates=true}",
         ])
         .expect("valid");
+    // MinAtar: bit-packed replay, gathered first layers, the games' own lists (Seaquest).
+    let minatar = |game: &str, extra: &[&str]| {
+        let mut sets = vec![
+            format!("env.id=\"MinAtar/{game}-v1\""),
+            "train.learning-starts=1000".into(),
+            "train.buffer-size=20000".into(),
+            "train.total-steps=100000".into(),
+            "train.log-every-steps=50000".into(),
+            "network.hidden=[64, 32]".into(),
+        ];
+        sets.extend(extra.iter().map(|s| s.to_string()));
+        let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+        Config::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../configs/minatar/minatar-dqn.toml"
+        )))
+        .expect("preset")
+        .with_overrides(&sets)
+        .expect("valid")
+    };
     for (kind, cfg) in [
         (AgentKind::Bp, paper()),
         (AgentKind::Ff, paper()),
@@ -162,6 +182,15 @@ fn steady_state_training_steps_allocate_nothing() {
         (AgentKind::Bp, sb3),
         (AgentKind::LocalTd, local.clone()),
         (AgentKind::GoodnessQ, local),
+        (AgentKind::Bp, minatar("Seaquest", &["bp.double-q=true"])),
+        (
+            AgentKind::LocalTd,
+            minatar("Breakout", &["network.cell-norm=\"after-relu\""]),
+        ),
+        (
+            AgentKind::GoodnessQ,
+            minatar("SpaceInvaders", &["network.cell-norm=\"before-relu\""]),
+        ),
     ] {
         let mut agent = build(kind, &cfg, &mut stream(0, Stream::Init)).expect("valid");
         let mut st = LoopState::new(&cfg, 0).expect("valid");

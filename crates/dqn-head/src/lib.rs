@@ -130,6 +130,68 @@ pub fn td_targets(
     Ok(())
 }
 
+/// Writes double Q-learning's TD targets (van Hasselt et al. 2016) into `out`: the online
+/// network's Q-values of the next states `q_online_next` pick the action, the target network's
+/// `q_next` value it, both `n_actions × batch`. Ties go to the first action.
+///
+/// ```
+/// use ff_core::MatRef;
+/// // One sample, two actions: the online net prefers action 1, the target values it at 2.
+/// let (target, online) = ([5.0f32, 2.0], [0.0f32, 1.0]);
+/// let mut out = [0.0f32];
+/// dqn_head::double_q_targets(
+///     MatRef::new(&target, 2, 1)?, MatRef::new(&online, 2, 1)?, &[1.0], &[false], 0.5, &mut out,
+/// )?;
+/// assert_eq!(out, [1.0 + 0.5 * 2.0]);
+/// # Ok::<(), dqn_head::Error>(())
+/// ```
+pub fn double_q_targets(
+    q_next: MatRef<'_, f32>,
+    q_online_next: MatRef<'_, f32>,
+    rewards: &[f32],
+    terminated: &[bool],
+    gamma: f32,
+    out: &mut [f32],
+) -> Result<()> {
+    let batch = q_next.cols();
+    check_len("rewards", batch, rewards.len())?;
+    check_len("terminated", batch, terminated.len())?;
+    check_len("targets", batch, out.len())?;
+    check_len("online Q-values", batch, q_online_next.cols())?;
+    check_len("online Q-value rows", q_next.rows(), q_online_next.rows())?;
+    for j in 0..batch {
+        let (column, picker) = (q_next.column(j), q_online_next.column(j));
+        if let Some(&bad) = column.iter().chain(picker).find(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: Quantity::TargetQValue,
+                sample: j,
+                value: f64::from(bad),
+            });
+        }
+        let mut a = 0;
+        for (k, &v) in picker.iter().enumerate() {
+            if v > picker[a] {
+                a = k;
+            }
+        }
+        let bootstrap = if terminated[j] {
+            0.0
+        } else {
+            gamma * column[a]
+        };
+        let y = rewards[j] + bootstrap;
+        if !y.is_finite() {
+            return Err(Error::NonFinite {
+                what: Quantity::TdTarget,
+                sample: j,
+                value: f64::from(y),
+            });
+        }
+        out[j] = y;
+    }
+    Ok(())
+}
+
 /// The TD loss.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum TdLoss {

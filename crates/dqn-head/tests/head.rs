@@ -1,6 +1,8 @@
 //! TD targets on hand-made batches and the TD gradient against finite differences.
 
-use dqn_head::{Error, QHead, Quantity, SyncAction, TargetSync, TdLoss, td_loss, td_targets};
+use dqn_head::{
+    Error, QHead, Quantity, SyncAction, TargetSync, TdLoss, double_q_targets, td_loss, td_targets,
+};
 use ff_core::{Buf, Dense, DenseGrads, Init, MatRef};
 use nalgebra::DMatrix;
 use proptest::prelude::*;
@@ -189,4 +191,72 @@ fn overflowing_td_loss_is_an_error() {
         ),
         "{err:?}"
     );
+}
+
+proptest! {
+    /// Double Q-learning's targets: with the online network equal to the target network they
+    /// are the ordinary max targets; in general the online argmax picks which target value
+    /// bootstraps, and terminal samples do not bootstrap.
+    #[test]
+    fn double_q_targets_bootstrap_the_online_choice(
+        q in proptest::collection::vec(-10.0f32..10.0, 12),
+        online in proptest::collection::vec(-10.0f32..10.0, 12),
+        rewards in proptest::collection::vec(-1.0f32..1.0, 4),
+        terminated in proptest::collection::vec(any::<bool>(), 4),
+    ) {
+        let (na, b, gamma) = (3, 4, 0.9f32);
+        let qm = MatRef::new(&q, na, b).expect("shape");
+        let mut same = [0.0f32; 4];
+        let mut max = [0.0f32; 4];
+        double_q_targets(qm, qm, &rewards, &terminated, gamma, &mut same).expect("finite");
+        td_targets(qm, &rewards, &terminated, gamma, &mut max).expect("finite");
+        prop_assert_eq!(same, max);
+        let mut dbl = [0.0f32; 4];
+        let om = MatRef::new(&online, na, b).expect("shape");
+        double_q_targets(qm, om, &rewards, &terminated, gamma, &mut dbl).expect("finite");
+        for j in 0..b {
+            let pick = om.column(j);
+            let a = (0..na).fold(0, |best, k| if pick[k] > pick[best] { k } else { best });
+            let want = rewards[j] + if terminated[j] { 0.0 } else { gamma * qm.column(j)[a] };
+            prop_assert_eq!(dbl[j], want);
+        }
+    }
+}
+
+#[test]
+fn double_q_targets_refuse_a_non_finite_pick_and_mismatched_shapes() {
+    let q = [1.0f32, 2.0];
+    let bad = [f32::NAN, 0.0];
+    let mut out = [0.0f32];
+    let qm = MatRef::new(&q, 2, 1).expect("shape");
+    let err = double_q_targets(
+        qm,
+        MatRef::new(&bad, 2, 1).expect("shape"),
+        &[0.0],
+        &[false],
+        0.9,
+        &mut out,
+    )
+    .expect_err("NaN");
+    assert!(
+        matches!(
+            err,
+            Error::NonFinite {
+                what: Quantity::TargetQValue,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let wide = [0.0f32; 4];
+    let err = double_q_targets(
+        qm,
+        MatRef::new(&wide, 2, 2).expect("shape"),
+        &[0.0],
+        &[false],
+        0.9,
+        &mut out,
+    )
+    .expect_err("shape");
+    assert!(matches!(err, Error::LengthMismatch { .. }), "{err}");
 }

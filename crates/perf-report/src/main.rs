@@ -187,6 +187,191 @@ fn zoo_update_section(py: Option<&str>, gemm_peak: f64) -> Result<String> {
     Ok(r)
 }
 
+/// A buffer of `n` transitions of `id` under the random policy, stored as the training loop
+/// stores them (bits for MinAtar's grids).
+fn env_buffer(n: usize, id: envs::EnvId) -> Result<ReplayBuffer> {
+    use envs::Environment;
+    let mut env = id.make(None)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let storage = if id.binary_observations() {
+        replay::Storage::Bits
+    } else {
+        replay::Storage::F32
+    };
+    let mut buffer = ReplayBuffer::with_storage(n, id.obs_dim(), storage)?;
+    let (mut s, mut s2) = (vec![0.0f32; id.obs_dim()], vec![0.0f32; id.obs_dim()]);
+    env.reset(&mut rng, &mut s);
+    for _ in 0..n {
+        let a = rng.gen_range(0..id.n_actions());
+        let t = env.step(a, &mut s2)?;
+        buffer.push(&s, a as u32, t.reward, &s2, t.terminated)?;
+        if t.terminated || t.truncated {
+            env.reset(&mut rng, &mut s);
+        } else {
+            std::mem::swap(&mut s, &mut s2);
+        }
+    }
+    Ok(buffer)
+}
+
+/// Resident memory of this process, from /proc/self/status (None off Linux).
+fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// MinAtar as a report section: the games' steps against the package (with `py`), the update at
+/// the ARQ protocol's size with the first layer gathered and dense and against PyTorch (with
+/// `py`), and the ARQ protocol's replay buffer filled and measured.
+fn minatar_section(py: Option<&str>, crit: &Criterion) -> Result<String> {
+    let mut r = String::new();
+    let _ = writeln!(r, "\n## MinAtar\n");
+    // Steps.
+    let package = py.and_then(|py| {
+        let out = Command::new(py)
+            .arg(project_root().join("scripts/minatar_peer.py"))
+            .args(["--env-steps", "50000"])
+            .output()
+            .ok()?;
+        last_line_json(&out.stdout).ok()
+    });
+    let _ = writeln!(
+        r,
+        "Steps of each game (v1, random actions, resets included): through the `Environment` trait with the `f32` grid the training loop feeds the network, and with the grid written as bits (`MinAtar::step_bits`, what the package's `state()` hands out as booleans and the replay stores). The package: minatar {} through its gym wrapper (`scripts/minatar_peer.py --env-steps`), same run.\n",
+        package
+            .as_ref()
+            .and_then(|p| p["minatar"].as_str())
+            .unwrap_or("not measured (run with `--peer` and a python with `pip install minatar==1.0.15 gymnasium`)")
+    );
+    let _ = writeln!(
+        r,
+        "| game | ours, f32 grid | ours, bit grid | the package | ours ÷ package (f32, bits) |\n|---|---|---|---|---|"
+    );
+    for id in envs::EnvId::ALL {
+        let envs::EnvId::MinAtar {
+            minimal_actions: true,
+            ..
+        } = id
+        else {
+            continue;
+        };
+        let key = id.name().replace('/', "_");
+        let f32_rate = crit.get(&format!("env_step/{key}")).map(|ns| 1e9 / ns);
+        let bits_rate = crit
+            .get(&format!("minatar_step_bits/{key}"))
+            .map(|ns| 1e9 / ns);
+        let theirs = package
+            .as_ref()
+            .and_then(|p| p["steps_per_s"][id.name()].as_f64());
+        let m = |v: Option<f64>| v.map_or("–".into(), |v| format!("{:.2} M/s", v / 1e6));
+        let ratio = match (f32_rate, bits_rate, theirs) {
+            (Some(a), Some(b), Some(t)) => format!("{:.0}×, {:.0}×", a / t, b / t),
+            _ => "–".into(),
+        };
+        let _ = writeln!(
+            r,
+            "| {id} | {} | {} | {} | {ratio} |",
+            m(f32_rate),
+            m(bits_rate),
+            theirs.map_or("–".into(), |t| format!("{:.0} k/s", t / 1e3))
+        );
+    }
+    // The update at ARQ's size.
+    let base = Config::load(&project_root().join("configs/minatar/arq.toml"))?;
+    let cfg = base.for_agent(
+        AgentKind::Bp,
+        &["env.id=\"MinAtar/Seaquest-v1\"".to_string()],
+    )?;
+    let id = cfg.env().id;
+    let buffer = env_buffer(10_000, id)?;
+    let mut gathered = agents::BpAgent::new(&cfg, &mut stream(0, Stream::Init))?;
+    let mut dense = gathered.clone();
+    dense.set_binary_gather(false);
+    let t = cfg.train();
+    let mut batch = Batch::default();
+    // One update of each from the same state on the same batch: the losses agree to rounding.
+    buffer.sample_into(&mut ChaCha8Rng::seed_from_u64(9), t.batch_size, t.sampling, &mut batch)?;
+    let (mut u1, mut u2) = (stream(0, Stream::Update), stream(0, Stream::Update));
+    let (l1, l2) = (
+        Agent::update(&mut gathered, &batch, &mut u1)?,
+        Agent::update(&mut dense, &batch, &mut u2)?,
+    );
+    let mut agents: Vec<(&str, Box<dyn Agent + Send>)> =
+        vec![("gathered", Box::new(gathered)), ("dense", Box::new(dense))];
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let mut urng = stream(0, Stream::Update);
+    let us = interleaved_medians(&mut agents, 10, 5, |agent, _| {
+        buffer.sample_into(&mut rng, t.batch_size, t.sampling, &mut batch)?;
+        agent.update(&batch, &mut urng)?;
+        Ok(())
+    })?;
+    let ones = {
+        let mut n = 0usize;
+        for slot in 0..buffer.len().min(1000) {
+            if let Some(tr) = buffer.get(slot) {
+                n += tr.obs.to_vec().iter().filter(|&&v| v == 1.0).count();
+            }
+        }
+        n as f64 / buffer.len().min(1000) as f64
+    };
+    let _ = writeln!(
+        r,
+        "\nOne BP-DQN update at the ARQ protocol's size (`configs/minatar/arq.toml` on {id}: MLP {:?} on {} inputs, of which {ones:.0} are 1 on average, batch {}, double-Q targets, Adam with clipping, sampling from a bit-packed replay included). The first layer's product is the gather-add / scatter-add on binary input, or the dense product (`BpAgent::set_binary_gather(false)`); PyTorch is `scripts/minatar_peer.py --bench-update` on the same game's grids, one thread.\n\n| quantity | value |\n|---|---|",
+        cfg.hidden(),
+        id.obs_dim(),
+        t.batch_size
+    );
+    let _ = writeln!(r, "| one update, first layer gathered | {:.2} ms |", us[0] / 1e3);
+    let _ = writeln!(
+        r,
+        "| one update, first layer dense | {:.2} ms: the gather is {:.1}× cheaper |",
+        us[1] / 1e3,
+        us[1] / us[0]
+    );
+    let _ = writeln!(
+        r,
+        "| TD loss of one update from the same state, gathered − dense | {:.1e} (of {l1:.4}) |",
+        (l1 - l2).abs()
+    );
+    let torch = py.and_then(|py| {
+        let out = Command::new(py)
+            .arg(project_root().join("scripts/minatar_peer.py"))
+            .args(["--bench-update", "50"])
+            .output()
+            .ok()?;
+        last_line_json(&out.stdout).ok()?["us_per_update"].as_f64()
+    });
+    let _ = writeln!(
+        r,
+        "| PyTorch's update, same size, one thread | {} |",
+        torch.map_or("not measured (run with `--peer` and a python with torch and minatar)".into(), |p| format!(
+            "{:.2} ms: ours is {:.1}× faster",
+            p / 1e3,
+            p / us[0]
+        ))
+    );
+    // The ARQ protocol's replay, filled.
+    let before = rss_bytes();
+    let started = Instant::now();
+    let big = env_buffer(t.buffer_size, id)?;
+    let after = rss_bytes();
+    let _ = writeln!(
+        r,
+        "| the ARQ protocol's replay ({} transitions of {id}'s grids, as bits), filled | {:.2} GiB of arrays; resident memory grew {} (filled in {:.0} s) |",
+        t.buffer_size,
+        big.bytes() as f64 / (1u64 << 30) as f64,
+        match (before, after) {
+            (Some(b), Some(a)) => format!("{:.2} GiB", a.saturating_sub(b) as f64 / (1u64 << 30) as f64),
+            _ => "(not measured off Linux)".into(),
+        },
+        started.elapsed().as_secs_f64()
+    );
+    drop(big);
+    Ok(r)
+}
+
 /// Which gemm a GFLOP/s figure measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Gemm {
@@ -508,6 +693,7 @@ fn run(args: &[String]) -> Result<()> {
     eprintln!("the update at SB3's size…");
     let py = python();
     let zoo_section = zoo_update_section(py.as_deref().filter(|_| peer), gemm_big)?;
+    let minatar_section = minatar_section(py.as_deref().filter(|_| peer), &crit)?;
 
     eprintln!("whole training loops…");
     let peer_bp = load("peer-bp.toml")?;
@@ -558,7 +744,10 @@ fn run(args: &[String]) -> Result<()> {
                         peer_rows.push((mode, p, ours));
                     }
                     gym_rate = gymnasium_steps_per_s(py, "CartPole-v1", 2);
-                    for id in envs::EnvId::ALL {
+                    for id in envs::EnvId::ALL
+                        .into_iter()
+                        .filter(|id| !id.binary_observations())
+                    {
                         if let Some(rate) = gymnasium_steps_per_s(py, id.name(), id.n_actions()) {
                             gym_env_rates.push((id, rate));
                         }
@@ -608,7 +797,10 @@ fn run(args: &[String]) -> Result<()> {
             env_vec.unwrap_or(s) / g
         );
     }
-    for id in envs::EnvId::ALL {
+    for id in envs::EnvId::ALL
+        .into_iter()
+        .filter(|id| !id.binary_observations())
+    {
         let ours = crit
             .get(&format!("env_step/{}", id.name()))
             .map(|ns| 1e9 / ns);
@@ -721,6 +913,7 @@ fn run(args: &[String]) -> Result<()> {
     );
 
     r.push_str(&zoo_section);
+    r.push_str(&minatar_section);
     let _ = writeln!(r, "\n## Whole training loop\n");
     let _ = writeln!(
         r,

@@ -388,6 +388,10 @@ pub struct RawBp {
     pub optimizer: RawOptimizer,
     /// A separate optimizer group for the head.
     pub head_optimizer: Option<RawOptimizer>,
+    /// Double Q-learning's targets: the online network picks the next action, the target
+    /// network values it (van Hasselt et al. 2016).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub double_q: bool,
 }
 
 impl Default for RawBp {
@@ -396,6 +400,7 @@ impl Default for RawBp {
             init: RawInit::XavierUniform,
             optimizer: RawOptimizer::new(RawOptimizerKind::Adamw, 1e-3, 0.0, Some(1.0)),
             head_optimizer: None,
+            double_q: false,
         }
     }
 }
@@ -639,6 +644,8 @@ pub struct BpConfig {
     pub optimizer: OptimizerConfig,
     /// Separate head optimizer.
     pub head_optimizer: Option<OptimizerConfig>,
+    /// Double Q-learning's targets.
+    pub double_q: bool,
 }
 
 /// FF layer schedule.
@@ -980,6 +987,7 @@ impl BpConfig {
                 .as_ref()
                 .map(|o| c.optimizer("bp.head-optimizer", o))
                 .transpose()?,
+            double_q: raw.double_q,
         })
     }
 }

@@ -51,8 +51,16 @@ pub struct RawTrain {
     pub eval_episodes: u32,
     /// Greedy evaluation episodes at the end of the run.
     pub final_eval_episodes: u32,
+    /// Evaluations act ε-greedily with this ε (0: greedy; 1: the uniformly random policy, the
+    /// floor a report compares agents with).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub eval_epsilon: f64,
     /// The TD loss.
     pub td_loss: RawTdLoss,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl Default for RawTrain {
@@ -77,6 +85,7 @@ impl Default for RawTrain {
             epsilon: RawEpsilon::default(),
             eval_episodes: 10,
             final_eval_episodes: 50,
+            eval_epsilon: 0.0,
             td_loss: RawTdLoss::Mse,
         }
     }
@@ -246,6 +255,8 @@ pub struct TrainConfig {
     pub eval_episodes: u32,
     /// Final evaluation episodes.
     pub final_eval_episodes: u32,
+    /// ε of the evaluations' ε-greedy policy (0: greedy).
+    pub eval_epsilon: f64,
     /// TD loss.
     pub td_loss: TdLoss,
 }
@@ -394,6 +405,7 @@ impl TrainConfig {
         let eps_decay_steps = decay_steps(t, budget, c)?;
         c.at_least("train.eval-episodes", t.eval_episodes, 1)?;
         c.at_least("train.final-eval-episodes", t.final_eval_episodes, 1)?;
+        c.unit_interval("train.eval-epsilon", t.eval_epsilon)?;
         let td_loss = match t.td_loss {
             RawTdLoss::Mse => TdLoss::Mse,
             RawTdLoss::Huber { beta } => {
@@ -427,6 +439,7 @@ impl TrainConfig {
             eps_decay_steps,
             eval_episodes: t.eval_episodes,
             final_eval_episodes: t.final_eval_episodes,
+            eval_epsilon: t.eval_epsilon,
             td_loss,
         })
     }

@@ -262,6 +262,16 @@ fn every_kind_of_bad_input_exits_2_and_writes_nothing() {
             "[train]\nbuffer-size = 100\nbatch-size = 128",
             "train.buffer-size",
         ),
+        (
+            "evaluation epsilon above 1",
+            "[train]\neval-epsilon = 1.5",
+            "train.eval-epsilon",
+        ),
+        (
+            "a MinAtar game the package does not have",
+            "[env]\nid = \"MinAtar/Pong-v1\"",
+            "MinAtar/Breakout-v1",
+        ),
     ];
     let fresh = dir.join("fresh");
     let fresh_s = fresh.to_str().expect("utf8");

@@ -292,7 +292,12 @@ fn minatar_section(py: Option<&str>, crit: &Criterion) -> Result<String> {
     let t = cfg.train();
     let mut batch = Batch::default();
     // One update of each from the same state on the same batch: the losses agree to rounding.
-    buffer.sample_into(&mut ChaCha8Rng::seed_from_u64(9), t.batch_size, t.sampling, &mut batch)?;
+    buffer.sample_into(
+        &mut ChaCha8Rng::seed_from_u64(9),
+        t.batch_size,
+        t.sampling,
+        &mut batch,
+    )?;
     let (mut u1, mut u2) = (stream(0, Stream::Update), stream(0, Stream::Update));
     let (l1, l2) = (
         Agent::update(&mut gathered, &batch, &mut u1)?,
@@ -323,7 +328,11 @@ fn minatar_section(py: Option<&str>, crit: &Criterion) -> Result<String> {
         id.obs_dim(),
         t.batch_size
     );
-    let _ = writeln!(r, "| one update, first layer gathered | {:.2} ms |", us[0] / 1e3);
+    let _ = writeln!(
+        r,
+        "| one update, first layer gathered | {:.2} ms |",
+        us[0] / 1e3
+    );
     let _ = writeln!(
         r,
         "| one update, first layer dense | {:.2} ms: the gather is {:.1}× cheaper |",
@@ -346,11 +355,10 @@ fn minatar_section(py: Option<&str>, crit: &Criterion) -> Result<String> {
     let _ = writeln!(
         r,
         "| PyTorch's update, same size, one thread | {} |",
-        torch.map_or("not measured (run with `--peer` and a python with torch and minatar)".into(), |p| format!(
-            "{:.2} ms: ours is {:.1}× faster",
-            p / 1e3,
-            p / us[0]
-        ))
+        torch.map_or(
+            "not measured (run with `--peer` and a python with torch and minatar)".into(),
+            |p| format!("{:.2} ms: ours is {:.1}× faster", p / 1e3, p / us[0])
+        )
     );
     // The ARQ protocol's replay, filled.
     let before = rss_bytes();
@@ -363,7 +371,10 @@ fn minatar_section(py: Option<&str>, crit: &Criterion) -> Result<String> {
         t.buffer_size,
         big.bytes() as f64 / (1u64 << 30) as f64,
         match (before, after) {
-            (Some(b), Some(a)) => format!("{:.2} GiB", a.saturating_sub(b) as f64 / (1u64 << 30) as f64),
+            (Some(b), Some(a)) => format!(
+                "{:.2} GiB",
+                a.saturating_sub(b) as f64 / (1u64 << 30) as f64
+            ),
             _ => "(not measured off Linux)".into(),
         },
         started.elapsed().as_secs_f64()

@@ -48,17 +48,42 @@ pub struct Dense<T: Real> {
 /// multiply-add per input and output, so below about a quarter the gather is the cheaper.
 const GATHER_MAX_DENSITY: f64 = 0.25;
 
-/// Whether `x` is all zeros and ones with few enough ones to gather.
+/// Whether `x` is all zeros and ones with few enough ones to gather. Counted without a branch
+/// per value (the loop vectorises): a batch of hidden activations is rejected in one pass too.
 fn gathers<T: Real>(x: &[T]) -> bool {
-    let mut ones = 0usize;
+    // Most batches that are not binary (states, activations) show it in their first values.
+    if x.iter().take(64).any(|&v| v != T::zero() && v != T::one()) {
+        return false;
+    }
+    let (mut ones, mut zeros) = (0usize, 0usize);
     for &v in x {
-        if v == T::one() {
-            ones += 1;
-        } else if v != T::zero() {
-            return false;
+        ones += usize::from(v == T::one());
+        zeros += usize::from(v == T::zero());
+    }
+    ones + zeros == x.len() && (ones as f64) <= GATHER_MAX_DENSITY * x.len() as f64
+}
+
+/// Calls `f(i)` for every `i` with `x[i] != 0`, in increasing order, skipping blocks of 16
+/// zeros with one vectorisable test (a grid is mostly zeros).
+#[inline]
+fn for_each_nonzero<T: Real>(x: &[T], mut f: impl FnMut(usize)) {
+    let mut blocks = x.chunks_exact(16);
+    let mut base = 0;
+    for block in &mut blocks {
+        if block.iter().fold(false, |any, &v| any | (v != T::zero())) {
+            for (k, &v) in block.iter().enumerate() {
+                if v != T::zero() {
+                    f(base + k);
+                }
+            }
+        }
+        base += 16;
+    }
+    for (k, &v) in blocks.remainder().iter().enumerate() {
+        if v != T::zero() {
+            f(base + k);
         }
     }
-    (ones as f64) <= GATHER_MAX_DENSITY * x.len() as f64
 }
 
 /// Gradients of a dense layer's parameters, reusable across layers of any shape.
@@ -345,13 +370,11 @@ impl<T: Real> Dense<T> {
         let w = self.w.as_slice();
         for (j, o) in out.chunks_exact_mut(rows.max(1)).enumerate() {
             o.fill(T::zero());
-            for (i, &v) in x.column(j).iter().enumerate() {
-                if v != T::zero() {
-                    for (a, &wv) in o.iter_mut().zip(&w[i * rows..(i + 1) * rows]) {
-                        *a += wv;
-                    }
+            for_each_nonzero(x.column(j), |i| {
+                for (a, &wv) in o.iter_mut().zip(&w[i * rows..(i + 1) * rows]) {
+                    *a += wv;
                 }
-            }
+            });
         }
     }
 
@@ -361,13 +384,11 @@ impl<T: Real> Dense<T> {
         gw.fill(T::zero());
         for j in 0..x.cols() {
             let d = dz.column(j);
-            for (i, &v) in x.column(j).iter().enumerate() {
-                if v != T::zero() {
-                    for (g, &dv) in gw[i * rows..(i + 1) * rows].iter_mut().zip(d) {
-                        *g += dv;
-                    }
+            for_each_nonzero(x.column(j), |i| {
+                for (g, &dv) in gw[i * rows..(i + 1) * rows].iter_mut().zip(d) {
+                    *g += dv;
                 }
-            }
+            });
         }
     }
 

@@ -165,7 +165,8 @@ impl ObsRef<'_> {
             ObsRef::Bits { bytes, .. } => {
                 for (chunk, &byte) in out.chunks_mut(8).zip(bytes.iter()) {
                     for (k, o) in chunk.iter_mut().enumerate() {
-                        *o = f32::from((byte >> k) & 1);
+                        // A mask per lane and a compare: vectorises without variable shifts.
+                        *o = if byte & (1u8 << k) != 0 { 1.0 } else { 0.0 };
                     }
                 }
             }

@@ -391,7 +391,7 @@ impl MinAtar {
     }
 
     /// `Environment.reset()`: a new episode drawn from the environment's own stream (seeded
-    /// with [`MinAtar::seed`], or by the first [`Environment::reset`]; seed 0 if neither).
+    /// with [`MinAtar::seed`], or by the first [`crate::Environment::reset`]; seed 0 if neither).
     pub fn reset_seeded(&mut self, obs: &mut [f32]) {
         let rng = self.rng.get_or_insert_with(|| RandomState::new(0));
         self.state.reset(rng);
@@ -463,7 +463,7 @@ impl MinAtar {
         Ok(())
     }
 
-    /// [`Environment::step`] with the next grid written as bits (`obs_dim.div_ceil(8)` bytes,
+    /// [`crate::Environment::step`] with the next grid written as bits (`obs_dim.div_ceil(8)` bytes,
     /// lowest bit first): what the package's `act` and `state()` produce, in the form the
     /// replay stores.
     pub fn step_bits(&mut self, action: usize, bytes: &mut [u8]) -> Result<Transition, Error> {

@@ -239,11 +239,7 @@ impl LoopState {
             buffer: ReplayBuffer::with_storage(
                 cfg.train().buffer_size,
                 obs_dim,
-                if cfg.env().id.binary_observations() {
-                    Storage::Bits
-                } else {
-                    Storage::F32
-                },
+                Storage::for_observations(cfg.env().id.binary_observations()),
             )?,
             env_rng: stream(seed, Stream::TrainEnv),
             explore_rng: stream(seed, Stream::Explore),

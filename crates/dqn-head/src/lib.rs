@@ -101,33 +101,7 @@ pub fn td_targets(
     gamma: f32,
     out: &mut [f32],
 ) -> Result<()> {
-    let batch = q_next.cols();
-    check_len("rewards", batch, rewards.len())?;
-    check_len("terminated", batch, terminated.len())?;
-    check_len("targets", batch, out.len())?;
-    for j in 0..batch {
-        let column = q_next.column(j);
-        // `f32::max` ignores NaN, so a diverged target network must be caught explicitly.
-        if let Some(&bad) = column.iter().find(|v| !v.is_finite()) {
-            return Err(Error::NonFinite {
-                what: Quantity::TargetQValue,
-                sample: j,
-                value: f64::from(bad),
-            });
-        }
-        let max_next = column.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let bootstrap = if terminated[j] { 0.0 } else { gamma * max_next };
-        let y = rewards[j] + bootstrap;
-        if !y.is_finite() {
-            return Err(Error::NonFinite {
-                what: Quantity::TdTarget,
-                sample: j,
-                value: f64::from(y),
-            });
-        }
-        out[j] = y;
-    }
-    Ok(())
+    bootstrapped_targets(q_next, None, rewards, terminated, gamma, out)
 }
 
 /// Writes double Q-learning's TD targets (van Hasselt et al. 2016) into `out`: the online
@@ -153,32 +127,49 @@ pub fn double_q_targets(
     gamma: f32,
     out: &mut [f32],
 ) -> Result<()> {
+    check_len("online Q-values", q_next.cols(), q_online_next.cols())?;
+    check_len("online Q-value rows", q_next.rows(), q_online_next.rows())?;
+    bootstrapped_targets(q_next, Some(q_online_next), rewards, terminated, gamma, out)
+}
+
+/// `y = r + γ · Q_target(s', a')` (no bootstrap from a terminal state), where `a'` maximises
+/// `picker`'s Q-values (double Q-learning) or, without one, the target's own. A non-finite
+/// Q-value or target is an error: `f32::max` would silently ignore a NaN.
+fn bootstrapped_targets(
+    q_next: MatRef<'_, f32>,
+    picker: Option<MatRef<'_, f32>>,
+    rewards: &[f32],
+    terminated: &[bool],
+    gamma: f32,
+    out: &mut [f32],
+) -> Result<()> {
     let batch = q_next.cols();
     check_len("rewards", batch, rewards.len())?;
     check_len("terminated", batch, terminated.len())?;
     check_len("targets", batch, out.len())?;
-    check_len("online Q-values", batch, q_online_next.cols())?;
-    check_len("online Q-value rows", q_next.rows(), q_online_next.rows())?;
     for j in 0..batch {
-        let (column, picker) = (q_next.column(j), q_online_next.column(j));
-        if let Some(&bad) = column.iter().chain(picker).find(|v| !v.is_finite()) {
+        let column = q_next.column(j);
+        let pick = picker.map_or(&[][..], |p| p.column(j));
+        if let Some(&bad) = column.iter().chain(pick).find(|v| !v.is_finite()) {
             return Err(Error::NonFinite {
                 what: Quantity::TargetQValue,
                 sample: j,
                 value: f64::from(bad),
             });
         }
-        let mut a = 0;
-        for (k, &v) in picker.iter().enumerate() {
-            if v > picker[a] {
-                a = k;
+        let next = if picker.is_some() {
+            // The first action with the largest value, as `argmax` picks.
+            let mut a = 0;
+            for (k, &v) in pick.iter().enumerate() {
+                if v > pick[a] {
+                    a = k;
+                }
             }
-        }
-        let bootstrap = if terminated[j] {
-            0.0
+            column[a]
         } else {
-            gamma * column[a]
+            column.iter().copied().fold(f32::NEG_INFINITY, f32::max)
         };
+        let bootstrap = if terminated[j] { 0.0 } else { gamma * next };
         let y = rewards[j] + bootstrap;
         if !y.is_finite() {
             return Err(Error::NonFinite {

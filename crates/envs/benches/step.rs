@@ -9,6 +9,13 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
 
+/// 4 096 uniformly random actions of `id`, cycled through by a bench.
+fn random_actions(id: EnvId, rng: &mut ChaCha8Rng) -> Vec<usize> {
+    (0..4096)
+        .map(|_| rng.gen_range(0..id.n_actions()))
+        .collect()
+}
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("env_step");
     for id in EnvId::ALL {
@@ -16,9 +23,7 @@ fn bench(c: &mut Criterion) {
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let mut obs = vec![0.0f32; id.obs_dim()];
         env.reset(&mut rng, &mut obs);
-        let actions: Vec<usize> = (0..4096)
-            .map(|_| rng.gen_range(0..id.n_actions()))
-            .collect();
+        let actions = random_actions(id, &mut rng);
         let mut k = 0;
         group.bench_function(id.name(), |b| {
             b.iter(|| {
@@ -49,9 +54,7 @@ fn bench(c: &mut Criterion) {
         let mut bits = vec![0u8; id.obs_dim().div_ceil(8)];
         env.reset_seeded(&mut obs);
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let actions: Vec<usize> = (0..4096)
-            .map(|_| rng.gen_range(0..id.n_actions()))
-            .collect();
+        let actions = random_actions(id, &mut rng);
         let mut k = 0;
         group.bench_function(id.name(), |b| {
             b.iter(|| {

@@ -481,7 +481,8 @@ impl AnyEnv {
         };
         let expected = match env {
             EnvId::CartPole | EnvId::Acrobot => 4,
-            EnvId::MountainCar | EnvId::MinAtar { .. } => 2,
+            EnvId::MountainCar => 2,
+            EnvId::MinAtar { .. } => return Err(Error::EpisodeKind { env }),
         };
         if s.len() != expected {
             return Err(Error::EpisodeState {
@@ -524,6 +525,16 @@ impl AnyEnv {
 
 /// Checks an action and an observation buffer against an environment's shape.
 pub(crate) fn check(env: EnvId, action: usize, obs: &[f32]) -> Result<(), Error> {
+    check_shape(env, action, obs.len(), env.obs_dim())
+}
+
+/// Checks an action, and a buffer of `got` values where the environment writes `expected`.
+pub(crate) fn check_shape(
+    env: EnvId,
+    action: usize,
+    got: usize,
+    expected: usize,
+) -> Result<(), Error> {
     if action >= env.n_actions() {
         return Err(Error::InvalidAction {
             env,
@@ -531,12 +542,8 @@ pub(crate) fn check(env: EnvId, action: usize, obs: &[f32]) -> Result<(), Error>
             n_actions: env.n_actions(),
         });
     }
-    if obs.len() != env.obs_dim() {
-        return Err(Error::ObsLength {
-            env,
-            expected: env.obs_dim(),
-            got: obs.len(),
-        });
+    if got != expected {
+        return Err(Error::ObsLength { env, expected, got });
     }
     Ok(())
 }

@@ -23,6 +23,20 @@ fn pass(layer: &Dense<f32>, x: &[f32], dz: &[f32], batch: usize) -> (Vec<f32>, V
     )
 }
 
+/// `n` values, each 1 with probability `density`, else 0.
+fn binary(rng: &mut ChaCha8Rng, n: usize, density: f64) -> Vec<f32> {
+    use rand::Rng;
+    (0..n)
+        .map(|_| f32::from(u8::from(rng.gen_bool(density))))
+        .collect()
+}
+
+/// `n` values uniform in [−1, 1).
+fn uniform(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
+    use rand::Rng;
+    (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect()
+}
+
 fn close(a: &[f32], b: &[f32], what: &str) -> Result<(), TestCaseError> {
     prop_assert_eq!(a.len(), b.len());
     for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
@@ -44,13 +58,10 @@ proptest! {
         batch in 1usize..20,
         density in 0.0f64..0.25,
     ) {
-        use rand::Rng;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut layer = Dense::<f32>::new(in_dim, out_dim, Init::PytorchDefault, &mut rng);
-        let x: Vec<f32> = (0..in_dim * batch)
-            .map(|_| f32::from(u8::from(rng.gen_bool(density))))
-            .collect();
-        let dz: Vec<f32> = (0..out_dim * batch).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let x = binary(&mut rng, in_dim * batch, density);
+        let dz = uniform(&mut rng, out_dim * batch);
         prop_assert!(layer.binary_gather());
         let gathered = pass(&layer, &x, &dz, batch);
         layer.set_binary_gather(false);
@@ -75,8 +86,8 @@ proptest! {
         for j in 0..batch {
             x[j * in_dim + rng.gen_range(0..in_dim)] = 1.0;
         }
-        let dz: Vec<f32> = (0..out_dim * batch).map(|_| rng.gen_range(-1.0..1.0)).collect();
-        let gathered = pass(&layer, &x, &dz, 1.max(batch));
+        let dz = uniform(&mut rng, out_dim * batch);
+        let gathered = pass(&layer, &x, &dz, batch);
         layer.set_binary_gather(false);
         let product = pass(&layer, &x, &dz, batch);
         prop_assert_eq!(gathered.0, product.0);

@@ -154,20 +154,18 @@ fn zoo_update_section(py: Option<&str>, gemm_peak: f64) -> Result<String> {
         "| its GFLOP/s, and share of the single-core gemm peak ({gemm_peak:.1} GFLOP/s) | {gflops:.1} GFLOP/s, {:.0}% |",
         100.0 * gflops / gemm_peak
     );
-    let script = project_root().join("scripts/sb3_peer.py");
     let sb3 = py.and_then(|py| {
-        let out = Command::new(py)
-            .arg(&script)
-            .args([
+        script_json(
+            py,
+            "sb3_peer.py",
+            &[
                 "--config",
                 "configs/zoo/acrobot.toml",
                 "--bench-update",
                 "1000",
-            ])
-            .current_dir(project_root())
-            .output()
-            .ok()?;
-        last_line_json(&out.stdout).ok()?["us_per_update"].as_f64()
+            ],
+        )?["us_per_update"]
+            .as_f64()
     });
     match sb3 {
         Some(sb3_us) => {
@@ -193,11 +191,7 @@ fn env_buffer(n: usize, id: envs::EnvId) -> Result<ReplayBuffer> {
     use envs::Environment;
     let mut env = id.make(None)?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let storage = if id.binary_observations() {
-        replay::Storage::Bits
-    } else {
-        replay::Storage::F32
-    };
+    let storage = replay::Storage::for_observations(id.binary_observations());
     let mut buffer = ReplayBuffer::with_storage(n, id.obs_dim(), storage)?;
     let (mut s, mut s2) = (vec![0.0f32; id.obs_dim()], vec![0.0f32; id.obs_dim()]);
     env.reset(&mut rng, &mut s);
@@ -229,14 +223,7 @@ fn minatar_section(py: Option<&str>, crit: &Criterion) -> Result<String> {
     let mut r = String::new();
     let _ = writeln!(r, "\n## MinAtar\n");
     // Steps.
-    let package = py.and_then(|py| {
-        let out = Command::new(py)
-            .arg(project_root().join("scripts/minatar_peer.py"))
-            .args(["--env-steps", "50000"])
-            .output()
-            .ok()?;
-        last_line_json(&out.stdout).ok()
-    });
+    let package = py.and_then(|py| script_json(py, "minatar_peer.py", &["--env-steps", "50000"]));
     let _ = writeln!(
         r,
         "Steps of each game (v1, random actions, resets included): through the `Environment` trait with the `f32` grid the training loop feeds the network, and with the grid written as bits (`MinAtar::step_bits`, what the package's `state()` hands out as booleans and the replay stores). The package: minatar {} through its gym wrapper (`scripts/minatar_peer.py --env-steps`), same run.\n",
@@ -345,12 +332,7 @@ fn minatar_section(py: Option<&str>, crit: &Criterion) -> Result<String> {
         (l1 - l2).abs()
     );
     let torch = py.and_then(|py| {
-        let out = Command::new(py)
-            .arg(project_root().join("scripts/minatar_peer.py"))
-            .args(["--bench-update", "50"])
-            .output()
-            .ok()?;
-        last_line_json(&out.stdout).ok()?["us_per_update"].as_f64()
+        script_json(py, "minatar_peer.py", &["--bench-update", "50"])?["us_per_update"].as_f64()
     });
     let _ = writeln!(
         r,
@@ -576,6 +558,18 @@ fn run_peer(py: &str, mode: &str, steps: u64) -> Result<Peer> {
             .context("microbench")?,
         steps: v["total_steps"].as_u64().unwrap_or(steps),
     })
+}
+
+/// The JSON that `scripts/<script>` prints last when `py` runs it with `args` from the project
+/// root; `None` if it cannot run or prints none.
+fn script_json(py: &str, script: &str, args: &[&str]) -> Option<serde_json::Value> {
+    let out = Command::new(py)
+        .arg(project_root().join("scripts").join(script))
+        .args(args)
+        .current_dir(project_root())
+        .output()
+        .ok()?;
+    last_line_json(&out.stdout).ok()
 }
 
 /// The JSON a peer script prints as its last line of output.

@@ -56,6 +56,13 @@ pub enum Storage {
     Bits,
 }
 
+impl Storage {
+    /// Bits for observations that are all zeros and ones, `f32` otherwise.
+    pub fn for_observations(binary: bool) -> Self {
+        if binary { Storage::Bits } else { Storage::F32 }
+    }
+}
+
 /// Stored observations, `capacity` of them one after another.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -418,11 +425,23 @@ impl ReplayBuffer {
 
     /// Bytes the buffer's arrays hold.
     pub fn bytes(&self) -> usize {
-        let obs = match &self.obs {
-            Store::F32(v) => v.len() * 4,
-            Store::Bits(v) => v.len(),
+        // The buffer was allocated, so its size fits.
+        Self::bytes_for(self.capacity, self.obs_dim, self.storage())
+            .map_or(usize::MAX, |b| b as usize)
+    }
+
+    /// Bytes the arrays of a buffer of `capacity` transitions of width `obs_dim` kept as
+    /// `storage` hold: two observations, an action, a reward and a flag per transition (`None`
+    /// if that overflows).
+    pub fn bytes_for(capacity: usize, obs_dim: usize, storage: Storage) -> Option<u64> {
+        let d = obs_dim as u64;
+        let obs = match storage {
+            Storage::F32 => d.checked_mul(4)?,
+            Storage::Bits => d.div_ceil(8),
         };
-        2 * obs + self.capacity * (4 + 4 + 1)
+        obs.checked_mul(2)?
+            .checked_add(4 + 4 + 1)?
+            .checked_mul(capacity as u64)
     }
 
     /// Stores a transition, overwriting the oldest once the buffer is full.

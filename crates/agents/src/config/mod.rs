@@ -803,14 +803,11 @@ impl MemoryEstimate {
         }
         params = params.checked_add(prev.checked_add(1)?.checked_mul(na)?)?;
         let network = params.checked_mul(4 * 8)?;
-        // Two observations (as bits for binary ones, else f32), action, reward, flag.
-        let obs_bytes = if env.binary_observations() {
-            obs.div_ceil(8)
-        } else {
-            obs.checked_mul(4)?
-        };
-        let per_transition = obs_bytes.checked_mul(2)?.checked_add(9)?;
-        let replay = (train.buffer_size as u64).checked_mul(per_transition)?;
+        let replay = replay::ReplayBuffer::bytes_for(
+            train.buffer_size,
+            env.obs_dim(),
+            replay::Storage::for_observations(env.binary_observations()),
+        )?;
         let activations = (train.batch_size as u64)
             .checked_mul(na)?
             .checked_mul(units)?

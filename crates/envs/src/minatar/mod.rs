@@ -468,20 +468,7 @@ impl MinAtar {
     /// replay stores.
     pub fn step_bits(&mut self, action: usize, bytes: &mut [u8]) -> Result<Transition, Error> {
         let want = self.id.obs_dim().div_ceil(8);
-        if bytes.len() != want {
-            return Err(Error::ObsLength {
-                env: self.id,
-                expected: want,
-                got: bytes.len(),
-            });
-        }
-        if action >= self.actions.len() {
-            return Err(Error::InvalidAction {
-                env: self.id,
-                action,
-                n_actions: self.actions.len(),
-            });
-        }
+        crate::check_shape(self.id, action, bytes.len(), want)?;
         let t = self.advance(action)?;
         self.observe_bits(bytes);
         Ok(t)

@@ -78,10 +78,16 @@ fn replay(fixture: &Fixture, game: Game) -> (usize, i32) {
         };
         let mut env = MinAtar::new(game, minimal_actions, u32::MAX, options).expect("env");
         env.seed(t.seed);
+        // A twin stepped with bits only (`reset_bits`, `step_bits`), the path the replay and
+        // the step benchmark take, must write the same grids.
+        let mut twin = env.clone();
         let mut obs = vec![0.0f32; id.obs_dim()];
+        let mut twin_bits = vec![0u8; id.obs_dim().div_ceil(8)];
         let mut games_over = 0;
         for (e, ep) in t.episodes.iter().enumerate() {
             env.reset_seeded(&mut obs);
+            twin.reset_bits(&mut twin_bits);
+            assert_eq!(twin_bits, hex(&ep.reset_state), "{}: reset_bits", t.id);
             assert_eq!(
                 bits_of(&env, &obs),
                 hex(&ep.reset_state),
@@ -96,6 +102,9 @@ fn replay(fixture: &Fixture, game: Game) -> (usize, i32) {
                 assert_eq!(step.terminated, ep.terminals[k], "{at}: terminal");
                 assert!(!step.truncated, "{at}: no step limit");
                 assert_eq!(bits_of(&env, &obs), hex(&ep.states[k]), "{at}: state");
+                let twin_step = twin.step_bits(a, &mut twin_bits).expect("step_bits");
+                assert_eq!(twin_step, step, "{at}: step_bits");
+                assert_eq!(twin_bits, hex(&ep.states[k]), "{at}: step_bits state");
                 if let Some(d) = env.difficulty_ramp() {
                     max_difficulty = max_difficulty.max(d);
                 }

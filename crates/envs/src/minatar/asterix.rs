@@ -69,7 +69,8 @@ impl Asterix {
         self.ramp_index
     }
 
-    /// Touching an entity: gold is collected (+1), an enemy ends the game.
+    /// Touching the entity in slot `i`, if it is on the player's cell: gold is collected (+1),
+    /// an enemy ends the game.
     fn touch(&mut self, i: usize, r: &mut i32) {
         if let Some(e) = self.entities[i]
             && (e.x, e.y) == (self.player_x, self.player_y)
@@ -99,21 +100,22 @@ impl Asterix {
             4 => self.player_y = (self.player_y + 1).min(8),
             _ => {}
         }
-        for i in 0..self.entities.len() {
-            self.touch(i, &mut r);
-        }
+        // The package checks every entity against the player, before and after moving them;
+        // only the one in the player's row (slot `player_y - 1`) can be on its cell.
+        let row = self.player_y as usize - 1;
+        self.touch(row, &mut r);
         if self.move_timer == 0 {
             self.move_timer = self.move_speed;
-            for i in 0..self.entities.len() {
-                if let Some(e) = &mut self.entities[i] {
+            for slot in &mut self.entities {
+                if let Some(e) = slot {
                     e.x += if e.right { 1 } else { -1 };
                     if e.x < 0 || e.x > 9 {
                         // Off the board: gone, and it cannot be on the player's cell.
-                        self.entities[i] = None;
+                        *slot = None;
                     }
                 }
-                self.touch(i, &mut r);
             }
+            self.touch(row, &mut r);
         }
         self.spawn_timer -= 1;
         self.move_timer -= 1;
@@ -155,7 +157,7 @@ impl Asterix {
         });
     }
 
-    pub(crate) fn draw(&self, out: &mut Grid<4>) {
+    pub(crate) fn draw(&self, out: &mut Grid<'_, 4>) {
         out.set(self.player_y, self.player_x, 0);
         for e in self.entities.iter().flatten() {
             out.set(e.y, e.x, if e.gold { 3 } else { 1 });

@@ -1,7 +1,7 @@
 //! Breakout (minatar/environments/breakout.py): bounce the ball off the paddle into three rows
 //! of bricks, which come back when all are gone. No difficulty ramp.
 
-use super::{Grid, RandomState};
+use super::{Grid, RandomState, set_bit};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +23,24 @@ pub(crate) struct Breakout {
 }
 
 const FULL_ROW: u16 = 0x3ff;
+const INITIAL_BRICKS: [u16; 10] = [0, FULL_ROW, FULL_ROW, FULL_ROW, 0, 0, 0, 0, 0, 0];
+/// The brick channel of a new game, drawn once at compile time (every reset starts from it).
+const INITIAL_BRICK_GRID: [u64; 16] = brick_grid(&INITIAL_BRICKS);
+
+/// The brick channel of `bricks` drawn as bits.
+const fn brick_grid(bricks: &[u16; 10]) -> [u64; 16] {
+    let mut words = [0; 16];
+    let mut y = 0;
+    while y < bricks.len() {
+        let mut r = bricks[y];
+        while r != 0 {
+            set_bit::<4>(&mut words, y as i32, r.trailing_zeros() as i32, 3);
+            r &= r - 1;
+        }
+        y += 1;
+    }
+    words
+}
 
 impl Breakout {
     pub(crate) const CHANNELS: usize = 4;
@@ -33,32 +51,18 @@ impl Breakout {
             ball_y: 3,
             ball_dir: 2,
             pos: 4,
-            bricks: [0, FULL_ROW, FULL_ROW, FULL_ROW, 0, 0, 0, 0, 0, 0],
+            bricks: INITIAL_BRICKS,
             strike: false,
             last_x: 0,
             last_y: 3,
             terminal: false,
-            brick_grid: [0; 16],
+            brick_grid: INITIAL_BRICK_GRID,
         }
-        .with_bricks_drawn()
-    }
-
-    fn with_bricks_drawn(mut self) -> Self {
-        self.draw_bricks();
-        self
     }
 
     /// Redraws the brick channel's cache from `bricks`.
     pub(crate) fn draw_bricks(&mut self) {
-        let mut grid = Grid::<4>::default();
-        for (y, &row) in self.bricks.iter().enumerate() {
-            let mut r = row;
-            while r != 0 {
-                grid.set(y as i32, r.trailing_zeros() as i32, 3);
-                r &= r - 1;
-            }
-        }
-        self.brick_grid = grid.words;
+        self.brick_grid = brick_grid(&self.bricks);
     }
 
     pub(crate) fn reset(&mut self, rng: &mut RandomState) {
@@ -141,8 +145,8 @@ impl Breakout {
         (r, self.terminal)
     }
 
-    pub(crate) fn draw(&self, out: &mut Grid<4>) {
-        out.words = self.brick_grid;
+    pub(crate) fn draw(&self, out: &mut Grid<'_, 4>) {
+        out.copy_layer(&self.brick_grid);
         out.set(self.ball_y, self.ball_x, 1);
         out.set(9, self.pos, 0);
         out.set(self.last_y, self.last_x, 2);

@@ -123,7 +123,7 @@ impl Freeway {
         (r, self.terminal)
     }
 
-    pub(crate) fn draw(&self, out: &mut Grid<7>) {
+    pub(crate) fn draw(&self, out: &mut Grid<'_, 7>) {
         out.set(self.pos, 4, 0);
         // The package draws a speed-0 car's trail in the previous car's channel (and fails on
         // the first car); `trail` carries over the same way.

@@ -149,23 +149,71 @@ impl Game {
 }
 
 /// A game's state drawn as bits in numpy's `(y, x, c)` order for `C` channels: value `i` in
-/// bit `i % 64` of word `i / 64` (up to 1 024 values; Seaquest's 1 000 are the most).
-#[derive(Default)]
-pub(crate) struct Grid<const C: usize> {
-    pub(crate) words: [u64; 16],
+/// bit `i % 64` of word `i / 64` (up to 1 024 values; Seaquest's 1 000 are the most). Drawing
+/// touches only the [`Grid::WORDS`] words the grid spans.
+pub(crate) struct Grid<'a, const C: usize> {
+    words: &'a mut [u64; 16],
 }
 
-impl<const C: usize> Grid<C> {
+impl<'a, const C: usize> Grid<'a, C> {
+    /// Words the grid spans.
+    pub(crate) const WORDS: usize = (GRID * GRID * C).div_ceil(64);
+
+    /// An empty grid drawn into `words`.
+    #[inline]
+    fn cleared(words: &'a mut [u64; 16]) -> Self {
+        words[..Self::WORDS].fill(0);
+        Self { words }
+    }
+
+    /// Sets the grid to `layer` (a cached drawing of some of its channels).
+    #[inline]
+    pub(crate) fn copy_layer(&mut self, layer: &[u64; 16]) {
+        self.words[..Self::WORDS].copy_from_slice(&layer[..Self::WORDS]);
+    }
+
+    /// Writes the grid into `sink`, whose length the caller has checked: with the length a
+    /// constant of `C`, the writes unroll and no library copy is called.
+    #[inline]
+    fn emit(&self, sink: Sink<'_>) {
+        match sink {
+            Sink::F32(out) => write_f32(self.words, &mut out[..GRID * GRID * C]),
+            Sink::Bytes(out) => write_bytes(self.words, &mut out[..(GRID * GRID * C).div_ceil(8)]),
+        }
+    }
+
     /// Sets cell `(y, x)`, channel `c`.
     #[inline]
     pub(crate) fn set(&mut self, y: i32, x: i32, c: usize) {
-        let i = (y as usize * GRID + x as usize) * C + c;
-        self.words[i >> 6] |= 1 << (i & 63);
+        set_bit::<C>(self.words, y, x, c);
     }
+}
+
+/// Sets cell `(y, x)`, channel `c` of a `C`-channel grid held in `words`.
+#[inline]
+pub(crate) const fn set_bit<const C: usize>(words: &mut [u64; 16], y: i32, x: i32, c: usize) {
+    let i = (y as usize * GRID + x as usize) * C + c;
+    words[i >> 6] |= 1 << (i & 63);
+}
+
+/// Where a drawn grid is written: `f32` zeros and ones, or bits packed into bytes.
+enum Sink<'a> {
+    F32(&'a mut [f32]),
+    Bytes(&'a mut [u8]),
+}
+
+/// Draws a `C`-channel grid with `draw` and writes it into `sink`.
+#[inline]
+fn drawn<const C: usize>(sink: Sink<'_>, draw: impl FnOnce(&mut Grid<'_, C>)) {
+    let mut words = [0; 16];
+    let mut grid = Grid::<C>::cleared(&mut words);
+    draw(&mut grid);
+    grid.emit(sink);
 }
 
 /// Writes `words`' bits, lowest first, into `out` as `f32` zeros and ones: every value
 /// written once, 32 at a time without a branch per value (the loop vectorises).
+#[inline]
 fn write_f32(words: &[u64; 16], out: &mut [f32]) {
     let halves = words
         .iter()
@@ -190,10 +238,18 @@ fn expand32(h: u32, out: &mut [f32]) {
     }
 }
 
-/// Writes `words`' bytes, lowest bit first, as many as `out` holds.
+/// Writes `words`' bytes, lowest bit first, as many as `out` holds: whole words as single
+/// 8-byte stores, then the last word's bytes.
+#[inline]
 fn write_bytes(words: &[u64; 16], out: &mut [u8]) {
-    for (chunk, word) in out.chunks_mut(8).zip(words) {
-        chunk.copy_from_slice(&word.to_le_bytes()[..chunk.len()]);
+    let whole = out.len() / 8;
+    let mut chunks = out.chunks_exact_mut(8);
+    for (chunk, word) in (&mut chunks).zip(words) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    let rest = chunks.into_remainder();
+    if let Some(word) = words.get(whole) {
+        rest.copy_from_slice(&word.to_le_bytes()[..rest.len()]);
     }
 }
 
@@ -238,19 +294,14 @@ impl State {
         }
     }
 
-    /// The state drawn as bits.
-    fn draw(&self) -> [u64; 16] {
-        fn drawn<const C: usize>(draw: impl FnOnce(&mut Grid<C>)) -> [u64; 16] {
-            let mut grid = Grid::<C>::default();
-            draw(&mut grid);
-            grid.words
-        }
+    /// Draws the state into `sink`.
+    fn draw(&self, sink: Sink<'_>) {
         match self {
-            State::Asterix(g) => drawn(|o| g.draw(o)),
-            State::Breakout(g) => drawn(|o| g.draw(o)),
-            State::Freeway(g) => drawn(|o| g.draw(o)),
-            State::Seaquest(g) => drawn(|o| g.draw(o)),
-            State::SpaceInvaders(g) => drawn(|o| g.draw(o)),
+            State::Asterix(g) => drawn(sink, |o| g.draw(o)),
+            State::Breakout(g) => drawn(sink, |o| g.draw(o)),
+            State::Freeway(g) => drawn(sink, |o| g.draw(o)),
+            State::Seaquest(g) => drawn(sink, |o| g.draw(o)),
+            State::SpaceInvaders(g) => drawn(sink, |o| g.draw(o)),
         }
     }
 
@@ -399,6 +450,15 @@ impl MinAtar {
         self.observe(obs);
     }
 
+    /// [`MinAtar::reset_seeded`] with the first grid written as bits, as
+    /// [`MinAtar::step_bits`] writes them.
+    pub fn reset_bits(&mut self, bytes: &mut [u8]) {
+        let rng = self.rng.get_or_insert_with(|| RandomState::new(0));
+        self.state.reset(rng);
+        self.clock.start_at(0);
+        self.observe_bits(bytes);
+    }
+
     /// The difficulty level reached (`difficulty_ramp()`): `None` for Breakout and Freeway.
     pub fn difficulty_ramp(&self) -> Option<i32> {
         self.state.ramp_index()
@@ -409,7 +469,7 @@ impl MinAtar {
         if obs.len() != self.id.obs_dim() {
             return;
         }
-        write_f32(&self.state.draw(), obs);
+        self.state.draw(Sink::F32(obs));
     }
 
     /// Writes the observation grid into `bytes` as bits, eight cells to a byte in the same
@@ -418,7 +478,7 @@ impl MinAtar {
         if bytes.len() != self.id.obs_dim().div_ceil(8) {
             return;
         }
-        write_bytes(&self.state.draw(), bytes);
+        self.state.draw(Sink::Bytes(bytes));
     }
 
     /// The environment as it stands, once it has a stream (seeded or reset); `None` before.
@@ -536,7 +596,7 @@ impl crate::Environment for MinAtar {
     fn render_text(&self) -> String {
         let c = self.game.channels();
         let mut bits = vec![0u8; (GRID * GRID * c).div_ceil(8)];
-        write_bytes(&self.state.draw(), &mut bits);
+        self.state.draw(Sink::Bytes(&mut bits));
         let chars = self.game.channel_chars();
         let mut grid = vec![vec!['.'; GRID]; GRID];
         for (y, row) in grid.iter_mut().enumerate() {

@@ -18,9 +18,45 @@ const LOWER_MASK: u32 = 0x7fff_ffff;
 /// numpy's `np.random.RandomState(seed)`: MT19937 seeded with an integer, and the legacy draws
 /// MinAtar makes.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Saved", into = "Saved")]
 pub struct RandomState {
     key: Vec<u32>,
+    /// `key`'s words tempered, all at once after each twist (a loop that vectorises), so that a
+    /// draw is a load. Always `temper` of `key`: derived, not saved.
+    out: Vec<u32>,
     pos: usize,
+}
+
+/// What a snapshot keeps of a [`RandomState`]: numpy's own `(key, pos)`.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    key: Vec<u32>,
+    pos: usize,
+}
+
+impl From<Saved> for RandomState {
+    fn from(s: Saved) -> Self {
+        // A key of the wrong length stays invalid (no words drawn): `is_valid` refuses it.
+        let out = if s.key.len() == N {
+            tempered(&s.key)
+        } else {
+            Vec::new()
+        };
+        Self {
+            key: s.key,
+            out,
+            pos: s.pos,
+        }
+    }
+}
+
+impl From<RandomState> for Saved {
+    fn from(r: RandomState) -> Self {
+        Self {
+            key: r.key,
+            pos: r.pos,
+        }
+    }
 }
 
 impl std::fmt::Debug for RandomState {
@@ -29,6 +65,20 @@ impl std::fmt::Debug for RandomState {
             .field("pos", &self.pos)
             .finish_non_exhaustive()
     }
+}
+
+/// MT19937's tempering of one word.
+#[inline]
+fn temper(mut y: u32) -> u32 {
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c_5680;
+    y ^= (y << 15) & 0xefc6_0000;
+    y ^ (y >> 18)
+}
+
+/// Every word of `key` tempered.
+fn tempered(key: &[u32]) -> Vec<u32> {
+    key.iter().map(|&y| temper(y)).collect()
 }
 
 impl RandomState {
@@ -43,14 +93,17 @@ impl RandomState {
                 .wrapping_mul(s ^ (s >> 30))
                 .wrapping_add(i as u32 + 1);
         }
-        Self { key, pos: N }
+        let out = tempered(&key);
+        Self { key, out, pos: N }
     }
 
     /// Whether a deserialized state is one MT19937 can step (624 words, position in range).
     pub(crate) fn is_valid(&self) -> bool {
-        self.key.len() == N && self.pos <= N
+        self.key.len() == N && self.out.len() == N && self.pos <= N
     }
 
+    #[cold]
+    #[inline(never)]
     fn generate(&mut self) {
         let k = &mut self.key;
         let twist = |a: u32, b: u32, c: u32| {
@@ -64,23 +117,25 @@ impl RandomState {
             k[i] = twist(k[i], k[i + 1], k[i + M - N]);
         }
         k[N - 1] = twist(k[N - 1], k[0], k[M - 1]);
+        for (o, &y) in self.out.iter_mut().zip(k.iter()) {
+            *o = temper(y);
+        }
         self.pos = 0;
     }
 
     /// The next raw 32-bit word (numpy's `mt19937_next32`).
+    #[inline]
     pub fn next_u32(&mut self) -> u32 {
-        if self.pos == N {
+        if self.pos >= N {
             self.generate();
         }
-        let mut y = self.key[self.pos];
+        let y = self.out[self.pos];
         self.pos += 1;
-        y ^= y >> 11;
-        y ^= (y << 7) & 0x9d2c_5680;
-        y ^= (y << 15) & 0xefc6_0000;
-        y ^ (y >> 18)
+        y
     }
 
     /// `rand()`: a double in [0, 1) from two words, 53 bits.
+    #[inline]
     pub fn rand(&mut self) -> f64 {
         let a = self.next_u32() >> 5;
         let b = self.next_u32() >> 6;

@@ -462,7 +462,7 @@ impl Seaquest {
         });
     }
 
-    pub(crate) fn draw(&self, out: &mut Grid<10>) {
+    pub(crate) fn draw(&self, out: &mut Grid<'_, 10>) {
         out.set(self.sub_y, self.sub_x, 0);
         let back = if self.sub_right {
             self.sub_x - 1

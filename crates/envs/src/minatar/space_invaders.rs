@@ -175,7 +175,7 @@ impl SpaceInvaders {
         })
     }
 
-    pub(crate) fn draw(&self, out: &mut Grid<6>) {
+    pub(crate) fn draw(&self, out: &mut Grid<'_, 6>) {
         out.set(9, self.pos, 0);
         let dir_channel = if self.alien_dir < 0 { 2 } else { 3 };
         let maps: [(&Map, &[usize]); 3] = [

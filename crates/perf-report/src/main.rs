@@ -226,7 +226,7 @@ fn minatar_section(py: Option<&str>, crit: &Criterion) -> Result<String> {
     let package = py.and_then(|py| script_json(py, "minatar_peer.py", &["--env-steps", "50000"]));
     let _ = writeln!(
         r,
-        "Steps of each game (v1, random actions, resets included): through the `Environment` trait with the `f32` grid the training loop feeds the network, and with the grid written as bits (`MinAtar::step_bits`, what the package's `state()` hands out as booleans and the replay stores). The package: minatar {} through its gym wrapper (`scripts/minatar_peer.py --env-steps`), same run.\n",
+        "Steps of each game (v1, random actions, resets included): with the grid written as bits (`MinAtar::step_bits` and `reset_bits`: the like-for-like measure, since the package's `state()` hands out the grid as booleans, and the form the replay stores), and through the `Environment` trait with the `f32` grid the training loop feeds the network (a conversion the package leaves to its user). The package: minatar {} through its gym wrapper (`scripts/minatar_peer.py --env-steps`), same run.\n",
         package
             .as_ref()
             .and_then(|p| p["minatar"].as_str())

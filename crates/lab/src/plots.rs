@@ -86,17 +86,15 @@ fn pl<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> std::result::Res
     r.map_err(|e| e.to_string())
 }
 
-fn draw_panel<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    p: &Panel,
-) -> std::result::Result<(), String> {
-    let finite = |v: &f64| v.is_finite();
+/// The y range of a panel: every finite value of its series and its reference line, padded by
+/// 5% (not below 0 for values that are all non-negative); `[0, 1]` when nothing is finite.
+fn y_range(p: &Panel) -> (f64, f64) {
     let all = p
         .series
         .iter()
         .flat_map(|s| s.lo.iter().chain(&s.hi).chain(&s.mean))
         .copied()
-        .filter(finite);
+        .filter(|v| v.is_finite());
     let (mut y_min, mut y_max) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
         (a.min(v), b.max(v))
     });
@@ -108,14 +106,21 @@ fn draw_panel<DB: DrawingBackend>(
         (y_min, y_max) = (0.0, 1.0);
     }
     let pad = ((y_max - y_min) * 0.05).max(1e-9);
-    let (y_min, y_max) = (
+    (
         if y_min >= 0.0 {
             0.0f64.max(y_min - pad)
         } else {
             y_min - pad
         },
         y_max + pad,
-    );
+    )
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+) -> std::result::Result<(), String> {
+    let (y_min, y_max) = y_range(p);
     let tx = |x: f64| if p.log2_x { x.log2() } else { x };
     let x_first = p.xs.first().copied().unwrap_or(0.0);
     let x_last = p.xs.last().copied().unwrap_or(1.0);

@@ -83,6 +83,20 @@ fn bad_configs_name_file_key_value_and_range() {
             "[train]\ntarget-sync = { kind = \"polyak\", tau = 1e-50 }",
             "train.target-sync.tau",
         ),
+        // Each optimizer reads its own decay keys: RMSprop's alpha for Adam, Adam's betas for
+        // RMSprop, are refused, not ignored; alpha is a decay in [0, 1).
+        (
+            "[bp]\noptimizer = { kind = \"adam\", lr = 1e-3, alpha = 0.9 }",
+            "bp.optimizer.alpha",
+        ),
+        (
+            "[bp]\noptimizer = { kind = \"rmsprop-centered\", lr = 1e-3, beta2 = 0.9 }",
+            "bp.optimizer.beta1 / bp.optimizer.beta2",
+        ),
+        (
+            "[bp]\noptimizer = { kind = \"rmsprop\", lr = 1e-3, alpha = 1.0 }",
+            "bp.optimizer.alpha",
+        ),
     ];
     for (text, key) in cases {
         let err = with(text).expect_err(text);

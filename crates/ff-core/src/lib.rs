@@ -65,7 +65,7 @@
 //!   gets the same normalisation.
 //! * [`local`]: layer-local value functions: a layer's goodness as its Q-value, and SymBa's
 //!   loss.
-//! * [`optim`]: SGD, Adam and AdamW with PyTorch's update rules and `clip_grad_norm_`
+//! * [`optim`]: SGD, Adam, AdamW and RMSprop (plain and centred) with PyTorch's update rules and `clip_grad_norm_`
 //!   ([`Optimizer`]).
 //! * [`mat`]: column-major matrices ([`MatRef`], the reusable [`Buf`]) and products.
 //!

@@ -1,4 +1,5 @@
-//! SGD, Adam and AdamW with PyTorch's update rules, and `clip_grad_norm_`.
+//! SGD, Adam, AdamW and RMSprop (plain and centred) with PyTorch's update rules, and
+//! `clip_grad_norm_`.
 
 use crate::mat::sum_sq;
 use crate::{Dense, DenseGrads, Error, Real, Result};
@@ -64,6 +65,14 @@ pub enum OptimizerKind {
     Adam,
     /// Adam with decoupled weight decay `p ← p (1 − lr λ)` (`torch.optim.AdamW`).
     AdamW,
+    /// RMSprop without momentum (`torch.optim.RMSprop`): `v ← α v + (1 − α) g²`,
+    /// `p ← p − lr g / (√v + ε)`, with α the config's `beta2`; a weight decay is added to the
+    /// gradient as an L2 term.
+    RmsProp,
+    /// Centred RMSprop (`torch.optim.RMSprop(centered=True)`): also the mean gradient
+    /// `ḡ ← ḡ + (1 − α)(g − ḡ)`, and the denominator `√(v − ḡ²) + ε`. The MinAtar paper's
+    /// optimizer (Young & Tian 2019: α 0.95, ε 0.01).
+    RmsPropCentered,
 }
 
 impl OptimizerKind {
@@ -71,7 +80,10 @@ impl OptimizerKind {
     fn moment_len(self, n: usize) -> usize {
         match self {
             OptimizerKind::Sgd => 0,
-            OptimizerKind::Adam | OptimizerKind::AdamW => n,
+            OptimizerKind::Adam
+            | OptimizerKind::AdamW
+            | OptimizerKind::RmsProp
+            | OptimizerKind::RmsPropCentered => n,
         }
     }
 }
@@ -84,9 +96,9 @@ pub struct OptimizerConfig {
     pub kind: OptimizerKind,
     /// Learning rate.
     pub lr: f64,
-    /// First-moment decay.
+    /// First-moment decay (Adam's β1).
     pub beta1: f64,
-    /// Second-moment decay.
+    /// Second-moment decay (Adam's β2, RMSprop's α).
     pub beta2: f64,
     /// Added to the denominator.
     pub eps: f64,
@@ -115,6 +127,28 @@ impl OptimizerConfig {
         Self {
             kind: OptimizerKind::AdamW,
             weight_decay,
+            ..Self::adam(lr)
+        }
+    }
+
+    /// RMSprop with smoothing `alpha` and `eps` (PyTorch's defaults: 0.99, 1e-8), centred or
+    /// not.
+    ///
+    /// ```
+    /// use ff_core::{OptimizerConfig, OptimizerKind};
+    /// // The MinAtar paper's optimizer.
+    /// let c = OptimizerConfig::rmsprop(2.5e-4, 0.95, 0.01, true);
+    /// assert_eq!((c.kind, c.beta2), (OptimizerKind::RmsPropCentered, 0.95));
+    /// ```
+    pub fn rmsprop(lr: f64, alpha: f64, eps: f64, centered: bool) -> Self {
+        Self {
+            kind: if centered {
+                OptimizerKind::RmsPropCentered
+            } else {
+                OptimizerKind::RmsProp
+            },
+            beta2: alpha,
+            eps,
             ..Self::adam(lr)
         }
     }
@@ -443,6 +477,28 @@ impl<T: Real> Optimizer<T> {
                     *v = v_new;
                     let denom = v_new.sqrt() * inv_bias2_sqrt + eps;
                     *p = pd - step_size * (m_new / denom);
+                }
+            }
+            OptimizerKind::RmsProp | OptimizerKind::RmsPropCentered => {
+                let centered = c.kind == OptimizerKind::RmsPropCentered;
+                let (alpha, rest) = (T::of(c.beta2), T::of(1.0 - c.beta2));
+                let (eps, neg_lr) = (T::of(c.eps), T::of(-c.lr));
+                let n = params.len();
+                let m = &mut self.m[k][offset..offset + n];
+                let v = &mut self.v[k][offset..offset + n];
+                // PyTorch's order of operations, step by step (`_single_tensor_rmsprop`).
+                for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(m).zip(v) {
+                    let g = g * scale + wd * *p; // grad.add(param, alpha=weight_decay)
+                    *v = *v * alpha + rest * g * g; // square_avg.mul_(alpha).addcmul_(g, g, 1 - alpha)
+                    let avg = if centered {
+                        *m = *m + (g - *m) * rest; // grad_avg.lerp_(grad, 1 - alpha)
+                        (*v - *m * *m).sqrt() // square_avg.addcmul(ḡ, ḡ, value=-1).sqrt_()
+                    } else {
+                        v.sqrt()
+                    };
+                    // param.addcdiv_(grad, avg + eps, value=-lr): ATen computes
+                    // `self + value * t1 / t2`, left to right.
+                    *p += neg_lr * g / (avg + eps);
                 }
             }
         }

@@ -313,11 +313,12 @@ impl From<RawInit> for Init {
     }
 }
 
-/// An optimizer: `{ kind = "adamw", lr = 1e-3, weight-decay = 0.01, max-grad-norm = 1.0 }`.
+/// An optimizer: `{ kind = "adamw", lr = 1e-3, weight-decay = 0.01, max-grad-norm = 1.0 }`, or
+/// `{ kind = "rmsprop-centered", lr = 2.5e-4, alpha = 0.95, eps = 0.01 }`.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawOptimizer {
-    /// `sgd`, `adam`, `adamw` (or `frozen` where allowed).
+    /// `sgd`, `adam`, `adamw`, `rmsprop`, `rmsprop-centered` (or `frozen` where allowed).
     pub kind: RawOptimizerKind,
     /// Learning rate (required unless frozen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -334,9 +335,12 @@ pub struct RawOptimizer {
     /// Adam's β2.
     #[serde(default = "default_beta2")]
     pub beta2: f64,
-    /// Adam's ε.
+    /// Adam's and RMSprop's ε.
     #[serde(default = "default_eps")]
     pub eps: f64,
+    /// RMSprop's smoothing α (PyTorch's default 0.99 when not given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
 }
 
 fn default_beta1() -> f64 {
@@ -359,6 +363,7 @@ impl RawOptimizer {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
+            alpha: None,
         }
     }
 }
@@ -373,6 +378,10 @@ pub enum RawOptimizerKind {
     Adam,
     /// AdamW.
     Adamw,
+    /// RMSprop (`torch.optim.RMSprop`).
+    Rmsprop,
+    /// Centred RMSprop (`centered=True`): the MinAtar paper's optimizer.
+    RmspropCentered,
     /// No learning at all (`ff.layer-optimizer` only: the frozen-features control).
     Frozen,
 }
@@ -904,13 +913,39 @@ impl Checker<'_> {
             RawOptimizerKind::Sgd => OptimizerKind::Sgd,
             RawOptimizerKind::Adam => OptimizerKind::Adam,
             RawOptimizerKind::Adamw => OptimizerKind::AdamW,
+            RawOptimizerKind::Rmsprop => OptimizerKind::RmsProp,
+            RawOptimizerKind::RmspropCentered => OptimizerKind::RmsPropCentered,
             RawOptimizerKind::Frozen => {
                 return Err(self.fail(
                     &format!("{key}.kind"),
                     "\"frozen\"",
-                    "sgd, adam or adamw: only ff.layer-optimizer can be frozen (the frozen-features control)",
+                    "sgd, adam, adamw, rmsprop or rmsprop-centered: only ff.layer-optimizer can be frozen (the frozen-features control)",
                 ));
             }
+        };
+        let rmsprop = matches!(
+            kind,
+            OptimizerKind::RmsProp | OptimizerKind::RmsPropCentered
+        );
+        // Each rule reads its own decay keys: a key another rule reads is refused, not ignored.
+        let (beta1, beta2) = if rmsprop {
+            if raw.beta1 != default_beta1() || raw.beta2 != default_beta2() {
+                return Err(self.fail(
+                    &format!("{key}.beta1 / {key}.beta2"),
+                    format!("{} / {}", raw.beta1, raw.beta2),
+                    "not set for RMSprop: its smoothing is `alpha` (e.g. alpha = 0.95)",
+                ));
+            }
+            (raw.beta1, raw.alpha.unwrap_or(0.99))
+        } else {
+            if let Some(alpha) = raw.alpha {
+                return Err(self.fail(
+                    &format!("{key}.alpha"),
+                    alpha,
+                    "not set for this optimizer: `alpha` is RMSprop's smoothing (Adam's are beta1 and beta2)",
+                ));
+            }
+            (raw.beta1, raw.beta2)
         };
         let Some(lr) = raw.lr else {
             return Err(self.fail(
@@ -922,8 +957,8 @@ impl Checker<'_> {
         let cfg = OptimizerConfig {
             kind,
             lr,
-            beta1: raw.beta1,
-            beta2: raw.beta2,
+            beta1,
+            beta2,
             eps: raw.eps,
             weight_decay: raw.weight_decay,
             max_grad_norm: raw.max_grad_norm,
@@ -938,6 +973,8 @@ impl Checker<'_> {
                 let k = match k {
                     "weight_decay" => "weight-decay",
                     "max_grad_norm" => "max-grad-norm",
+                    // RMSprop's alpha is the config's second-moment decay.
+                    "beta2" if rmsprop => "alpha",
                     other => other,
                 };
                 Err(self.fail(&format!("{key}.{k}"), value, allowed))

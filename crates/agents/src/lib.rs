@@ -1,11 +1,12 @@
-//! BP-DQN, FF-DQN and the layer-local agents (local-td, goodness-q) on CartPole-v1, Acrobot-v1
-//! and MountainCar-v0: configuration, the agents, one training loop,
-//! metrics and the files a run writes.
+//! BP-DQN, FF-DQN and the layer-local agents (local-td, goodness-q) on any task of `envs`
+//! (CartPole-v1, Acrobot-v1, MountainCar-v0, MinAtar's five games): configuration, the agents,
+//! one training loop, metrics and the files a run writes.
 //!
 //! A run is `(config, agent kind, seed)`. [`config::Config`] validates a TOML file;
 //! [`agent::build`] makes the agent; [`train::train`] runs the epochs (ε-greedy training
-//! episodes, one minibatch update per environment step once the buffer holds enough, target
-//! syncs, a greedy evaluation after each epoch) and the final greedy evaluation;
+//! episodes or a budget of environment steps, `gradient-steps` minibatch updates every
+//! `train-frequency` steps once the buffer holds enough, target syncs, a greedy evaluation after
+//! each epoch) and the final greedy evaluation;
 //! [`run_dir::RunDir`] owns the files a run writes and reads them back.
 //!
 //! Every random draw comes from the run's seed through [`rng::stream`], so one seed gives

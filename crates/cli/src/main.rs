@@ -68,7 +68,7 @@ static ALLOCATOR: lab::alloc_count::Counting = lab::alloc_count::Counting;
 #[command(
     name = "ffdqn",
     version,
-    about = "Forward-Forward and backprop Deep Q-Networks on CartPole-v1, Acrobot-v1 and MountainCar-v0: train, evaluate, watch, benchmark, run experiments.",
+    about = "Forward-Forward and backprop Deep Q-Networks on CartPole-v1, Acrobot-v1, MountainCar-v0 and MinAtar's five games: train, evaluate, watch, benchmark, run experiments.",
     propagate_version = true
 )]
 struct Cli {

@@ -16,16 +16,11 @@ use ff_core::{InputNorm, MatRef};
 use rand_chacha::ChaCha8Rng;
 use replay::Batch;
 
-/// What the training loop asks of an agent.
-pub trait Agent {
-    /// Which agent this is.
-    fn kind(&self) -> AgentKind;
-    /// The online network as it acts (a copy, for weights files).
-    fn policy(&self) -> Policy;
-    /// Parameters of the online network.
-    fn param_count(&self) -> usize;
-    /// The first non-finite parameter of the online network, as `(layer, value)`.
-    fn first_non_finite(&self) -> Option<(usize, f32)>;
+/// What the training loop asks of a learning rule: act, learn from a minibatch, move a target
+/// network. A rule of your own implements this, in its own crate, and trains through
+/// [`crate::train`] with every protocol of the loop (`docs/EXTENDING.md`; `tests/extending.rs`
+/// adds one). [`Agent`] adds what this project's files need of its own agents.
+pub trait Learner {
     /// The greedy action for one observation.
     fn act(&mut self, obs: &[f32]) -> Result<usize>;
     /// One learning step on a minibatch; returns the TD loss before the update.
@@ -33,8 +28,36 @@ pub trait Agent {
     /// Moves the target network towards the online one as `action` says (the loop asks
     /// `TargetSync::action` when, once per environment step).
     fn sync_target(&mut self, action: SyncAction) -> Result<()>;
-    /// Statistics gathered since the last call (FF layers; empty for BP).
-    fn take_epoch_stats(&mut self) -> FfEpochStats;
+    /// The first non-finite parameter, as `(layer, value)`: the loop checks after every update
+    /// and stops a diverged run there.
+    fn first_non_finite(&self) -> Option<(usize, f32)>;
+    /// Statistics gathered since the last call (FF layers); none by default.
+    fn take_epoch_stats(&mut self) -> FfEpochStats {
+        FfEpochStats::default()
+    }
+    /// A state to return to if the next update diverges (`OnDivergence::SkipBatch`), or `None`
+    /// (the default) for a learner that cannot return: the loop then refuses `SkipBatch`.
+    fn undo_point(&self) -> Option<Box<dyn std::any::Any + Send>> {
+        None
+    }
+    /// Returns to a state [`Learner::undo_point`] gave.
+    fn undo(&mut self, point: Box<dyn std::any::Any + Send>) -> Result<()> {
+        drop(point);
+        Err(Error::Mismatch(
+            "this learner keeps no undo point: train it with OnDivergence::Stop".into(),
+        ))
+    }
+}
+
+/// This project's agents: a [`Learner`] that also names its kind, writes its weights and saves
+/// and restores its whole state (weights files, checkpoints).
+pub trait Agent: Learner {
+    /// Which agent this is.
+    fn kind(&self) -> AgentKind;
+    /// The online network as it acts (a copy, for weights files).
+    fn policy(&self) -> Policy;
+    /// Parameters of the online network.
+    fn param_count(&self) -> usize;
     /// Elements of optimizer state held.
     fn optimizer_state_len(&self) -> usize;
     /// Everything the agent needs to go on exactly where it is (for checkpoints, and to undo
@@ -42,6 +65,21 @@ pub trait Agent {
     fn snapshot(&self) -> AgentSnapshot;
     /// Returns to a snapshot taken from an agent of the same config.
     fn restore(&mut self, snapshot: AgentSnapshot) -> Result<()>;
+}
+
+/// [`Learner::undo_point`] and [`Learner::undo`] of an [`Agent`]: its snapshot.
+macro_rules! undo_by_snapshot {
+    () => {
+        fn undo_point(&self) -> Option<Box<dyn std::any::Any + Send>> {
+            Some(Box::new(Agent::snapshot(self)))
+        }
+        fn undo(&mut self, point: Box<dyn std::any::Any + Send>) -> Result<()> {
+            match point.downcast::<AgentSnapshot>() {
+                Ok(s) => Agent::restore(self, *s),
+                Err(_) => Err(Error::Mismatch("an undo point of another learner".into())),
+            }
+        }
+    };
 }
 
 /// A Q-network agent's networks and optimizers, as a snapshot holds them.
@@ -263,16 +301,7 @@ impl BpAgent {
     }
 }
 
-impl Agent for BpAgent {
-    fn kind(&self) -> AgentKind {
-        AgentKind::Bp
-    }
-    fn policy(&self) -> Policy {
-        Policy::Q(self.core.online.clone())
-    }
-    fn param_count(&self) -> usize {
-        self.core.online.param_count()
-    }
+impl Learner for BpAgent {
     fn first_non_finite(&self) -> Option<(usize, f32)> {
         self.core.online.first_non_finite()
     }
@@ -293,6 +322,19 @@ impl Agent for BpAgent {
     }
     fn take_epoch_stats(&mut self) -> FfEpochStats {
         FfEpochStats::default()
+    }
+    undo_by_snapshot!();
+}
+
+impl Agent for BpAgent {
+    fn kind(&self) -> AgentKind {
+        AgentKind::Bp
+    }
+    fn policy(&self) -> Policy {
+        Policy::Q(self.core.online.clone())
+    }
+    fn param_count(&self) -> usize {
+        self.core.online.param_count()
     }
     fn optimizer_state_len(&self) -> usize {
         self.learner.optimizer_state_len()
@@ -375,16 +417,7 @@ impl FfAgent {
     }
 }
 
-impl Agent for FfAgent {
-    fn kind(&self) -> AgentKind {
-        AgentKind::Ff
-    }
-    fn policy(&self) -> Policy {
-        Policy::Q(self.core.online.clone())
-    }
-    fn param_count(&self) -> usize {
-        self.core.online.param_count()
-    }
+impl Learner for FfAgent {
     fn first_non_finite(&self) -> Option<(usize, f32)> {
         self.core.online.first_non_finite()
     }
@@ -419,6 +452,19 @@ impl Agent for FfAgent {
     }
     fn take_epoch_stats(&mut self) -> FfEpochStats {
         self.learner.take_epoch_stats()
+    }
+    undo_by_snapshot!();
+}
+
+impl Agent for FfAgent {
+    fn kind(&self) -> AgentKind {
+        AgentKind::Ff
+    }
+    fn policy(&self) -> Policy {
+        Policy::Q(self.core.online.clone())
+    }
+    fn param_count(&self) -> usize {
+        self.core.online.param_count()
     }
     fn optimizer_state_len(&self) -> usize {
         self.learner.optimizer_state_len()
@@ -515,16 +561,7 @@ impl LocalAgent {
     }
 }
 
-impl Agent for LocalAgent {
-    fn kind(&self) -> AgentKind {
-        self.rule.kind()
-    }
-    fn policy(&self) -> Policy {
-        Policy::Local(self.online.clone())
-    }
-    fn param_count(&self) -> usize {
-        self.online.param_count()
-    }
+impl Learner for LocalAgent {
     fn first_non_finite(&self) -> Option<(usize, f32)> {
         first_non_finite(&self.online.layers)
     }
@@ -540,6 +577,19 @@ impl Agent for LocalAgent {
     }
     fn take_epoch_stats(&mut self) -> FfEpochStats {
         self.learner.take_epoch_stats()
+    }
+    undo_by_snapshot!();
+}
+
+impl Agent for LocalAgent {
+    fn kind(&self) -> AgentKind {
+        self.rule.kind()
+    }
+    fn policy(&self) -> Policy {
+        Policy::Local(self.online.clone())
+    }
+    fn param_count(&self) -> usize {
+        self.online.param_count()
     }
     fn optimizer_state_len(&self) -> usize {
         self.learner.optimizer_state_len()

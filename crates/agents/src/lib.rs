@@ -34,7 +34,8 @@ pub mod stats;
 pub mod train;
 
 pub use agent::{
-    Agent, AgentKind, AgentSnapshot, BpAgent, Family, FfAgent, LocalAgent, LocalRule, QState, build,
+    Agent, AgentKind, AgentSnapshot, BpAgent, Family, FfAgent, Learner, LocalAgent, LocalRule,
+    QState, build,
 };
 pub use config::{Config, ConfigError, MemoryEstimate};
 pub use error::{Error, ErrorKind, Result, Tensor};

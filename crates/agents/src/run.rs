@@ -63,22 +63,23 @@ pub fn train(
     st.on_divergence = info.on_divergence;
     let epochs = cfg.train().epochs();
     let n_hidden = cfg.hidden().len();
-    let mut save = |m: &EpochMetrics, st: &LoopState, agent: &dyn Agent| -> Result<()> {
-        dir.write_metrics(&st.history, n_hidden)?;
-        let checkpointed = info
-            .checkpoint_every
-            .is_some_and(|k| m.epoch.is_multiple_of(k))
-            && m.epoch < epochs;
-        if checkpointed {
-            dir.write_checkpoint(&cfg, seed, agent, st, m.wall_seconds)?;
-        }
-        on_epoch(EpochEvent {
-            metrics: m,
-            epochs,
-            checkpointed,
-        });
-        Ok(())
-    };
+    let mut save =
+        |m: &EpochMetrics, st: &LoopState, agent: &(dyn Agent + Send + 'static)| -> Result<()> {
+            dir.write_metrics(&st.history, n_hidden)?;
+            let checkpointed = info
+                .checkpoint_every
+                .is_some_and(|k| m.epoch.is_multiple_of(k))
+                && m.epoch < epochs;
+            if checkpointed {
+                dir.write_checkpoint(&cfg, seed, agent, st, m.wall_seconds)?;
+            }
+            on_epoch(EpochEvent {
+                metrics: m,
+                epochs,
+                checkpointed,
+            });
+            Ok(())
+        };
     let run = match train_until(agent.as_mut(), &cfg, seed, &mut st, &mut save, stop)? {
         Outcome::Finished(run) => run,
         Outcome::Stopped { wall_seconds } => {

@@ -1,6 +1,6 @@
 //! The one training loop every agent runs, and greedy evaluation.
 
-use crate::agent::Agent;
+use crate::agent::Learner;
 use crate::config::{Config, EnvConfig, WarmUp};
 use crate::stats::FfEpochStats;
 
@@ -259,8 +259,16 @@ impl LoopState {
 
 /// One update under the divergence policy: parameters are checked after it, and with
 /// `SkipBatch` a diverging update is undone.
-fn guarded_update(agent: &mut dyn Agent, batch: &Batch, st: &mut LoopState) -> Result<Option<f64>> {
-    let undo = (st.on_divergence == OnDivergence::SkipBatch).then(|| agent.snapshot());
+fn guarded_update<A: Learner + ?Sized>(
+    agent: &mut A,
+    batch: &Batch,
+    st: &mut LoopState,
+) -> Result<Option<f64>> {
+    let undo = if st.on_divergence == OnDivergence::SkipBatch {
+        Some(agent.undo_point().ok_or_else(no_undo_point)?)
+    } else {
+        None
+    };
     let result =
         agent
             .update(batch, &mut st.update_rng)
@@ -276,13 +284,20 @@ fn guarded_update(agent: &mut dyn Agent, batch: &Batch, st: &mut LoopState) -> R
             });
     match (result, undo) {
         (Ok(loss), _) => Ok(Some(loss)),
-        (Err(e), Some(snapshot)) if e.is_divergence() => {
-            agent.restore(snapshot)?;
+        (Err(e), Some(point)) if e.is_divergence() => {
+            agent.undo(point)?;
             st.skipped_batches += 1;
             Ok(None)
         }
         (Err(e), _) => Err(e.at_step(st.env_steps)),
     }
+}
+
+/// The refusal of `SkipBatch` for a learner that keeps no undo point.
+fn no_undo_point() -> Error {
+    Error::Mismatch(
+        "on-divergence skip-batch needs a learner that can undo an update, and this one keeps no undo point: use stop".into(),
+    )
 }
 
 /// What one training step did.
@@ -306,8 +321,8 @@ pub struct StepOutcome {
 /// observation. Once the replay buffer, `batch` and the agent's buffers are warm, a step
 /// performs no heap allocation (with the default `OnDivergence::Stop`; `SkipBatch` copies the
 /// parameters before each update so it can undo it).
-pub fn train_step(
-    agent: &mut dyn Agent,
+pub fn train_step<A: Learner + ?Sized>(
+    agent: &mut A,
     cfg: &Config,
     st: &mut LoopState,
     batch: &mut Batch,
@@ -363,8 +378,8 @@ pub fn train_step(
 /// the epoch is over (its episodes played, or its environment steps taken), then a greedy
 /// evaluation. `stop` is asked before every step; when it says yes the epoch is left where it
 /// is (in `st`, to be saved and continued) and `None` is returned.
-pub fn run_epoch(
-    agent: &mut dyn Agent,
+pub fn run_epoch<A: Learner + ?Sized>(
+    agent: &mut A,
     cfg: &Config,
     seed: u64,
     st: &mut LoopState,
@@ -437,12 +452,12 @@ fn extreme(xs: &[f32], pick: fn(f32, f32) -> f32) -> f64 {
 
 /// Trains `agent` for the configured epochs from `st`, calling `on_epoch` after each, then
 /// runs the final greedy evaluation.
-pub fn train(
-    agent: &mut dyn Agent,
+pub fn train<A: Learner + ?Sized>(
+    agent: &mut A,
     cfg: &Config,
     seed: u64,
     st: &mut LoopState,
-    on_epoch: &mut dyn FnMut(&EpochMetrics, &LoopState, &dyn Agent) -> Result<()>,
+    on_epoch: &mut dyn FnMut(&EpochMetrics, &LoopState, &A) -> Result<()>,
 ) -> Result<RunResult> {
     match train_until(agent, cfg, seed, st, on_epoch, &|| false)? {
         Outcome::Finished(result) => Ok(result),
@@ -456,14 +471,17 @@ pub fn train(
 /// [`train`], asking `stop` before every step: when it says yes, training ends between two
 /// steps with `st` and the agent where they are, so that a checkpoint of them continues to the
 /// same result, bit for bit, as a run never stopped.
-pub fn train_until(
-    agent: &mut dyn Agent,
+pub fn train_until<A: Learner + ?Sized>(
+    agent: &mut A,
     cfg: &Config,
     seed: u64,
     st: &mut LoopState,
-    on_epoch: &mut dyn FnMut(&EpochMetrics, &LoopState, &dyn Agent) -> Result<()>,
+    on_epoch: &mut dyn FnMut(&EpochMetrics, &LoopState, &A) -> Result<()>,
     stop: &dyn Fn() -> bool,
 ) -> Result<Outcome> {
+    if st.on_divergence == OnDivergence::SkipBatch && agent.undo_point().is_none() {
+        return Err(no_undo_point());
+    }
     let started = Instant::now();
     let mut batch = Batch::default();
     while st.epochs_done < cfg.train().epochs() {

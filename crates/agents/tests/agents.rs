@@ -2,10 +2,11 @@
 //! BP-DQN actually learning CartPole.
 
 mod common;
+use agents::Learner;
 use agents::bp::BpLearner;
 use agents::config::{ConfigError, RawFfInit};
 use agents::rng::{Stream, stream};
-use agents::{Agent, AgentKind, BpAgent, Config, FfAgent, LoopState, QNetwork, build, train};
+use agents::{AgentKind, BpAgent, Config, FfAgent, LoopState, QNetwork, build, train};
 use common::batch;
 use dqn_head::{TdLoss, td_loss};
 use ff_core::cell::{Cell, CellNorm};

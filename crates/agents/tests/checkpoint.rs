@@ -38,7 +38,7 @@ fn run(
             .expect("valid");
         let mut save = |_: &agents::EpochMetrics,
                         st: &LoopState,
-                        a: &dyn agents::Agent|
+                        a: &(dyn agents::Agent + Send + 'static)|
          -> agents::Result<()> {
             if st.epochs_done == split {
                 checkpoint::save(file, cfg, seed, a.snapshot(), st, 1.0)?;

@@ -5,6 +5,7 @@
 //! compared with the agent bit for bit: no gradient crosses a layer.
 
 mod common;
+use agents::Learner;
 use agents::rng::{Stream, stream};
 use agents::{Agent, AgentKind, Config, LocalAgent, LocalRule};
 use common::batch;

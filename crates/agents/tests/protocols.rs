@@ -4,11 +4,9 @@
 //! target copy before or after the round). An agent that records what the loop asks of it
 //! shows each rule step by step.
 
-use agents::agent::AgentSnapshot;
 use agents::rng::{Stream, stream};
-use agents::stats::FfEpochStats;
 use agents::train::train_step;
-use agents::{Agent, AgentKind, Config, LoopState, Policy, build, train};
+use agents::{Agent, AgentKind, Config, Learner, LoopState, build, train};
 use dqn_head::SyncAction;
 use envs::Environment;
 use rand_chacha::ChaCha8Rng;
@@ -22,22 +20,14 @@ enum Call {
     Sync,
 }
 
-/// A BP-DQN agent that writes down every act, update and target sync.
+/// A BP-DQN agent that writes down every act, update and target sync: a [`Learner`] of its
+/// own, as a rule outside this crate would be.
 struct Recorder {
     inner: Box<dyn Agent>,
     calls: Vec<Call>,
 }
 
-impl Agent for Recorder {
-    fn kind(&self) -> AgentKind {
-        self.inner.kind()
-    }
-    fn policy(&self) -> Policy {
-        self.inner.policy()
-    }
-    fn param_count(&self) -> usize {
-        self.inner.param_count()
-    }
+impl Learner for Recorder {
     fn first_non_finite(&self) -> Option<(usize, f32)> {
         self.inner.first_non_finite()
     }
@@ -52,18 +42,6 @@ impl Agent for Recorder {
     fn sync_target(&mut self, action: SyncAction) -> agents::Result<()> {
         self.calls.push(Call::Sync);
         self.inner.sync_target(action)
-    }
-    fn take_epoch_stats(&mut self) -> FfEpochStats {
-        self.inner.take_epoch_stats()
-    }
-    fn optimizer_state_len(&self) -> usize {
-        self.inner.optimizer_state_len()
-    }
-    fn snapshot(&self) -> AgentSnapshot {
-        self.inner.snapshot()
-    }
-    fn restore(&mut self, snapshot: AgentSnapshot) -> agents::Result<()> {
-        self.inner.restore(snapshot)
     }
 }
 

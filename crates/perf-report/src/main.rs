@@ -287,8 +287,8 @@ fn minatar_section(py: Option<&str>, crit: &Criterion) -> Result<String> {
     )?;
     let (mut u1, mut u2) = (stream(0, Stream::Update), stream(0, Stream::Update));
     let (l1, l2) = (
-        Agent::update(&mut gathered, &batch, &mut u1)?,
-        Agent::update(&mut dense, &batch, &mut u2)?,
+        agents::Learner::update(&mut gathered, &batch, &mut u1)?,
+        agents::Learner::update(&mut dense, &batch, &mut u2)?,
     );
     let mut agents: Vec<(&str, Box<dyn Agent + Send>)> =
         vec![("gathered", Box::new(gathered)), ("dense", Box::new(dense))];

@@ -53,6 +53,18 @@ fn every_shipped_experiment_file_expands() {
             "reference-local"
         ]
     );
+    // Tuning and variant files (`dev/`) run on dev seeds only, never on report seeds.
+    for entry in std::fs::read_dir(dir.join("dev")).expect("configs/experiments/dev/") {
+        let path = entry.expect("entry").path();
+        let plan = Plan::from_file(&path, &PlanOptions::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            !plan.seeds.is_empty() && plan.seeds.iter().all(|s| (100..110).contains(s)),
+            "{}: dev seeds 100–109 only, got {:?}",
+            path.display(),
+            plan.seeds
+        );
+    }
     let plan =
         Plan::from_file(&dir.join("layer-local.toml"), &PlanOptions::default()).expect("valid");
     // Every layer-local agent has its frozen-features control and both backprop baselines.

@@ -18,7 +18,7 @@ use replay::Batch;
 
 /// What the training loop asks of a learning rule: act, learn from a minibatch, move a target
 /// network. A rule of your own implements this, in its own crate, and trains through
-/// [`crate::train`] with every protocol of the loop (`docs/EXTENDING.md`; `tests/extending.rs`
+/// [`crate::train()`] with every protocol of the loop (`docs/EXTENDING.md`; `tests/extending.rs`
 /// adds one). [`Agent`] adds what this project's files need of its own agents.
 pub trait Learner {
     /// The greedy action for one observation.

@@ -1,5 +1,5 @@
 //! The report of a finished plan, from the run directories alone (read through
-//! [`agents::RunDir`]): the runs are loaded ([`load_all`]), measured into typed data
+//! [`agents::RunDir`]): the runs are loaded (`load_all`), measured into typed data
 //! (`measure`: each group's statistics, P(X > Y)), then rendered in separate places: the CSVs
 //! (`csv`), the figures (`figures`) and REPORT.md (`markdown`, with each study's section; the
 //! paper-claims study in `claims`).

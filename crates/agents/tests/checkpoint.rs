@@ -16,8 +16,12 @@ fn cfg(extra: &str) -> Config {
     .expect("valid")
 }
 
+/// A file of its own for each call: tests run in parallel threads of one process, and two that
+/// saved to one path raced (one removed the file while the other wrote it).
 fn tmp(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("ffdqn-ckpt-{name}-{}.bin", std::process::id()))
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("ffdqn-ckpt-{name}-{}-{n}.bin", std::process::id()))
 }
 
 /// Runs `cfg` to the end, either straight or stopping after `split` epochs, saving a

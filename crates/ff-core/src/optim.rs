@@ -135,7 +135,8 @@ impl OptimizerConfig {
     /// not.
     ///
     /// ```
-    /// use ff_core::{OptimizerConfig, OptimizerKind};
+    /// use ff_core::OptimizerConfig;
+    /// use ff_core::optim::OptimizerKind;
     /// // The MinAtar paper's optimizer.
     /// let c = OptimizerConfig::rmsprop(2.5e-4, 0.95, 0.01, true);
     /// assert_eq!((c.kind, c.beta2), (OptimizerKind::RmsPropCentered, 0.95));

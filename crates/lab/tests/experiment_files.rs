@@ -47,6 +47,7 @@ fn every_shipped_experiment_file_expands() {
         [
             "layer-local",
             "minatar",
+            "minatar-ff-control",
             "minatar-short",
             "paper",
             "reference",

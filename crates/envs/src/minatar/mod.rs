@@ -442,19 +442,22 @@ impl MinAtar {
     /// `Environment.reset()`: a new episode drawn from the environment's own stream (seeded
     /// with [`MinAtar::seed`], or by the first [`crate::Environment::reset`]; seed 0 if neither).
     pub fn reset_seeded(&mut self, obs: &mut [f32]) {
-        let rng = self.rng.get_or_insert_with(|| RandomState::new(0));
-        self.state.reset(rng);
-        self.clock.start_at(0);
+        self.start_episode();
         self.observe(obs);
     }
 
     /// [`MinAtar::reset_seeded`] with the first grid written as bits, as
     /// [`MinAtar::step_bits`] writes them.
     pub fn reset_bits(&mut self, bytes: &mut [u8]) {
+        self.start_episode();
+        self.observe_bits(bytes);
+    }
+
+    /// The package's `reset()`: a new episode from the environment's own stream.
+    fn start_episode(&mut self) {
         let rng = self.rng.get_or_insert_with(|| RandomState::new(0));
         self.state.reset(rng);
         self.clock.start_at(0);
-        self.observe_bits(bytes);
     }
 
     /// The difficulty level reached (`difficulty_ramp()`): `None` for Breakout and Freeway.

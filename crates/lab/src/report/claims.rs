@@ -1,21 +1,17 @@
 //! The paper-claims study's section: the FF-DQN paper's claims, each with a verdict.
 
 use super::markdown::{f1, mib};
-use super::measure::{Analysis, GroupStats};
+use super::measure::Analysis;
 use std::fmt::Write;
 
-/// What the verdicts on the FF-DQN paper's claims are computed from.
+/// What the verdicts on the FF-DQN paper's claims are computed from: the report's measures,
+/// the groups playing `bp` and `ff` in it, and the memory study's ratios.
 struct Claims<'a> {
-    st: &'a [GroupStats],
+    a: &'a Analysis,
     ratios: &'a [(usize, f64, usize, usize)],
     n: usize,
-    threshold: &'a str,
     bp: usize,
     ff: usize,
-    /// The FF-DQN variants the init claim and the preset ablation read, when given.
-    warmstart: Option<usize>,
-    text: Option<usize>,
-    p_of: &'a dyn Fn(usize, usize) -> (f64, (f64, f64)),
     quick: bool,
 }
 
@@ -43,15 +39,8 @@ impl Claims<'_> {
 
     /// 1. Both agents reach near-optimal return.
     fn reach(&self, r: &mut String) {
-        let Claims {
-            st,
-            n,
-            threshold,
-            bp,
-            ff,
-            ..
-        } = *self;
-        let (b, f) = (&st[bp], &st[ff]);
+        let Claims { a, n, bp, ff, .. } = *self;
+        let (b, f, threshold) = (&a.stats[bp], &a.stats[ff], &a.threshold);
         let half = n.div_ceil(2);
         let both = [b.reached >= half, f.reached >= half];
         let _ = writeln!(
@@ -67,14 +56,8 @@ impl Claims<'_> {
 
     /// 2. FF-DQN converges more slowly and varies more.
     fn speed(&self, r: &mut String) {
-        let Claims {
-            st,
-            threshold,
-            bp,
-            ff,
-            ..
-        } = *self;
-        let (b, f) = (&st[bp], &st[ff]);
+        let Claims { a, bp, ff, .. } = *self;
+        let (b, f, threshold) = (&a.stats[bp], &a.stats[ff], &a.threshold);
         let inf = |m: Option<f64>| m.unwrap_or(f64::INFINITY);
         let slower = inf(f.median_epochs) > inf(b.median_epochs);
         let varies = f.last20 > b.last20;
@@ -96,11 +79,9 @@ impl Claims<'_> {
 
     /// 3. FF-DQN ends comparable to BP-DQN.
     fn comparable(&self, r: &mut String) {
-        let Claims {
-            st, bp, ff, p_of, ..
-        } = *self;
-        let (b, f) = (&st[bp], &st[ff]);
-        let (p, (lo, hi)) = p_of(ff, bp);
+        let Claims { a, bp, ff, .. } = *self;
+        let (b, f) = (&a.stats[bp], &a.stats[ff]);
+        let (p, (lo, hi)) = a.p(ff, bp);
         let (v, why) = if lo <= 0.5 && 0.5 <= hi {
             (
                 self.mark("**supported**"),
@@ -154,19 +135,11 @@ impl Claims<'_> {
 
     /// 5. FF-DQN is sensitive to initialisation; and the preset ablation.
     fn init(&self, r: &mut String) {
-        let Claims {
-            st,
-            n,
-            threshold,
-            ff,
-            warmstart,
-            text,
-            p_of,
-            ..
-        } = *self;
+        let Claims { a, n, ff, .. } = *self;
+        let (st, threshold) = (&a.stats, &a.threshold);
         let f = &st[ff];
-        if let Some(w) = warmstart {
-            let (p, (lo, hi)) = p_of(w, ff);
+        if let Some(w) = a.roles.ff_warmstart {
+            let (p, (lo, hi)) = a.p(w, ff);
             let sensitive = !(lo <= 0.5 && 0.5 <= hi);
             let _ = writeln!(
                 r,
@@ -192,7 +165,7 @@ impl Claims<'_> {
             );
         }
 
-        if let Some(t) = text {
+        if let Some(t) = a.roles.ff_text {
             let _ = writeln!(
                 r,
                 "\nPreset ablation: FF-DQN with the paper's equations taken literally (`paper-text.toml`) ends at IQM {} [{}, {}] against {} [{}, {}] with the author's code settings (`paper.toml`).",
@@ -221,15 +194,11 @@ pub(super) fn paper_claims(
         return;
     };
     let claims = Claims {
-        st: &a.stats,
+        a,
         ratios,
         n,
-        threshold: &a.threshold,
         bp,
         ff,
-        warmstart: a.roles.ff_warmstart,
-        text: a.roles.ff_text,
-        p_of: &|i, j| a.p(i, j),
         quick,
     };
     let _ = writeln!(r, "## The paper's claims\n");

@@ -4,7 +4,7 @@
 use crate::bp::BpLearner;
 use crate::config::{Config, ConfigError};
 use crate::ff::FfLearner;
-pub use crate::kind::{AgentKind, Family, LocalRule};
+pub use crate::kind::{AgentKind, Family, LocalRule, QRule};
 use crate::local::{LocalLayer, LocalLearner, LocalNet, LocalWorkspace};
 use crate::network::{QNetwork, Workspace, first_non_finite};
 use crate::policy::Policy;
@@ -527,10 +527,7 @@ pub struct LocalAgent {
 impl LocalAgent {
     /// A fresh agent of `rule` with its section's init drawn from `rng`.
     pub fn new(rule: LocalRule, cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Self> {
-        let local = match rule {
-            LocalRule::LocalTd => cfg.local_td(),
-            LocalRule::GoodnessQ => cfg.goodness_q(),
-        };
+        let local = cfg.local(rule);
         let env = cfg.env().id;
         let online = LocalNet::new(
             local,
@@ -631,10 +628,9 @@ impl Agent for LocalAgent {
 
 /// Any agent, built from a config.
 pub fn build(kind: AgentKind, cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Box<dyn Agent + Send>> {
-    Ok(match kind {
-        AgentKind::Bp => Box::new(BpAgent::new(cfg, rng)?),
-        AgentKind::Ff => Box::new(FfAgent::new(cfg, rng)?),
-        AgentKind::LocalTd => Box::new(LocalAgent::new(LocalRule::LocalTd, cfg, rng)?),
-        AgentKind::GoodnessQ => Box::new(LocalAgent::new(LocalRule::GoodnessQ, cfg, rng)?),
+    Ok(match kind.family() {
+        Family::Q(QRule::Bp) => Box::new(BpAgent::new(cfg, rng)?),
+        Family::Q(QRule::Ff) => Box::new(FfAgent::new(cfg, rng)?),
+        Family::Local(rule) => Box::new(LocalAgent::new(rule, cfg, rng)?),
     })
 }

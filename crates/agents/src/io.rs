@@ -286,7 +286,10 @@ pub fn load_weights(path: &Path) -> Result<Weights> {
             file.version
         )));
     }
-    let local_family = matches!(file.agent.family(), Family::Local(_));
+    let local_family = match file.agent.family() {
+        Family::Q(_) => false,
+        Family::Local(_) => true,
+    };
     let policy = match (&file.local, local_family) {
         (Some(local), true) => {
             let mut layers = Vec::with_capacity(local.layers.len());

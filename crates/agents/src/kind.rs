@@ -54,12 +54,33 @@ impl AgentKind {
         }
     }
 
-    /// The agent's family: which network it trains, and so which state it saves and which
-    /// weights it writes. Exhaustive: a new agent kind is placed in a family here, and the
-    /// compiler then names every site that treats the families differently.
+    /// How reports and figures name the agent.
+    pub fn label(self) -> &'static str {
+        match self {
+            AgentKind::Bp => "BP-DQN",
+            AgentKind::Ff => "FF-DQN",
+            AgentKind::LocalTd => "local-td",
+            AgentKind::GoodnessQ => "goodness-q",
+        }
+    }
+
+    /// A preset config that has the agent's own section (named when a file lacks it).
+    pub fn preset(self) -> &'static str {
+        match self {
+            AgentKind::Bp | AgentKind::Ff => "configs/paper.toml",
+            AgentKind::LocalTd => "configs/local-td.toml",
+            AgentKind::GoodnessQ => "configs/goodness-q.toml",
+        }
+    }
+
+    /// The agent's family and its rule within it: which network it trains (and so which
+    /// module builds it, which state it saves, which weights it writes) and which config
+    /// section holds its settings. Exhaustive: a new agent kind is placed here, and the
+    /// compiler then names every site that treats the families or rules differently.
     pub fn family(self) -> Family {
         match self {
-            AgentKind::Bp | AgentKind::Ff => Family::Q,
+            AgentKind::Bp => Family::Q(QRule::Bp),
+            AgentKind::Ff => Family::Q(QRule::Ff),
             AgentKind::LocalTd => Family::Local(LocalRule::LocalTd),
             AgentKind::GoodnessQ => Family::Local(LocalRule::GoodnessQ),
         }
@@ -67,14 +88,23 @@ impl AgentKind {
 }
 
 /// The network families: agents of one family share a network type, its weights format and
-/// its snapshot's shape.
+/// its snapshot's shape; each is a module (`crate::q`, `crate::local`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
     /// A Q-network (hidden cells and a linear head) trained by backprop or FF: bp, ff.
-    Q,
+    Q(QRule),
     /// A layer-local network (each layer a cell and its own readout, no gradient across
     /// layers): local-td, goodness-q.
     Local(LocalRule),
+}
+
+/// How a Q-network's layers learn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QRule {
+    /// The TD loss back-propagated through every layer.
+    Bp,
+    /// Hidden layers by Forward-Forward, the head by TD.
+    Ff,
 }
 
 /// The layer-local rules.
@@ -90,6 +120,19 @@ pub enum LocalRule {
 }
 
 impl LocalRule {
+    /// Every layer-local rule, in [`AgentKind::ALL`]'s order (the one list of agents).
+    pub fn all() -> impl Iterator<Item = LocalRule> {
+        AgentKind::ALL.into_iter().filter_map(|k| match k.family() {
+            Family::Local(rule) => Some(rule),
+            Family::Q(_) => None,
+        })
+    }
+
+    /// Its name, the agent's: also the name of its config section (`[local-td]`).
+    pub fn name(self) -> &'static str {
+        self.kind().name()
+    }
+
     /// The agent of this rule.
     pub fn kind(self) -> AgentKind {
         match self {

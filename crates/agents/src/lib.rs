@@ -35,7 +35,7 @@ pub mod train;
 
 pub use agent::{
     Agent, AgentKind, AgentSnapshot, BpAgent, Family, FfAgent, Learner, LocalAgent, LocalRule,
-    QState, build,
+    QRule, QState, build,
 };
 pub use config::{Config, ConfigError, MemoryEstimate};
 pub use error::{Error, ErrorKind, Result, Tensor};

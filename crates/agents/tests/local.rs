@@ -79,10 +79,7 @@ fn input(
 
 fn replay(rule: LocalRule, extra: &str) {
     let c = cfg(extra);
-    let local = match rule {
-        LocalRule::LocalTd => c.local_td().clone(),
-        LocalRule::GoodnessQ => c.goodness_q().clone(),
-    };
+    let local = c.local(rule).clone();
     let mut agent = LocalAgent::new(rule, &c, &mut stream(3, Stream::Init)).expect("valid");
     let (before, target) = (agent.online().clone(), agent.target().clone());
     let b = batch(128, 7);

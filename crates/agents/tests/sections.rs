@@ -4,7 +4,7 @@
 
 mod common;
 use agents::config::Section;
-use agents::{AgentKind, Config, ConfigError};
+use agents::{AgentKind, Config, ConfigError, LocalRule};
 use std::path::{Path, PathBuf};
 
 fn configs() -> PathBuf {
@@ -98,8 +98,10 @@ fn a_config_without_the_agents_section_is_refused_and_an_empty_one_takes_the_def
         .for_agent(AgentKind::LocalTd, NONE)
         .expect("an empty section is a choice");
     assert_eq!(
-        cfg.local_td(),
-        Config::from_toml("", "d").expect("valid").local_td()
+        cfg.local(LocalRule::LocalTd),
+        Config::from_toml("", "d")
+            .expect("valid")
+            .local(LocalRule::LocalTd)
     );
     // An override of the agent's own section writes it.
     paper
@@ -116,7 +118,7 @@ fn every_preset_loads_for_every_agent_whose_section_it_writes() {
         let table: toml::Table = toml::from_str(&text).expect("TOML");
         let mut agents = 0;
         for agent in AgentKind::ALL {
-            let (own, _) = Section::of_agent(agent);
+            let own = Section::of_agent(agent);
             let has = table.contains_key(own.name());
             assert_eq!(
                 cfg.for_agent(agent, NONE).is_ok(),

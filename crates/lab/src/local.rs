@@ -92,7 +92,7 @@ fn prior_seconds(plan: &Plan, g: usize) -> f64 {
     let weight = match (t.budget, plan.groups[g].agent) {
         (Budget::Steps { .. }, _) => 3.0 * t.gradient_steps as f64 / t.train_frequency as f64,
         (Budget::Episodes { .. }, AgentKind::Ff) => 1.0,
-        (Budget::Episodes { .. }, AgentKind::Bp | AgentKind::LocalTd | AgentKind::GoodnessQ) => 3.0,
+        (Budget::Episodes { .. }, _) => 3.0,
     };
     let budget = steps as f64 * weight;
     let widths: Vec<f64> = std::iter::once(4.0)

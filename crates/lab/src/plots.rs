@@ -34,17 +34,19 @@ pub const BP_COLOR: RGBColor = RGBColor(31, 119, 180);
 pub const FF_COLOR: RGBColor = RGBColor(214, 39, 40);
 pub const TEXT_COLOR: RGBColor = RGBColor(255, 127, 14);
 pub const WARM_COLOR: RGBColor = RGBColor(44, 160, 44);
-pub const LOCAL_TD_COLOR: RGBColor = RGBColor(148, 103, 189);
-pub const GOODNESS_Q_COLOR: RGBColor = RGBColor(140, 86, 75);
 
-/// An agent's colour in the memory figure.
+/// An agent's colour in the memory figure: the palette in [`agents::AgentKind::ALL`]'s order,
+/// skipping the two colours the paper's FF variants keep (text labels, the BP warm start), so
+/// that BP-DQN and FF-DQN read blue and red as in every other figure.
 pub fn agent_color(kind: agents::AgentKind) -> RGBColor {
-    match kind {
-        agents::AgentKind::Bp => BP_COLOR,
-        agents::AgentKind::Ff => FF_COLOR,
-        agents::AgentKind::LocalTd => LOCAL_TD_COLOR,
-        agents::AgentKind::GoodnessQ => GOODNESS_Q_COLOR,
-    }
+    let i = agents::AgentKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(0);
+    let slots: Vec<usize> = (0..PALETTE.len())
+        .filter(|&s| PALETTE[s] != TEXT_COLOR && PALETTE[s] != WARM_COLOR)
+        .collect();
+    PALETTE[slots[i % slots.len()]]
 }
 
 /// Colours of groups in figures, in group order (matplotlib's tab10, red second so that the

@@ -10,7 +10,7 @@
 //! Every section and key has a default: the settings of the FF-DQN author's published code
 //! (`configs/paper.toml` spells them out with their sources).
 
-use crate::kind::AgentKind;
+use crate::kind::{AgentKind, Family, LocalRule, QRule};
 use envs::EnvId;
 use ff_core::cell::CellNorm;
 use ff_core::ff::{FfObjective, Goodness, LossForm};
@@ -18,7 +18,7 @@ use ff_core::local::GoodnessForm;
 use ff_core::optim::OptimizerKind;
 use ff_core::{Init, InputNorm, OptimizerConfig};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 mod train;
@@ -118,6 +118,16 @@ pub struct RawConfig {
     pub local_td: RawLocal,
     /// `[goodness-q]`: the layer-local agent whose Q-value is each layer's goodness.
     pub goodness_q: RawLocal,
+}
+
+impl RawConfig {
+    /// A layer-local rule's section as written.
+    pub fn local(&self, rule: LocalRule) -> &RawLocal {
+        match rule {
+            LocalRule::LocalTd => &self.local_td,
+            LocalRule::GoodnessQ => &self.goodness_q,
+        }
+    }
 }
 
 /// `[env]`
@@ -540,23 +550,23 @@ pub enum Section {
     Bp,
     /// `[ff]`: FF-DQN.
     Ff,
-    /// `[local-td]`: local-td.
-    LocalTd,
-    /// `[goodness-q]`: goodness-q.
-    GoodnessQ,
+    /// A layer-local rule's own section, named as the rule is: `[local-td]`, `[goodness-q]`.
+    Local(LocalRule),
 }
 
 impl Section {
     /// Every section, in the order a file lists them.
-    pub const ALL: [Section; 7] = [
-        Section::Env,
-        Section::Train,
-        Section::Network,
-        Section::Bp,
-        Section::Ff,
-        Section::LocalTd,
-        Section::GoodnessQ,
-    ];
+    pub fn all() -> impl Iterator<Item = Section> {
+        [
+            Section::Env,
+            Section::Train,
+            Section::Network,
+            Section::Bp,
+            Section::Ff,
+        ]
+        .into_iter()
+        .chain(LocalRule::all().map(Section::Local))
+    }
 
     /// The name as written in a file: `"env"`, `"local-td"`, …
     pub fn name(self) -> &'static str {
@@ -566,23 +576,21 @@ impl Section {
             Section::Network => "network",
             Section::Bp => "bp",
             Section::Ff => "ff",
-            Section::LocalTd => "local-td",
-            Section::GoodnessQ => "goodness-q",
+            Section::Local(rule) => rule.name(),
         }
     }
 
     /// The section named `name` in a file.
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.name() == name)
+        Self::all().find(|s| s.name() == name)
     }
 
-    /// The section that holds `agent`'s own settings, and a preset file that has it.
-    pub fn of_agent(agent: AgentKind) -> (Self, &'static str) {
-        match agent {
-            AgentKind::Bp => (Section::Bp, "configs/paper.toml"),
-            AgentKind::Ff => (Section::Ff, "configs/paper.toml"),
-            AgentKind::LocalTd => (Section::LocalTd, "configs/local-td.toml"),
-            AgentKind::GoodnessQ => (Section::GoodnessQ, "configs/goodness-q.toml"),
+    /// The section that holds `agent`'s own settings.
+    pub fn of_agent(agent: AgentKind) -> Self {
+        match agent.family() {
+            Family::Q(QRule::Bp) => Section::Bp,
+            Family::Q(QRule::Ff) => Section::Ff,
+            Family::Local(rule) => Section::Local(rule),
         }
     }
 }
@@ -615,8 +623,8 @@ pub struct Config {
     cell_norm: CellNorm,
     bp: BpConfig,
     ff: FfConfig,
-    local_td: LocalConfig,
-    goodness_q: LocalConfig,
+    /// Every layer-local rule's section (all validated, whichever agent runs).
+    local: BTreeMap<LocalRule, LocalConfig>,
 }
 
 /// The validated `[env]`.
@@ -1027,12 +1035,8 @@ impl BpConfig {
 }
 
 impl LocalConfig {
-    fn validate(
-        r: &RawLocal,
-        section: &str,
-        goodness: bool,
-        c: &Checker<'_>,
-    ) -> Result<Self, ConfigError> {
+    fn validate(r: &RawLocal, rule: LocalRule, c: &Checker<'_>) -> Result<Self, ConfigError> {
+        let section = rule.name();
         let optimizer = c.optimizer(&format!("{section}.optimizer"), &r.optimizer)?;
         let finite_f32 = |key: &str, v: f64, lo: f64, hi: f64, allowed: &str| {
             if v.is_finite() && v >= lo && v <= hi {
@@ -1067,26 +1071,27 @@ impl LocalConfig {
                 "{ kind = \"none\" } with frozen-cells = true: the FF term trains the cells, which are frozen",
             ));
         }
-        let kind = if goodness {
-            finite_f32(
-                "alpha-init",
-                r.alpha_init,
-                -1e6,
-                1e6,
-                "a finite number in [-1e6, 1e6]",
-            )?;
-            LocalKind::Goodness {
-                form: match r.goodness {
-                    RawGoodnessForm::MeanSquare => GoodnessForm::MeanSquare,
-                    RawGoodnessForm::Rms => GoodnessForm::Rms,
-                },
-                alpha_init: r.alpha_init,
-                beta_per_action: r.beta == RawBeta::PerAction,
+        let kind = match rule {
+            LocalRule::GoodnessQ => {
+                finite_f32(
+                    "alpha-init",
+                    r.alpha_init,
+                    -1e6,
+                    1e6,
+                    "a finite number in [-1e6, 1e6]",
+                )?;
+                LocalKind::Goodness {
+                    form: match r.goodness {
+                        RawGoodnessForm::MeanSquare => GoodnessForm::MeanSquare,
+                        RawGoodnessForm::Rms => GoodnessForm::Rms,
+                    },
+                    alpha_init: r.alpha_init,
+                    beta_per_action: r.beta == RawBeta::PerAction,
+                }
             }
-        } else {
-            LocalKind::Td {
+            LocalRule::LocalTd => LocalKind::Td {
                 readout_init: r.readout_init.into(),
-            }
+            },
         };
         Ok(Self {
             kind,
@@ -1300,8 +1305,9 @@ impl Config {
         let hidden = validate_hidden(&raw.network, &c)?;
         let bp = BpConfig::validate(&raw.bp, &c)?;
         let ff = FfConfig::validate(&raw.ff, &bp, &c)?;
-        let local_td = LocalConfig::validate(&raw.local_td, "local-td", false, &c)?;
-        let goodness_q = LocalConfig::validate(&raw.goodness_q, "goodness-q", true, &c)?;
+        let local = LocalRule::all()
+            .map(|rule| Ok((rule, LocalConfig::validate(raw.local(rule), rule, &c)?)))
+            .collect::<Result<_, ConfigError>>()?;
         let cell_norm = match raw.network.cell_norm {
             RawCellNorm::None => CellNorm::None,
             RawCellNorm::BeforeRelu => CellNorm::BeforeRelu,
@@ -1336,15 +1342,14 @@ impl Config {
         Ok(Config {
             source: source.to_string(),
             raw,
-            written: Section::ALL.into_iter().collect(),
+            written: Section::all().collect(),
             env,
             train,
             hidden,
             cell_norm,
             bp,
             ff,
-            local_td,
-            goodness_q,
+            local,
         })
     }
 
@@ -1399,17 +1404,10 @@ impl Config {
     /// and its own (FF-DQN's BP warm start also reads `[bp]`).
     pub fn sections_read(&self, agent: AgentKind) -> Vec<Section> {
         let mut read = vec![Section::Env, Section::Train, Section::Network];
-        match agent {
-            AgentKind::Bp => read.push(Section::Bp),
-            AgentKind::Ff => {
-                if self.ff.bp_warmstart_steps.is_some() {
-                    read.push(Section::Bp);
-                }
-                read.push(Section::Ff);
-            }
-            AgentKind::LocalTd => read.push(Section::LocalTd),
-            AgentKind::GoodnessQ => read.push(Section::GoodnessQ),
+        if agent == AgentKind::Ff && self.ff.bp_warmstart_steps.is_some() {
+            read.push(Section::Bp);
         }
+        read.push(Section::of_agent(agent));
         read
     }
 
@@ -1454,13 +1452,13 @@ impl Config {
                 });
             }
         }
-        let (own, preset) = Section::of_agent(agent);
+        let own = Section::of_agent(agent);
         if !cfg.written.contains(&own) {
             return Err(ConfigError::MissingSection {
                 file: self.source.clone(),
                 agent,
                 section: own.name(),
-                preset,
+                preset: agent.preset(),
             });
         }
         Ok(cfg)
@@ -1504,14 +1502,10 @@ impl Config {
         self.cell_norm
     }
 
-    /// `[local-td]`.
-    pub fn local_td(&self) -> &LocalConfig {
-        &self.local_td
-    }
-
-    /// `[goodness-q]`.
-    pub fn goodness_q(&self) -> &LocalConfig {
-        &self.goodness_q
+    /// A layer-local rule's section (`[local-td]`, `[goodness-q]`).
+    pub fn local(&self, rule: LocalRule) -> &LocalConfig {
+        // `from_raw` validated every rule's section into the map.
+        &self.local[&rule]
     }
 
     /// `[bp]`.

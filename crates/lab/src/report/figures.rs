@@ -293,12 +293,7 @@ pub(super) fn mem_agents(mem: &[MemRow]) -> Vec<AgentKind> {
 
 /// How the memory table and figure name an agent.
 pub(super) fn agent_title(kind: AgentKind) -> &'static str {
-    match kind {
-        AgentKind::Bp => "BP-DQN",
-        AgentKind::Ff => "FF-DQN",
-        AgentKind::LocalTd => "local-td",
-        AgentKind::GoodnessQ => "goodness-q",
-    }
+    kind.label()
 }
 
 fn memory_figure(out: &Path, mem: &[MemRow]) -> Result<()> {

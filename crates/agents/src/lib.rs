@@ -13,35 +13,35 @@
 //! bit-identical metrics and weights on every run.
 
 pub mod agent;
-pub mod bp;
 pub mod checkpoint;
 pub mod config;
 #[cfg(test)]
 mod decode_fuzz;
+mod dense_file;
 mod error;
-pub mod ff;
 pub mod fs;
 pub mod io;
 pub mod kind;
+pub mod layers;
+pub mod learner;
 pub mod local;
-pub mod network;
 pub mod policy;
 mod provenance;
+pub mod q;
 pub mod rng;
 pub mod run;
 pub mod run_dir;
 pub mod stats;
 pub mod train;
 
-pub use agent::{
-    Agent, AgentKind, AgentSnapshot, BpAgent, Family, FfAgent, Learner, LocalAgent, LocalRule,
-    QRule, QState, build,
-};
+pub use agent::{Agent, AgentKind, AgentSnapshot, Family, Learner, LocalRule, QRule, build};
 pub use config::{Config, ConfigError, MemoryEstimate};
 pub use error::{Error, ErrorKind, Result, Tensor};
-pub use network::QNetwork;
+pub use local::{LocalAgent, LocalState};
 pub use policy::Policy;
 pub use provenance::Provenance;
+pub use q::QNetwork;
+pub use q::{BpAgent, FfAgent, FfState, QState};
 pub use run::Trained;
 pub use run_dir::{RunDir, RunInfo, RunLock, Summary};
 pub use train::{

@@ -3,7 +3,7 @@
 
 use crate::Result;
 use crate::local::{LocalNet, LocalWorkspace};
-use crate::network::{QNetwork, Workspace};
+use crate::q::{QNetwork, Workspace};
 
 /// A trained network, as it acts.
 #[derive(Debug, Clone, PartialEq)]

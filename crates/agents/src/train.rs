@@ -1,7 +1,7 @@
 //! The one training loop every agent runs, and greedy evaluation.
 
-use crate::agent::Learner;
 use crate::config::{Config, EnvConfig, WarmUp};
+use crate::learner::Learner;
 use crate::stats::FfEpochStats;
 
 use crate::rng::{Stream, stream};

@@ -3,8 +3,8 @@
 
 mod common;
 use agents::Learner;
-use agents::bp::BpLearner;
 use agents::config::{ConfigError, RawFfInit};
+use agents::q::bp::BpLearner;
 use agents::rng::{Stream, stream};
 use agents::{AgentKind, BpAgent, Config, FfAgent, LoopState, QNetwork, build, train};
 use common::batch;
@@ -171,7 +171,7 @@ fn ff_update_is_local() {
             input = next;
         }
         // Head: TD targets from the target network, TD gradient on the features.
-        let mut ws = agents::network::Workspace::default();
+        let mut ws = agents::q::Workspace::default();
         target
             .q_values(MatRef::new(&b.next_obs, 4, 128).expect("shape"), &mut ws)
             .expect("ok");
@@ -317,7 +317,7 @@ fn bp_gradient_matches_finite_differences() {
         let obs = DMatrix::from_column_slice(4, 32, &b.obs).map(f64::from);
         let mut learner = BpLearner::new(cfg.bp(), &net, TdLoss::Mse).expect("valid");
         let loss = learner
-            .update(&mut net, &b, &y, &mut agents::network::Workspace::default())
+            .update(&mut net, &b, &y, &mut agents::q::Workspace::default())
             .expect("finite");
         assert!((loss - loss_f64(&theta, norm, &obs, &b.actions, &y)).abs() < 1e-5 * loss.max(1.0));
         let h = 1e-5;

@@ -278,7 +278,7 @@ fn a_layer_does_not_see_the_next_layers_loss() {
         let mut agent =
             LocalAgent::new(LocalRule::LocalTd, &c, &mut stream(5, Stream::Init)).expect("valid");
         let mut snap = agent.snapshot();
-        if let agents::AgentSnapshot::Local { online: layers, .. } = &mut snap {
+        if let agents::AgentSnapshot::Local(agents::LocalState { online: layers, .. }) = &mut snap {
             let last = layers.len() - 1;
             if let agents::local::Readout::Linear(d) = &mut layers[last].readout {
                 for v in d.params_mut()[0].iter_mut() {

@@ -1,7 +1,7 @@
 //! Backprop learning of the whole Q-network from the TD loss: BP-DQN, and FF-DQN's warm start.
 
+use super::{QNetwork, Workspace};
 use crate::config::BpConfig;
-use crate::network::{QNetwork, Workspace};
 use crate::{Error, Result, Tensor};
 
 use dqn_head::{TdLoss, td_gradients};

@@ -1,8 +1,9 @@
 //! Forward-Forward learning of the hidden layers with a TD-trained head, as the FF-DQN paper
 //! (Krutsylo) and its author's code (github.com/DentonJC/ffdqn) define it.
 
+use super::{QNetwork, Workspace};
 use crate::config::{FfConfig, Schedule};
-use crate::network::{QNetwork, Workspace, output_of, ping_pong};
+use crate::layers::{output_of, ping_pong};
 use crate::stats::{EpochAccum, FfEpochStats};
 use crate::{Error, Result};
 use dqn_head::{TdLoss, td_gradients};

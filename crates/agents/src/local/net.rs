@@ -20,7 +20,7 @@
 //! agent acts on the mean of the layers' Q-values (Artificial Dopamine) or the last layer's.
 
 use crate::config::{ActOn, FfAux, LocalConfig, LocalKind};
-use crate::network::argmax;
+use crate::layers::argmax;
 use crate::stats::{EpochAccum, FfEpochStats};
 use crate::{Error, Result};
 use dqn_head::{TdLoss, td_gradients, td_loss};
@@ -431,7 +431,7 @@ impl LocalNet {
             obs
         };
         for (l, layer) in self.layers.iter().enumerate() {
-            let (prev, out) = crate::network::ping_pong(h, l);
+            let (prev, out) = crate::layers::ping_pong(h, l);
             let layer_in = layer_input(
                 &self.wiring,
                 l,
@@ -642,7 +642,7 @@ impl LocalLearner {
         let n_layers = online.layers.len();
         for l in 0..n_layers {
             let LocalWorkspace { x, norm, h, q, .. } = &mut *ws;
-            let (prev, out) = crate::network::ping_pong(h, l);
+            let (prev, out) = crate::layers::ping_pong(h, l);
             let layer_in = layer_input(
                 &wiring,
                 l,

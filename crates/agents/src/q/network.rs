@@ -2,6 +2,7 @@
 //! the Q-head.
 
 use crate::Result;
+use crate::layers::{argmax, first_non_finite, output_of, ping_pong};
 use ff_core::cell::{Cell, CellCache, CellNorm};
 use ff_core::ff::FfScratch;
 use ff_core::optim::Tensors;
@@ -121,21 +122,6 @@ impl QNetwork {
     }
 }
 
-/// The first non-finite parameter of `layers` (any tensors), as `(layer, value)`, if any.
-pub fn first_non_finite<L: Tensors<f32>>(layers: &[L]) -> Option<(usize, f32)> {
-    // Checked after every update, so the common case (all finite) is one vectorised pass.
-    let finite = |l: &L| (0..l.n_tensors()).all(|k| ff_core::mat::all_finite(l.tensor(k)));
-    if layers.iter().all(finite) {
-        return None;
-    }
-    layers.iter().enumerate().find_map(|(l, layer)| {
-        (0..layer.n_tensors())
-            .flat_map(|k| layer.tensor(k).iter())
-            .find(|v| !v.is_finite())
-            .map(|&v| (l, v))
-    })
-}
-
 impl QNetwork {
     /// The hidden cells' normalisation.
     pub fn cell_norm(&self) -> CellNorm {
@@ -144,31 +130,4 @@ impl QNetwork {
             .filter(|c| c.has_relu())
             .map_or(CellNorm::None, Cell::position)
     }
-}
-
-/// Index of the first maximum.
-pub fn argmax(values: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &v) in values.iter().enumerate() {
-        if v > values[best] {
-            best = i;
-        }
-    }
-    best
-}
-
-/// Layer `l` of a stack whose layers alternate between two buffers: the buffer it reads (what
-/// layer `l − 1` wrote; meaningless for `l = 0`) and the one it writes.
-pub(crate) fn ping_pong(bufs: &mut [Buf<f32>; 2], l: usize) -> (&Buf<f32>, &mut Buf<f32>) {
-    let [even, odd] = bufs;
-    if l.is_multiple_of(2) {
-        (odd, even)
-    } else {
-        (even, odd)
-    }
-}
-
-/// The buffer holding layer `l`'s output after a [`ping_pong`] pass.
-pub(crate) fn output_of(bufs: &[Buf<f32>; 2], l: usize) -> &Buf<f32> {
-    &bufs[l % 2]
 }

@@ -11,7 +11,7 @@ use crate::error::{Result, chain};
 use crate::plan::Plan;
 use crate::runner::{TaskOutcome, is_done, run_task};
 use agents::config::Budget;
-use agents::{AgentKind, RunDir};
+use agents::{Family, QRule, RunDir};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -89,10 +89,10 @@ fn prior_seconds(plan: &Plan, g: usize) -> f64 {
     };
     // An epochs budget counts full-length episodes: agents that learn play them, FF-DQN's
     // stay short. A step budget is taken whole, its cost per step growing with the updates.
-    let weight = match (t.budget, plan.groups[g].agent) {
+    let weight = match (t.budget, plan.groups[g].agent.family()) {
         (Budget::Steps { .. }, _) => 3.0 * t.gradient_steps as f64 / t.train_frequency as f64,
-        (Budget::Episodes { .. }, AgentKind::Ff) => 1.0,
-        (Budget::Episodes { .. }, _) => 3.0,
+        (Budget::Episodes { .. }, Family::Q(QRule::Ff)) => 1.0,
+        (Budget::Episodes { .. }, Family::Q(QRule::Bp) | Family::Local(_)) => 3.0,
     };
     let budget = steps as f64 * weight;
     let widths: Vec<f64> = std::iter::once(4.0)

@@ -1404,8 +1404,10 @@ impl Config {
     /// and its own (FF-DQN's BP warm start also reads `[bp]`).
     pub fn sections_read(&self, agent: AgentKind) -> Vec<Section> {
         let mut read = vec![Section::Env, Section::Train, Section::Network];
-        if agent == AgentKind::Ff && self.ff.bp_warmstart_steps.is_some() {
-            read.push(Section::Bp);
+        match agent.family() {
+            // FF-DQN's BP warm start runs BP-DQN's learner.
+            Family::Q(QRule::Ff) if self.ff.bp_warmstart_steps.is_some() => read.push(Section::Bp),
+            Family::Q(QRule::Ff | QRule::Bp) | Family::Local(_) => {}
         }
         read.push(Section::of_agent(agent));
         read

@@ -170,3 +170,35 @@ fn the_defaults_in_configs_readme_are_the_codes() {
         "configs/README.md's defaults differ from the code's; they are:\n{defaults}"
     );
 }
+
+/// Every kind has a section of its own, named as the kind is, that a file can spell; the
+/// layer-local rules are exactly the kinds of the local family, and each agent's section
+/// reads back from its name.
+#[test]
+fn each_kind_owns_one_section_named_as_it_is() {
+    let mut own: Vec<Section> = AgentKind::ALL.map(Section::of_agent).to_vec();
+    own.sort();
+    own.dedup();
+    assert_eq!(own.len(), AgentKind::ALL.len(), "two kinds share a section");
+    for kind in AgentKind::ALL {
+        let section = Section::of_agent(kind);
+        assert_eq!(section.name(), kind.name(), "{kind}'s section");
+        assert_eq!(Section::from_name(section.name()), Some(section));
+        assert!(Section::all().any(|s| s == section));
+        assert!(
+            Config::from_toml("", "defaults")
+                .is_ok_and(|c| c.sections_read(kind).contains(&section))
+        );
+    }
+    let local: Vec<AgentKind> = LocalRule::all().map(LocalRule::kind).collect();
+    let family: Vec<AgentKind> = AgentKind::ALL
+        .into_iter()
+        .filter(|k| matches!(k.family(), agents::Family::Local(_)))
+        .collect();
+    assert_eq!(local, family);
+    let names: Vec<&str> = Section::all().map(Section::name).collect();
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "section names {names:?}");
+}

@@ -243,3 +243,22 @@ pub fn render(dir: &Path, stem: &str, panels: &[Panel], cols: usize) -> Result<(
     std::fs::rename(&tmp, &png_path).map_err(crate::error::write_err(&png_path))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_agent_has_a_colour_of_its_own_and_bp_ff_keep_blue_and_red() {
+        let colours: Vec<RGBColor> = agents::AgentKind::ALL.map(agent_color).to_vec();
+        for (i, a) in colours.iter().enumerate() {
+            assert!(
+                *a != TEXT_COLOR && *a != WARM_COLOR,
+                "{a:?} is an FF variant's"
+            );
+            assert!(colours[i + 1..].iter().all(|b| b != a), "{colours:?}");
+        }
+        assert!(agent_color(agents::AgentKind::Bp) == BP_COLOR);
+        assert!(agent_color(agents::AgentKind::Ff) == FF_COLOR);
+    }
+}

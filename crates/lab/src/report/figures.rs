@@ -6,7 +6,7 @@ use crate::memory::MemRow;
 use crate::plan::{Plan, Study};
 use crate::plots::{self, Panel, Series};
 use crate::stats::{self, bootstrap_ci, mean};
-use agents::AgentKind;
+use agents::{AgentKind, Family, QRule};
 use std::path::Path;
 
 /// Mean across runs at each epoch with a 95% bootstrap band.
@@ -319,7 +319,11 @@ fn memory_figure(out: &Path, mem: &[MemRow]) -> Result<()> {
                     mean: v.clone(),
                     lo: v.clone(),
                     hi: v,
-                    dashed: kind != AgentKind::Bp,
+                    // Backprop solid, the rules that do without it dashed.
+                    dashed: match kind.family() {
+                        Family::Q(QRule::Bp) => false,
+                        Family::Q(QRule::Ff) | Family::Local(_) => true,
+                    },
                 }
             })
             .collect()

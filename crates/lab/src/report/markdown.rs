@@ -25,16 +25,20 @@ fn machine() -> String {
 
 /// The code behind the report: the binary that writes it, and each binary that trained runs
 /// (with how many), so a report never names code that did not run.
-fn code_lines(ctx: &ReportContext, data: &[Vec<RunData>]) -> Vec<String> {
+fn code_lines(ctx: &ReportContext, plan: &Plan, data: &[Vec<RunData>]) -> Vec<String> {
     let mut trained: Vec<(String, usize)> = Vec::new();
-    for run in data.iter().flatten() {
-        let name = run.code.as_ref().map_or_else(
-            || "code not recorded (runs written before ffdqn recorded it)".to_string(),
-            ToString::to_string,
-        );
-        match trained.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, k)) => *k += 1,
-            None => trained.push((name, 1)),
+    for (g, runs) in data.iter().enumerate() {
+        let peer = plan.groups.get(g).is_some_and(|pg| pg.peer.is_some());
+        for run in runs {
+            let name = match &run.code {
+                Some(code) => code.to_string(),
+                None if peer => "another implementation (peer groups, see Peers)".to_string(),
+                None => "code not recorded (runs written before ffdqn recorded it)".to_string(),
+            };
+            match trained.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, k)) => *k += 1,
+                None => trained.push((name, 1)),
+            }
         }
     }
     let mut lines = vec![format!("- Report written by: {}", ctx.code)];
@@ -173,7 +177,7 @@ fn setup_section(
         walls.len(),
         walls.iter().copied().fold(0.0, f64::max)
     );
-    for line in code_lines(ctx, data) {
+    for line in code_lines(ctx, plan, data) {
         let _ = writeln!(r, "{line}");
     }
     let _ = writeln!(

@@ -51,7 +51,8 @@ fn every_shipped_experiment_file_expands() {
             "minatar-short",
             "paper",
             "reference",
-            "reference-local"
+            "reference-local",
+            "reference-local-acrobot"
         ]
     );
     // Tuning and variant files (`dev/`) run on dev seeds only, never on report seeds.

@@ -52,7 +52,8 @@ fn every_shipped_experiment_file_expands() {
             "paper",
             "reference",
             "reference-local",
-            "reference-local-acrobot"
+            "reference-local-acrobot",
+            "reference-local-mountaincar"
         ]
     );
     // Tuning and variant files (`dev/`) run on dev seeds only, never on report seeds.

@@ -43,10 +43,13 @@ pub fn agent_color(kind: agents::AgentKind) -> RGBColor {
         .iter()
         .position(|k| *k == kind)
         .unwrap_or(0);
-    let slots: Vec<usize> = (0..PALETTE.len())
-        .filter(|&s| PALETTE[s] != TEXT_COLOR && PALETTE[s] != WARM_COLOR)
-        .collect();
-    PALETTE[slots[i % slots.len()]]
+    PALETTE
+        .iter()
+        .filter(|c| **c != TEXT_COLOR && **c != WARM_COLOR)
+        .cycle()
+        .nth(i)
+        .copied()
+        .unwrap_or(BP_COLOR)
 }
 
 /// Colours of groups in figures, in group order (matplotlib's tab10, red second so that the

@@ -109,6 +109,14 @@ impl Default for ReadoutGrads {
 }
 
 impl ReadoutGrads {
+    /// The gradients as tensors, whichever kind (laid out as [`LocalLayer::readout_tensors`]).
+    fn tensors(&self) -> &dyn Tensors<f32> {
+        match self {
+            ReadoutGrads::Linear(g) => g,
+            ReadoutGrads::Goodness(g) => g,
+        }
+    }
+
     /// The linear gradients, made so if they were another kind (once: a network's readouts
     /// are all of one kind, so a steady-state update allocates nothing).
     fn linear(&mut self) -> &mut DenseGrads<f32> {
@@ -142,10 +150,7 @@ impl Tensors<f32> for LocalGrads {
         if k < nc {
             self.cell.tensor(k)
         } else {
-            match &self.readout {
-                ReadoutGrads::Linear(g) => g.tensor(k - nc),
-                ReadoutGrads::Goodness(g) => g.tensor(k - nc),
-            }
+            self.readout.tensors().tensor(k - nc)
         }
     }
 }
@@ -183,8 +188,7 @@ impl Tensors<f32> for ReadoutOf<&LocalGrads> {
         2
     }
     fn tensor(&self, k: usize) -> &[f32] {
-        let nc = self.0.cell.n_tensors();
-        self.0.tensor(nc + k)
+        self.0.readout.tensors().tensor(k)
     }
 }
 

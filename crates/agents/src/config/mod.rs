@@ -13,15 +13,22 @@
 use crate::kind::{AgentKind, Family, LocalRule, QRule};
 use envs::EnvId;
 use ff_core::cell::CellNorm;
-use ff_core::ff::{FfObjective, Goodness, LossForm};
-use ff_core::local::GoodnessForm;
 use ff_core::optim::OptimizerKind;
 use ff_core::{Init, InputNorm, OptimizerConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+mod local;
+mod q;
 mod train;
+pub use local::{
+    ActOn, FfAux, LocalConfig, LocalKind, RawActOn, RawBeta, RawFfAux, RawGoodnessForm, RawLocal,
+    RawLocalInput,
+};
+pub use q::{
+    BpConfig, FfConfig, RawBp, RawFf, RawFfInit, RawGoodness, RawLossForm, RawSchedule, Schedule,
+};
 pub use train::{
     Budget, RawEpsilon, RawTargetSync, RawTdLoss, RawTrain, RawWarmUp, TrainConfig, WarmUp,
 };
@@ -174,136 +181,6 @@ pub enum RawCellNorm {
     AfterRelu,
 }
 
-/// Where a layer-local agent's layer gets its input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RawLocalInput {
-    /// The previous layer's output (detached), then the observation (the first layer: the
-    /// observation alone).
-    #[default]
-    PreviousAndObservation,
-    /// The previous layer's output alone.
-    Previous,
-}
-
-/// Which Q-values a layer-local agent acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RawActOn {
-    /// The mean of every layer's Q-values (Artificial Dopamine).
-    #[default]
-    Mean,
-    /// The last layer's.
-    Last,
-}
-
-/// Goodness of a goodness-q layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RawGoodnessForm {
-    /// `mean(h²)`.
-    #[default]
-    MeanSquare,
-    /// `sqrt(mean(h²))`.
-    Rms,
-}
-
-/// The `β` of a goodness-q layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RawBeta {
-    /// One per action.
-    #[default]
-    PerAction,
-    /// One shared by every action.
-    Shared,
-}
-
-/// An FF objective added to a layer-local agent's TD loss, on the batch split at the median
-/// of that layer's TD targets.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum RawFfAux {
-    /// `{ kind = "none" }`
-    None,
-    /// `{ kind = "ff", weight = 0.1, margin = 2.0 }`: λ · FF's per-sample softplus loss on the
-    /// layer's mean-square goodness.
-    Ff {
-        /// λ.
-        weight: f64,
-        /// The margin.
-        #[serde(default = "default_margin")]
-        margin: f64,
-    },
-    /// `{ kind = "symba", weight = 0.1, kappa = 4.0 }`: λ · softplus(−κ (ḡ+ − ḡ−)).
-    Symba {
-        /// λ.
-        weight: f64,
-        /// κ.
-        #[serde(default = "default_kappa")]
-        kappa: f64,
-    },
-}
-
-fn default_margin() -> f64 {
-    2.0
-}
-fn default_kappa() -> f64 {
-    4.0
-}
-
-/// `[local-td]` and `[goodness-q]`: the layer-local agents. Each hidden layer has its own
-/// readout (a linear Q-head, or its goodness), its own TD loss against its own target readout,
-/// and its own optimizer; no gradient crosses a layer.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-pub struct RawLocal {
-    /// Initialisation of the hidden layers.
-    pub init: RawInit,
-    /// Initialisation of local-td's linear readouts.
-    pub readout_init: RawInit,
-    /// What a layer reads.
-    pub input: RawLocalInput,
-    /// Normalisation of the previous layer's output before the next reads it.
-    pub input_norm: RawInputNorm,
-    /// The Q-values the agent acts on.
-    pub act_on: RawActOn,
-    /// Double Q-learning: the online layer picks the next action, the target layer values it.
-    pub double_q: bool,
-    /// The frozen-features control: the cells keep their initialisation and only the readouts
-    /// learn.
-    pub frozen_cells: bool,
-    /// The optimizer of each layer (one instance per layer, over its cell and readout).
-    pub optimizer: RawOptimizer,
-    /// An FF objective added to each layer's TD loss.
-    pub ff_aux: RawFfAux,
-    /// goodness-q: mean square or RMS.
-    pub goodness: RawGoodnessForm,
-    /// goodness-q: `α` at the start.
-    pub alpha_init: f64,
-    /// goodness-q: one `β` per action or one shared.
-    pub beta: RawBeta,
-}
-
-impl Default for RawLocal {
-    fn default() -> Self {
-        Self {
-            init: RawInit::PytorchDefault,
-            readout_init: RawInit::PytorchDefault,
-            input: RawLocalInput::PreviousAndObservation,
-            input_norm: RawInputNorm::None,
-            act_on: RawActOn::Mean,
-            double_q: false,
-            frozen_cells: false,
-            optimizer: RawOptimizer::new(RawOptimizerKind::Adam, 5e-4, 0.0, Some(10.0)),
-            ff_aux: RawFfAux::None,
-            goodness: RawGoodnessForm::MeanSquare,
-            alpha_init: 10.0,
-            beta: RawBeta::PerAction,
-        }
-    }
-}
-
 /// Parameter initialisation of a layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -396,88 +273,6 @@ pub enum RawOptimizerKind {
     Frozen,
 }
 
-/// `[bp]`
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-pub struct RawBp {
-    /// Initialisation of every layer.
-    pub init: RawInit,
-    /// Optimizer of the hidden layers, and of the head too unless `head-optimizer` is set (then
-    /// one optimizer, one clipping norm, covers the whole network).
-    pub optimizer: RawOptimizer,
-    /// A separate optimizer group for the head.
-    pub head_optimizer: Option<RawOptimizer>,
-    /// Double Q-learning's targets: the online network picks the next action, the target
-    /// network values it (van Hasselt et al. 2016).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub double_q: bool,
-}
-
-impl Default for RawBp {
-    fn default() -> Self {
-        Self {
-            init: RawInit::XavierUniform,
-            optimizer: RawOptimizer::new(RawOptimizerKind::Adamw, 1e-3, 0.0, Some(1.0)),
-            head_optimizer: None,
-            double_q: false,
-        }
-    }
-}
-
-/// How FF-DQN's hidden layers start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RawFfInit {
-    /// PyTorch's default.
-    PytorchDefault,
-    /// Xavier-uniform.
-    XavierUniform,
-    /// BP-DQN trains the whole network (from `[bp].init`, with `[bp]`'s optimizers) for
-    /// `bp-warmstart-steps` updates, then FF takes over the hidden layers.
-    BpWarmstart,
-}
-
-/// `ff.schedule`
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum RawSchedule {
-    /// `{ kind = "concurrent" }`: every layer steps on every FF minibatch.
-    Concurrent,
-    /// `{ kind = "greedy", target-accuracy = 0.95, window = 200, max-steps-per-layer = 20000 }`:
-    /// only one layer learns at a time; it is frozen once its separation accuracy, averaged
-    /// over the last `window` FF steps, reaches `target-accuracy` (or after
-    /// `max-steps-per-layer` steps), and the next layer starts.
-    #[serde(rename_all = "kebab-case")]
-    Greedy {
-        /// Separation accuracy that counts as "separates".
-        target_accuracy: f64,
-        /// FF steps averaged.
-        window: u32,
-        /// Give up on a layer after this many FF steps.
-        max_steps_per_layer: u64,
-    },
-}
-
-/// Goodness forms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RawGoodness {
-    /// Σ h².
-    Sum,
-    /// mean h².
-    Mean,
-}
-
-/// FF loss forms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RawLossForm {
-    /// On the batch means.
-    BatchMean,
-    /// Mean over samples.
-    PerSample,
-}
-
 /// Input normalisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -488,48 +283,11 @@ pub enum RawInputNorm {
     L2,
 }
 
-/// `[ff]`
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-pub struct RawFf {
-    /// Initialisation of the hidden layers.
-    pub init: RawFfInit,
-    /// BP updates before FF takes over (only with `init = "bp-warmstart"`).
-    pub bp_warmstart_steps: Option<u64>,
-    /// Initialisation of the Q-head.
-    pub head_init: RawInit,
-    /// Goodness form.
-    pub goodness: RawGoodness,
-    /// Loss form.
-    pub loss: RawLossForm,
-    /// Normalisation of each FF layer's input.
-    pub input_norm: RawInputNorm,
-    /// The margin m.
-    pub margin: f64,
-    /// Probability that a minibatch also gives the FF layers a step (the head learns on all).
-    pub update_prob: f64,
-    /// Layer schedule.
-    pub schedule: RawSchedule,
-    /// Optimizer of each FF layer (one instance per layer).
-    pub layer_optimizer: RawOptimizer,
-    /// Optimizer of the Q-head.
-    pub head_optimizer: RawOptimizer,
-}
-
-impl Default for RawFf {
-    fn default() -> Self {
-        Self {
-            init: RawFfInit::XavierUniform,
-            bp_warmstart_steps: None,
-            head_init: RawInit::PytorchDefault,
-            goodness: RawGoodness::Mean,
-            loss: RawLossForm::PerSample,
-            input_norm: RawInputNorm::L2,
-            margin: 2.0,
-            update_prob: 0.1,
-            schedule: RawSchedule::Concurrent,
-            layer_optimizer: RawOptimizer::new(RawOptimizerKind::Adamw, 1e-4, 0.0, Some(1.0)),
-            head_optimizer: RawOptimizer::new(RawOptimizerKind::Adamw, 1e-3, 0.0, None),
+impl From<RawInputNorm> for InputNorm {
+    fn from(n: RawInputNorm) -> Self {
+        match n {
+            RawInputNorm::None => InputNorm::None,
+            RawInputNorm::L2 => InputNorm::L2,
         }
     }
 }
@@ -650,132 +408,6 @@ pub fn default_max_episode_steps(id: EnvId) -> u32 {
         EnvId::CartPole => 200,
         other => other.gymnasium_max_episode_steps(),
     }
-}
-
-/// The validated `[bp]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BpConfig {
-    /// Initialisation.
-    pub init: Init,
-    /// Optimizer of the hidden layers (and the head when `head_optimizer` is `None`).
-    pub optimizer: OptimizerConfig,
-    /// Separate head optimizer.
-    pub head_optimizer: Option<OptimizerConfig>,
-    /// Double Q-learning's targets.
-    pub double_q: bool,
-}
-
-/// FF layer schedule.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Schedule {
-    /// All layers every FF step.
-    Concurrent,
-    /// One layer at a time.
-    Greedy {
-        /// Accuracy that counts as separated.
-        target_accuracy: f64,
-        /// FF steps averaged.
-        window: u32,
-        /// Cap per layer.
-        max_steps_per_layer: u64,
-    },
-}
-
-/// The validated `[ff]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FfConfig {
-    /// Hidden init (for warm start: the BP init).
-    pub init: Init,
-    /// BP updates before FF takes over.
-    pub bp_warmstart_steps: Option<u64>,
-    /// Head init.
-    pub head_init: Init,
-    /// Goodness, loss form and margin of every FF layer.
-    pub objective: FfObjective,
-    /// Normalisation of every hidden layer's input.
-    pub input_norm: InputNorm,
-    /// FF step probability per minibatch.
-    pub update_prob: f64,
-    /// Schedule.
-    pub schedule: Schedule,
-    /// Per-layer optimizer; `None`: the layers are frozen at their initialisation (the
-    /// frozen-features control: only the head learns).
-    pub layer_optimizer: Option<OptimizerConfig>,
-    /// Head optimizer.
-    pub head_optimizer: OptimizerConfig,
-}
-
-/// Which Q-values a layer-local agent acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActOn {
-    /// The mean over layers.
-    Mean,
-    /// The last layer's.
-    Last,
-}
-
-/// An FF objective added to a local layer's TD loss.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum FfAux {
-    /// None.
-    None,
-    /// λ · FF's per-sample loss (mean-square goodness, this margin).
-    Ff {
-        /// λ.
-        weight: f32,
-        /// The margin.
-        margin: f32,
-    },
-    /// λ · SymBa's loss with this κ.
-    Symba {
-        /// λ.
-        weight: f32,
-        /// κ.
-        kappa: f32,
-    },
-}
-
-/// What distinguishes the two layer-local agents.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum LocalKind {
-    /// local-td: a linear Q readout per layer.
-    Td {
-        /// Its initialisation.
-        readout_init: Init,
-    },
-    /// goodness-q: `Q = α · G(h(s, a)) + β_a`, the action in every layer's input.
-    Goodness {
-        /// Mean square or RMS.
-        form: GoodnessForm,
-        /// `α` at the start.
-        alpha_init: f64,
-        /// One `β` per action (else one shared).
-        beta_per_action: bool,
-    },
-}
-
-/// The validated `[local-td]` or `[goodness-q]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LocalConfig {
-    /// Which agent.
-    pub kind: LocalKind,
-    /// Initialisation of the hidden layers.
-    pub init: Init,
-    /// Whether every layer but the first also reads the observation.
-    pub concat_obs: bool,
-    /// Normalisation of the previous layer's output before the next reads it.
-    pub input_norm: InputNorm,
-    /// The Q-values the agent acts on.
-    pub act_on: ActOn,
-    /// Double Q-learning.
-    pub double_q: bool,
-    /// The cells never learn (the frozen-features control): each layer's optimizer steps its
-    /// readout only.
-    pub frozen_cells: bool,
-    /// Each layer's optimizer.
-    pub optimizer: OptimizerConfig,
-    /// An FF objective added to each layer's TD loss.
-    pub ff_aux: FfAux,
 }
 
 /// A generous estimate of the bytes a run holds, by part (checked arithmetic: `None` when a
@@ -1017,178 +649,6 @@ fn validate_hidden(raw: &RawNetwork, c: &Checker<'_>) -> Result<Vec<usize>, Conf
         c.at_least(&format!("network.hidden[{i}]"), w, 1)?;
     }
     Ok(raw.hidden.clone())
-}
-
-impl BpConfig {
-    fn validate(raw: &RawBp, c: &Checker<'_>) -> Result<Self, ConfigError> {
-        Ok(Self {
-            init: raw.init.into(),
-            optimizer: c.optimizer("bp.optimizer", &raw.optimizer)?,
-            head_optimizer: raw
-                .head_optimizer
-                .as_ref()
-                .map(|o| c.optimizer("bp.head-optimizer", o))
-                .transpose()?,
-            double_q: raw.double_q,
-        })
-    }
-}
-
-impl LocalConfig {
-    fn validate(r: &RawLocal, rule: LocalRule, c: &Checker<'_>) -> Result<Self, ConfigError> {
-        let section = rule.name();
-        let optimizer = c.optimizer(&format!("{section}.optimizer"), &r.optimizer)?;
-        let finite_f32 = |key: &str, v: f64, lo: f64, hi: f64, allowed: &str| {
-            if v.is_finite() && v >= lo && v <= hi {
-                Ok(())
-            } else {
-                Err(c.fail(&format!("{section}.{key}"), v, allowed))
-            }
-        };
-        let ff_aux = match r.ff_aux {
-            RawFfAux::None => FfAux::None,
-            RawFfAux::Ff { weight, margin } => {
-                finite_f32("ff-aux.weight", weight, 0.0, 1e6, "a number in [0, 1e6]")?;
-                finite_f32("ff-aux.margin", margin, 0.0, 1e6, "a number in [0, 1e6]")?;
-                FfAux::Ff {
-                    weight: weight as f32,
-                    margin: margin as f32,
-                }
-            }
-            RawFfAux::Symba { weight, kappa } => {
-                finite_f32("ff-aux.weight", weight, 0.0, 1e6, "a number in [0, 1e6]")?;
-                finite_f32("ff-aux.kappa", kappa, 1e-6, 1e3, "a number in [1e-6, 1e3]")?;
-                FfAux::Symba {
-                    weight: weight as f32,
-                    kappa: kappa as f32,
-                }
-            }
-        };
-        if r.frozen_cells && ff_aux != FfAux::None {
-            return Err(c.fail(
-                &format!("{section}.ff-aux"),
-                "an FF term",
-                "{ kind = \"none\" } with frozen-cells = true: the FF term trains the cells, which are frozen",
-            ));
-        }
-        let kind = match rule {
-            LocalRule::GoodnessQ => {
-                finite_f32(
-                    "alpha-init",
-                    r.alpha_init,
-                    -1e6,
-                    1e6,
-                    "a finite number in [-1e6, 1e6]",
-                )?;
-                LocalKind::Goodness {
-                    form: match r.goodness {
-                        RawGoodnessForm::MeanSquare => GoodnessForm::MeanSquare,
-                        RawGoodnessForm::Rms => GoodnessForm::Rms,
-                    },
-                    alpha_init: r.alpha_init,
-                    beta_per_action: r.beta == RawBeta::PerAction,
-                }
-            }
-            LocalRule::LocalTd => LocalKind::Td {
-                readout_init: r.readout_init.into(),
-            },
-        };
-        Ok(Self {
-            kind,
-            init: r.init.into(),
-            concat_obs: r.input == RawLocalInput::PreviousAndObservation,
-            input_norm: match r.input_norm {
-                RawInputNorm::None => InputNorm::None,
-                RawInputNorm::L2 => InputNorm::L2,
-            },
-            act_on: match r.act_on {
-                RawActOn::Mean => ActOn::Mean,
-                RawActOn::Last => ActOn::Last,
-            },
-            double_q: r.double_q,
-            frozen_cells: r.frozen_cells,
-            optimizer,
-            ff_aux,
-        })
-    }
-}
-
-impl FfConfig {
-    fn validate(f: &RawFf, bp: &BpConfig, c: &Checker<'_>) -> Result<Self, ConfigError> {
-        let (init, bp_warmstart_steps) = match (f.init, f.bp_warmstart_steps) {
-            (RawFfInit::BpWarmstart, Some(n)) if n >= 1 => (bp.init, Some(n)),
-            (RawFfInit::BpWarmstart, Some(n)) => {
-                return Err(c.fail("ff.bp-warmstart-steps", n, "an integer >= 1"));
-            }
-            (RawFfInit::BpWarmstart, None) => {
-                return Err(c.fail(
-                    "ff.init",
-                    "\"bp-warmstart\"",
-                    "bp-warmstart needs ff.bp-warmstart-steps (the number of BP updates before FF takes over)",
-                ));
-            }
-            (_, Some(n)) => {
-                return Err(c.fail(
-                    "ff.bp-warmstart-steps",
-                    n,
-                    "only used with ff.init = \"bp-warmstart\"; remove it or set that init",
-                ));
-            }
-            (RawFfInit::PytorchDefault, None) => (Init::PytorchDefault, None),
-            (RawFfInit::XavierUniform, None) => (Init::XavierUniform, None),
-        };
-        if !(0.0..=1e6).contains(&f.margin) {
-            return Err(c.fail(
-                "ff.margin",
-                f.margin,
-                "a number in [0, 1e6]: beyond, softplus(margin − goodness) is infinite in f32",
-            ));
-        }
-        if !(f.update_prob > 0.0 && f.update_prob <= 1.0) {
-            return Err(c.fail("ff.update-prob", f.update_prob, "a number in (0, 1]"));
-        }
-        let schedule = match f.schedule {
-            RawSchedule::Concurrent => Schedule::Concurrent,
-            RawSchedule::Greedy {
-                target_accuracy,
-                window,
-                max_steps_per_layer,
-            } => {
-                c.unit_interval("ff.schedule.target-accuracy", target_accuracy)?;
-                c.at_least("ff.schedule.window", window, 1)?;
-                c.at_least("ff.schedule.max-steps-per-layer", max_steps_per_layer, 1)?;
-                Schedule::Greedy {
-                    target_accuracy,
-                    window,
-                    max_steps_per_layer,
-                }
-            }
-        };
-        Ok(Self {
-            init,
-            bp_warmstart_steps,
-            head_init: f.head_init.into(),
-            objective: FfObjective {
-                goodness: match f.goodness {
-                    RawGoodness::Sum => Goodness::Sum,
-                    RawGoodness::Mean => Goodness::Mean,
-                },
-                loss: match f.loss {
-                    RawLossForm::BatchMean => LossForm::BatchMean,
-                    RawLossForm::PerSample => LossForm::PerSample,
-                },
-                margin: f.margin,
-            },
-            input_norm: match f.input_norm {
-                RawInputNorm::None => InputNorm::None,
-                RawInputNorm::L2 => InputNorm::L2,
-            },
-            update_prob: f.update_prob,
-            schedule,
-            layer_optimizer: c.optimizer_or_frozen("ff.layer-optimizer", &f.layer_optimizer)?,
-            head_optimizer: c.optimizer("ff.head-optimizer", &f.head_optimizer)?,
-        })
-    }
 }
 
 /// Splits `KEY=VALUE` and parses the value as TOML (`0.5`, `true`, `[128, 64]`,

@@ -222,26 +222,22 @@ impl LocalConfig {
     ) -> Result<Self, ConfigError> {
         let section = rule.name();
         let optimizer = c.optimizer(&format!("{section}.optimizer"), &r.optimizer)?;
-        let finite_f32 = |key: &str, v: f64, lo: f64, hi: f64, allowed: &str| {
-            if v.is_finite() && v >= lo && v <= hi {
-                Ok(())
-            } else {
-                Err(c.fail(&format!("{section}.{key}"), v, allowed))
-            }
+        let within = |key: &str, v: f64, range, allowed: &str| {
+            c.within(&format!("{section}.{key}"), v, range, allowed)
         };
         let ff_aux = match r.ff_aux {
             RawFfAux::None => FfAux::None,
             RawFfAux::Ff { weight, margin } => {
-                finite_f32("ff-aux.weight", weight, 0.0, 1e6, "a number in [0, 1e6]")?;
-                finite_f32("ff-aux.margin", margin, 0.0, 1e6, "a number in [0, 1e6]")?;
+                within("ff-aux.weight", weight, 0.0..=1e6, "a number in [0, 1e6]")?;
+                within("ff-aux.margin", margin, 0.0..=1e6, "a number in [0, 1e6]")?;
                 FfAux::Ff {
                     weight: weight as f32,
                     margin: margin as f32,
                 }
             }
             RawFfAux::Symba { weight, kappa } => {
-                finite_f32("ff-aux.weight", weight, 0.0, 1e6, "a number in [0, 1e6]")?;
-                finite_f32("ff-aux.kappa", kappa, 1e-6, 1e3, "a number in [1e-6, 1e3]")?;
+                within("ff-aux.weight", weight, 0.0..=1e6, "a number in [0, 1e6]")?;
+                within("ff-aux.kappa", kappa, 1e-6..=1e3, "a number in [1e-6, 1e3]")?;
                 FfAux::Symba {
                     weight: weight as f32,
                     kappa: kappa as f32,
@@ -257,11 +253,10 @@ impl LocalConfig {
         }
         let kind = match rule {
             LocalRule::GoodnessQ => {
-                finite_f32(
+                within(
                     "alpha-init",
                     r.alpha_init,
-                    -1e6,
-                    1e6,
+                    -1e6..=1e6,
                     "a finite number in [-1e6, 1e6]",
                 )?;
                 LocalKind::Goodness {

@@ -528,12 +528,23 @@ impl Checker<'_> {
         }
     }
 
-    fn unit_interval(&self, key: &str, v: f64) -> Result<(), ConfigError> {
-        if (0.0..=1.0).contains(&v) {
+    /// `v` in `range` (NaN never is), else a refusal saying what is `allowed`.
+    fn within(
+        &self,
+        key: &str,
+        v: f64,
+        range: std::ops::RangeInclusive<f64>,
+        allowed: &str,
+    ) -> Result<(), ConfigError> {
+        if range.contains(&v) {
             Ok(())
         } else {
-            Err(self.fail(key, v, "a number in [0, 1]"))
+            Err(self.fail(key, v, allowed))
         }
+    }
+
+    fn unit_interval(&self, key: &str, v: f64) -> Result<(), ConfigError> {
+        self.within(key, v, 0.0..=1.0, "a number in [0, 1]")
     }
 
     /// An optimizer that may be `frozen` (`None`).

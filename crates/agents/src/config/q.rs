@@ -226,13 +226,12 @@ impl FfConfig {
             (RawFfInit::PytorchDefault, None) => (Init::PytorchDefault, None),
             (RawFfInit::XavierUniform, None) => (Init::XavierUniform, None),
         };
-        if !(0.0..=1e6).contains(&f.margin) {
-            return Err(c.fail(
-                "ff.margin",
-                f.margin,
-                "a number in [0, 1e6]: beyond, softplus(margin − goodness) is infinite in f32",
-            ));
-        }
+        c.within(
+            "ff.margin",
+            f.margin,
+            0.0..=1e6,
+            "a number in [0, 1e6]: beyond, softplus(margin − goodness) is infinite in f32",
+        )?;
         if !(f.update_prob > 0.0 && f.update_prob <= 1.0) {
             return Err(c.fail("ff.update-prob", f.update_prob, "a number in (0, 1]"));
         }

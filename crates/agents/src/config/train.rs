@@ -390,13 +390,12 @@ impl TrainConfig {
                 (TargetSync::Hard { every }, before_updates)
             }
             RawTargetSync::Polyak { tau } => {
-                if !(1e-30..=1.0).contains(&tau) {
-                    return Err(c.fail(
-                        "train.target-sync.tau",
-                        tau,
-                        "a number in [1e-30, 1] (a positive f32)",
-                    ));
-                }
+                c.within(
+                    "train.target-sync.tau",
+                    tau,
+                    1e-30..=1.0,
+                    "a number in [1e-30, 1] (a positive f32)",
+                )?;
                 (TargetSync::Polyak { tau: tau as f32 }, false)
             }
         };
@@ -409,13 +408,12 @@ impl TrainConfig {
         let td_loss = match t.td_loss {
             RawTdLoss::Mse => TdLoss::Mse,
             RawTdLoss::Huber { beta } => {
-                if !(1e-30..=1e6).contains(&beta) {
-                    return Err(c.fail(
-                        "train.td-loss.beta",
-                        beta,
-                        "a number in [1e-30, 1e6]: the Huber loss divides by beta in f32",
-                    ));
-                }
+                c.within(
+                    "train.td-loss.beta",
+                    beta,
+                    1e-30..=1e6,
+                    "a number in [1e-30, 1e6]: the Huber loss divides by beta in f32",
+                )?;
                 TdLoss::Huber { beta: beta as f32 }
             }
         };

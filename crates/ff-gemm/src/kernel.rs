@@ -110,16 +110,20 @@ pub(crate) unsafe fn micro<S: Simd, const MV: usize, const NR: usize, const UNIT
             }
             return;
         }
-        let mut tile = [S::E::default(); MAX_TILE];
+        // Uninitialised: every element read below is written first (a zeroed buffer cost a
+        // `memset` of `MAX_TILE` elements per edge tile).
+        let mut tile = std::mem::MaybeUninit::<[S::E; MAX_TILE]>::uninit();
+        let tile = tile.as_mut_ptr().cast::<S::E>();
         for (j, row) in acc.iter().enumerate() {
             for (v, &x) in row.iter().enumerate() {
-                S::store(tile.as_mut_ptr().add(j * mr + v * S::LANES), x);
+                S::store(tile.add(j * mr + v * S::LANES), x);
             }
         }
         for j in 0..cols {
             for i in 0..rows {
                 let p = c.add(i * rsc + j * csc);
-                let t = tile[j * mr + i];
+                // Written above: j < cols <= NR and i < rows <= mr.
+                let t = *tile.add(j * mr + i);
                 *p = if accumulate { *p + t } else { t };
             }
         }

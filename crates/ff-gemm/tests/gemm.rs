@@ -144,6 +144,44 @@ fn a_kernel_is_deterministic() {
     }
 }
 
+/// Whether an operand is read in place or packed first (its column stride decides: columns
+/// 4 KiB apart or more are always packed) changes no bit of the product: packing copies, the
+/// kernel's chain of fused multiply-adds is the same. Shapes on both sides of the rule that
+/// packs a wide column-major `A` read by many column panels (the training step's 256 × 256 ×
+/// 128), and a one-column product that reads it in place.
+#[test]
+fn packing_or_reading_in_place_changes_no_bit() {
+    for (m, k, n) in [
+        (256, 256, 128),
+        (64, 128, 128),
+        (256, 256, 1),
+        (70, 300, 50),
+    ] {
+        let mut next = stream((m * k + n) as u64);
+        let ad: Vec<f32> = (0..m * k).map(|_| next() as f32).collect();
+        let bd: Vec<f32> = (0..k * n).map(|_| next() as f32).collect();
+        // The same A with columns 1 100 elements apart: never read in place.
+        let ld = 1_100;
+        let mut wide = vec![f32::NAN; ld * (k - 1) + m];
+        for j in 0..k {
+            wide[j * ld..j * ld + m].copy_from_slice(&ad[j * m..(j + 1) * m]);
+        }
+        let b = Strided::col_major(&bd, k, n).expect("in bounds");
+        for kernel in Kernel::available() {
+            let mut c1 = vec![0.0f32; m * n];
+            let mut c2 = vec![0.0f32; m * n];
+            let a = Strided::col_major(&ad, m, k).expect("in bounds");
+            let a_wide = Strided::new(&wide, m, k, 1, ld).expect("in bounds");
+            gemm_with(kernel, &mut c1, a, b).expect("valid shapes");
+            gemm_with(kernel, &mut c2, a_wide, b).expect("valid shapes");
+            assert!(
+                c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{kernel:?} {m}x{k}x{n}: packed and in-place A differ"
+            );
+        }
+    }
+}
+
 #[test]
 fn bad_shapes_are_named_errors() {
     let data = [0.0f64; 6];

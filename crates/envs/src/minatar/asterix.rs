@@ -93,13 +93,12 @@ impl Asterix {
             self.spawn_entity(rng);
             self.spawn_timer = self.spawn_speed;
         }
-        match a {
-            1 => self.player_x = (self.player_x - 1).max(0),
-            3 => self.player_x = (self.player_x + 1).min(9),
-            2 => self.player_y = (self.player_y - 1).max(1),
-            4 => self.player_y = (self.player_y + 1).min(8),
-            _ => {}
-        }
+        // Actions 1–4 move left, up, right, down, clamped to the board; the others stay. As a
+        // table, not a `match`: a random policy's action is a jump the CPU cannot predict.
+        const MOVES: [(i32, i32); 6] = [(0, 0), (-1, 0), (0, -1), (1, 0), (0, 1), (0, 0)];
+        let (dx, dy) = MOVES[usize::from(a).min(5)];
+        self.player_x = (self.player_x + dx).clamp(0, 9);
+        self.player_y = (self.player_y + dy).clamp(1, 8);
         // The package checks every entity against the player, before and after moving them;
         // only the one in the player's row (slot `player_y - 1`) can be on its cell.
         let row = self.player_y as usize - 1;

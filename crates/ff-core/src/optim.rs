@@ -473,11 +473,11 @@ impl<T: Real> Optimizer<T> {
                             let pd = *p * decay;
                             let m_new = *m + (g - *m) * b1w; // exp_avg.lerp_(grad, 1 - beta1)
                             let v_new = *v * b2 + g * g * b2c;
-                            // Moments of a parameter whose gradient is zero (a dead ReLU unit) decay
-                            // into the subnormal range and, rounding to nearest, never leave it: every
-                            // later step then pays a microcode assist per element (measured: a third
-                            // of a BP-DQN update). Flushing them to zero changes an update by less
-                            // than lr · 1e-30.
+                            // Moments of a parameter whose gradient is zero (a dead ReLU
+                            // unit) decay into the subnormal range and, rounding to nearest,
+                            // never leave it: every later step then pays a microcode assist
+                            // per element (measured: a third of a BP-DQN update). Flushing
+                            // them to zero changes an update by less than lr · 1e-30.
                             let m_new = if m_new.abs() < tiny { T::zero() } else { m_new };
                             let v_new = if v_new < tiny { T::zero() } else { v_new };
                             *m = m_new;

@@ -61,6 +61,7 @@ fn pack_cost<K: MicroKernel>(
 }
 
 /// Which operands the kernel reads where they lie instead of packing them.
+#[derive(Clone, Copy)]
 struct InPlace {
     /// Columns of a column-major `A` (contiguous runs of `MR`).
     a: bool,
@@ -148,12 +149,13 @@ pub(crate) fn blocked_strided<K: MicroKernel>(
         (k - 1) * b.rs + (n - 1) * b.cs < b.data.len(),
         "gemm: B too short"
     );
+    let in_place = InPlace::of::<K>(a, b);
+    let b_in_place = in_place.b();
     let InPlace {
         a: a_in_place,
         b_rows: b_rows_in_place,
         b_cols: b_cols_in_place,
-    } = InPlace::of::<K>(a, b);
-    let b_in_place = b_rows_in_place || b_cols_in_place;
+    } = in_place;
     // An operand read in place needs packing space for its one edge panel only.
     let a_len = if a_in_place {
         K::MR

@@ -1,7 +1,7 @@
 //! Asterix (minatar/environments/asterix.py): dodge enemies and collect gold that cross the
 //! rows from either side; spawning and movement speed up every 100 frames.
 
-use super::{Grid, RandomState};
+use super::{Grid, MOVES, RandomState};
 use serde::{Deserialize, Serialize};
 
 const RAMP_INTERVAL: i32 = 100;
@@ -93,9 +93,7 @@ impl Asterix {
             self.spawn_entity(rng);
             self.spawn_timer = self.spawn_speed;
         }
-        // Actions 1–4 move left, up, right, down, clamped to the board; the others stay. As a
-        // table, not a `match`: a random policy's action is a jump the CPU cannot predict.
-        const MOVES: [(i32, i32); 6] = [(0, 0), (-1, 0), (0, -1), (1, 0), (0, 1), (0, 0)];
+        // Clamped to the board.
         let (dx, dy) = MOVES[usize::from(a).min(5)];
         self.player_x = (self.player_x + dx).clamp(0, 9);
         self.player_y = (self.player_y + dy).clamp(1, 8);

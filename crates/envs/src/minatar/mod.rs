@@ -51,6 +51,11 @@ pub enum Game {
 /// The package's full action set, in its order: no-op, left, up, right, down, fire.
 pub const ACTION_NAMES: [&str; 6] = ["n", "l", "u", "r", "d", "f"];
 
+/// Each action's step `(dx, dy)`: 1–4 move left, up, right, down; no-op and fire stay. The
+/// games move by table, not by a `match`: a random policy's action is a jump the CPU cannot
+/// predict.
+pub(crate) const MOVES: [(i32, i32); 6] = [(0, 0), (-1, 0), (0, -1), (1, 0), (0, 1), (0, 0)];
+
 impl Game {
     /// Every game, in the package's alphabetical order.
     pub const ALL: [Game; 5] = [
@@ -175,10 +180,28 @@ impl<'a, const C: usize> Grid<'a, C> {
         }
     }
 
+    /// Adds `layer`'s bits to the grid.
+    #[inline]
+    pub(crate) fn or_layer(&mut self, layer: &[u64; 16]) {
+        for (w, l) in self.words[..Self::WORDS].iter_mut().zip(layer) {
+            *w |= l;
+        }
+    }
+
     /// Sets cell `(y, x)`, channel `c`.
     #[inline]
     pub(crate) fn set(&mut self, y: i32, x: i32, c: usize) {
         set_bit::<C>(self.words, y, x, c);
+    }
+
+    /// Sets cell `(y, x)`, channel `c`, if column `x` is on the grid (`y` must be), without a
+    /// branch: a column off the grid (−1 or 10 for a trail) sets nothing.
+    #[inline]
+    pub(crate) fn set_if_on_grid(&mut self, y: i32, x: i32, c: usize) {
+        let on = u64::from((x as u32) < GRID as u32);
+        // Off the grid the index may wrap; the word mask keeps it in range and `on` clears it.
+        let i = ((y * GRID as i32 + x) * C as i32 + c as i32) as usize;
+        self.words[(i >> 6) & 15] |= on << (i & 63);
     }
 }
 

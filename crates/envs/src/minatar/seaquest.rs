@@ -8,7 +8,7 @@
 //! that starts at the end, steps down by one, and stops once it is no longer inside the list,
 //! as CPython's `listreviterator` does, so removals during the walk visit the same elements.
 
-use super::{Grid, RandomState};
+use super::{Grid, MOVES, RandomState, set_bit};
 use serde::{Deserialize, Serialize};
 
 const MAX_OXYGEN: i32 = 200;
@@ -44,6 +44,33 @@ struct Sub {
     right: bool,
     timer: i32,
     shot_timer: i32,
+}
+
+/// Row 9's gauges drawn ahead, by how much they show: `OXYGEN_GAUGE[k]` lights columns `0..k`
+/// of channel 7 (`k` = oxygen · 10 / 200, at most 10), `DIVER_GAUGE[k]` columns `9 − k..9` of
+/// channel 8 (`k` divers, none when the count is 0 or −1). A lookup instead of a loop whose
+/// length changes from step to step.
+const OXYGEN_GAUGE: [[u64; 16]; 11] = gauge(7, false);
+const DIVER_GAUGE: [[u64; 16]; 10] = gauge(8, true);
+
+/// `N` gauges of channel `c` on row 9, lit from the left or (`from_right`) from column 8 down.
+const fn gauge<const N: usize>(c: usize, from_right: bool) -> [[u64; 16]; N] {
+    let mut table = [[0; 16]; N];
+    let mut k = 0;
+    while k < N {
+        let mut x = 0;
+        while x < k as i32 {
+            set_bit::<{ Seaquest::CHANNELS }>(
+                &mut table[k],
+                9,
+                if from_right { 8 - x } else { x },
+                c,
+            );
+            x += 1;
+        }
+        k += 1;
+    }
+    table
 }
 
 fn step_x(right: bool) -> i32 {
@@ -188,16 +215,13 @@ impl Seaquest {
                 right: self.sub_right,
             });
             self.shot_timer = SHOT_COOL_DOWN;
-        } else if a == 1 {
-            self.sub_x = (self.sub_x - 1).max(0);
-            self.sub_right = false;
-        } else if a == 3 {
-            self.sub_x = (self.sub_x + 1).min(9);
-            self.sub_right = true;
-        } else if a == 2 {
-            self.sub_y = (self.sub_y - 1).max(0);
-        } else if a == 4 {
-            self.sub_y = (self.sub_y + 1).min(8);
+        } else {
+            // Moves clamped to the board (fire, when the gun is cooling, does not move); a
+            // horizontal move turns the sub.
+            let (dx, dy) = MOVES[usize::from(a).min(5)];
+            self.sub_x = (self.sub_x + dx).clamp(0, 9);
+            self.sub_y = (self.sub_y + dy).clamp(0, 8);
+            self.sub_right = if dx == 0 { self.sub_right } else { dx > 0 };
         }
         r += self.move_friendly_bullets();
         self.move_divers();
@@ -471,29 +495,23 @@ impl Seaquest {
         };
         // numpy reads a negative column from the right.
         out.set(self.sub_y, back.rem_euclid(10), 1);
-        for x in 0..(self.oxygen.max(0) * 10 / MAX_OXYGEN).min(10) {
-            out.set(9, x, 7);
-        }
-        for x in (9 - self.diver_count).max(0)..9 {
-            out.set(9, x, 8);
-        }
+        out.or_layer(&OXYGEN_GAUGE[(self.oxygen.max(0) * 10 / MAX_OXYGEN).min(10) as usize]);
+        out.or_layer(&DIVER_GAUGE[self.diver_count.clamp(0, 9) as usize]);
         for b in &self.f_bullets {
             out.set(b.y, b.x, 2);
         }
         for b in &self.e_bullets {
             out.set(b.y, b.x, 4);
         }
-        let trails = self
-            .e_fish
-            .iter()
-            .map(|f| (f.x, f.y, f.right))
-            .chain(self.e_subs.iter().map(|s| (s.x, s.y, s.right)))
-            .chain(self.divers.iter().map(|d| (d.x, d.y, d.right)));
-        for (x, y, right) in trails {
-            let back = if right { x - 1 } else { x + 1 };
-            if (0..=9).contains(&back) {
-                out.set(y, back, 3);
-            }
+        let trail = |right: bool, x: i32| if right { x - 1 } else { x + 1 };
+        for f in &self.e_fish {
+            out.set_if_on_grid(f.y, trail(f.right, f.x), 3);
+        }
+        for s in &self.e_subs {
+            out.set_if_on_grid(s.y, trail(s.right, s.x), 3);
+        }
+        for d in &self.divers {
+            out.set_if_on_grid(d.y, trail(d.right, d.x), 3);
         }
         for f in &self.e_fish {
             out.set(f.y, f.x, 5);

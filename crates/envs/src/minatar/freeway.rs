@@ -1,7 +1,7 @@
 //! Freeway (minatar/environments/freeway.py): cross eight lanes of traffic; +1 per crossing,
 //! after which the cars get new random speeds. The game ends after 2 500 frames. No ramp.
 
-use super::{Grid, RandomState};
+use super::{Grid, MOVES, RandomState};
 use serde::{Deserialize, Serialize};
 
 const PLAYER_SPEED: i32 = 3;
@@ -84,13 +84,15 @@ impl Freeway {
         if self.terminal {
             return (r, true);
         }
-        if a == 2 && self.move_timer == 0 {
-            self.move_timer = PLAYER_SPEED;
-            self.pos = (self.pos - 1).max(0);
-        } else if a == 4 && self.move_timer == 0 {
-            self.move_timer = PLAYER_SPEED;
-            self.pos = (self.pos + 1).min(9);
-        }
+        // Up and down (actions 2 and 4) move the chicken once its timer allows, clamped.
+        let (_, dy) = MOVES[usize::from(a).min(5)];
+        let go = (self.move_timer == 0) & (dy != 0);
+        self.pos = if go {
+            (self.pos + dy).clamp(0, 9)
+        } else {
+            self.pos
+        };
+        self.move_timer = if go { PLAYER_SPEED } else { self.move_timer };
         if self.pos == 0 {
             r += 1;
             self.randomize_cars(rng, false);
@@ -100,19 +102,26 @@ impl Freeway {
             if (car.x, car.y) == (4, self.pos) {
                 self.pos = 9;
             }
-            if car.timer == 0 {
-                car.timer = car.speed.abs();
-                car.x += if car.speed > 0 { 1 } else { -1 };
-                if car.x < 0 {
-                    car.x = 9;
-                } else if car.x > 9 {
-                    car.x = 0;
-                }
-                if (car.x, car.y) == (4, self.pos) {
-                    self.pos = 9;
-                }
+            // A car moves when its timer runs out, wrapping around the road. Written as
+            // selects: eight timers of random periods make a branch each that the CPU misses
+            // two or three times a step.
+            let moving = car.timer == 0;
+            let x = car.x + if car.speed > 0 { 1 } else { -1 };
+            let x = if x < 0 {
+                9
+            } else if x > 9 {
+                0
             } else {
-                car.timer -= 1;
+                x
+            };
+            car.x = if moving { x } else { car.x };
+            car.timer = if moving {
+                car.speed.abs()
+            } else {
+                car.timer - 1
+            };
+            if moving & (car.x == 4) & (car.y == self.pos) {
+                self.pos = 9;
             }
         }
         self.move_timer -= i32::from(self.move_timer > 0);
@@ -127,21 +136,24 @@ impl Freeway {
         out.set(self.pos, 4, 0);
         // The package draws a speed-0 car's trail in the previous car's channel (and fails on
         // the first car); `trail` carries over the same way.
-        let mut trail = None;
+        // (channel 0 here: none yet).
+        let mut trail = 0;
         for car in &self.cars {
             out.set(car.y, car.x, 1);
-            let mut back = if car.speed > 0 { car.x - 1 } else { car.x + 1 };
-            if back < 0 {
-                back = 9;
+            let back = if car.speed > 0 { car.x - 1 } else { car.x + 1 };
+            let back = if back < 0 {
+                9
             } else if back > 9 {
-                back = 0;
-            }
-            if car.speed != 0 {
-                trail = Some(1 + car.speed.unsigned_abs() as usize);
-            }
-            if let Some(c) = trail {
-                out.set(car.y, back, c);
-            }
+                0
+            } else {
+                back
+            };
+            trail = if car.speed != 0 {
+                1 + car.speed.unsigned_abs() as usize
+            } else {
+                trail
+            };
+            out.set_when(trail != 0, car.y, back, trail);
         }
     }
 }

@@ -194,15 +194,21 @@ impl<'a, const C: usize> Grid<'a, C> {
         set_bit::<C>(self.words, y, x, c);
     }
 
-    /// Sets cell `(y, x)`, channel `c`, if column `x` is on the grid (`y` must be), without a
-    /// branch: a column off the grid (−1 or 10 for a trail) sets nothing.
+    /// Sets cell `(y, x)`, channel `c`, when `on`, without a branch: a random game's entities
+    /// come and go, and a branch on each would be mispredicted. When not `on`, the cell may lie
+    /// off the grid by one (a trail's column of −1 or 10).
     #[inline]
-    pub(crate) fn set_if_on_grid(&mut self, y: i32, x: i32, c: usize) {
-        let on = u64::from((x as u32) < GRID as u32);
+    pub(crate) fn set_when(&mut self, on: bool, y: i32, x: i32, c: usize) {
         // Off the grid the index may wrap; the word mask keeps it in range and `on` clears it.
         let i = ((y * GRID as i32 + x) * C as i32 + c as i32) as usize;
-        self.words[(i >> 6) & 15] |= on << (i & 63);
+        self.words[(i >> 6) & 15] |= u64::from(on) << (i & 63);
     }
+}
+
+/// Whether column (or row) `x` is on the grid.
+#[inline]
+pub(crate) fn on_grid(x: i32) -> bool {
+    (x as u32) < GRID as u32
 }
 
 /// Sets cell `(y, x)`, channel `c` of a `C`-channel grid held in `words`.

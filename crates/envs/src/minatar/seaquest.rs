@@ -8,7 +8,7 @@
 //! that starts at the end, steps down by one, and stops once it is no longer inside the list,
 //! as CPython's `listreviterator` does, so removals during the walk visit the same elements.
 
-use super::{Grid, MOVES, RandomState, set_bit};
+use super::{Grid, MOVES, RandomState, on_grid, set_bit};
 use serde::{Deserialize, Serialize};
 
 const MAX_OXYGEN: i32 = 200;
@@ -505,13 +505,16 @@ impl Seaquest {
         }
         let trail = |right: bool, x: i32| if right { x - 1 } else { x + 1 };
         for f in &self.e_fish {
-            out.set_if_on_grid(f.y, trail(f.right, f.x), 3);
+            let back = trail(f.right, f.x);
+            out.set_when(on_grid(back), f.y, back, 3);
         }
         for s in &self.e_subs {
-            out.set_if_on_grid(s.y, trail(s.right, s.x), 3);
+            let back = trail(s.right, s.x);
+            out.set_when(on_grid(back), s.y, back, 3);
         }
         for d in &self.divers {
-            out.set_if_on_grid(d.y, trail(d.right, d.x), 3);
+            let back = trail(d.right, d.x);
+            out.set_when(on_grid(back), d.y, back, 3);
         }
         for f in &self.e_fish {
             out.set(f.y, f.x, 5);

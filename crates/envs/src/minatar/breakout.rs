@@ -1,7 +1,7 @@
 //! Breakout (minatar/environments/breakout.py): bounce the ball off the paddle into three rows
 //! of bricks, which come back when all are gone. No difficulty ramp.
 
-use super::{Grid, RandomState, set_bit};
+use super::{Grid, MOVES, RandomState, set_bit};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,11 +94,8 @@ impl Breakout {
         if self.terminal {
             return (r, true);
         }
-        match a {
-            1 => self.pos = (self.pos - 1).max(0),
-            3 => self.pos = (self.pos + 1).min(9),
-            _ => {}
-        }
+        // Left and right move the paddle, clamped; the other actions leave it.
+        self.pos = (self.pos + MOVES[usize::from(a).min(5)].0).clamp(0, 9);
         self.last_x = self.ball_x;
         self.last_y = self.ball_y;
         let (dx, dy) = [(-1, -1), (1, -1), (1, 1), (-1, 1)][self.ball_dir];

@@ -194,6 +194,16 @@ impl<'a, const C: usize> Grid<'a, C> {
         set_bit::<C>(self.words, y, x, c);
     }
 
+    /// ORs the 64 bits of `bits` into the grid from bit `at` on (bits past the grid's end must
+    /// be 0).
+    #[inline]
+    pub(crate) fn or_bits(&mut self, at: usize, bits: u64) {
+        let (w, sh) = (at >> 6, at & 63);
+        self.words[w & 15] |= bits << sh;
+        // The high part, shifted in two steps so that a shift of 64 (when `sh` is 0) is 0.
+        self.words[(w + 1) & 15] |= (bits >> 1) >> (63 - sh);
+    }
+
     /// Sets cell `(y, x)`, channel `c`, when `on`, without a branch: a random game's entities
     /// come and go, and a branch on each would be mispredicted. When not `on`, the cell may lie
     /// off the grid by one (a trail's column of −1 or 10).

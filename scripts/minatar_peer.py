@@ -2,6 +2,7 @@
 """The MinAtar package and a PyTorch DQN update, measured for `cargo xtask bench --peer`.
 
     python3 scripts/minatar_peer.py --env-steps 50000      # the package's steps/s, every game
+    python3 scripts/minatar_peer.py --env-steps 50000 --game Seaquest   # one game
     python3 scripts/minatar_peer.py --bench-update 200     # one PyTorch update at ARQ's size
 
 `--env-steps N`: N random-action steps of each game through the package's gym wrapper
@@ -26,14 +27,14 @@ import numpy as np
 GAMES = ["Asterix", "Breakout", "Freeway", "Seaquest", "SpaceInvaders"]
 
 
-def env_steps(n):
+def env_steps(n, games):
     import gymnasium as gym
     import minatar
     from minatar.gym import register_envs
 
     register_envs()
     rates = {}
-    for game in GAMES:
+    for game in games:
         env = gym.make(f"MinAtar/{game}-v1")
         env.reset(seed=0)
         actions = np.random.default_rng(0).integers(0, env.action_space.n, n)
@@ -111,11 +112,12 @@ def bench_update(n):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--env-steps", type=int, metavar="N")
+    ap.add_argument("--game", choices=GAMES, help="--env-steps of this game only")
     ap.add_argument("--bench-update", type=int, metavar="N")
     a = ap.parse_args()
     out = {}
     if a.env_steps:
-        out.update(env_steps(a.env_steps))
+        out.update(env_steps(a.env_steps, [a.game] if a.game else GAMES))
     if a.bench_update:
         out.update(bench_update(a.bench_update))
     print(json.dumps(out))

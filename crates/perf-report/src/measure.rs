@@ -114,12 +114,29 @@ pub struct ZooUpdate {
 pub struct GameSteps {
     /// The game (v1).
     pub id: EnvId,
-    /// Ours through the `Environment` trait, with the f32 grid.
+    /// Ours through the `Environment` trait, with the f32 grid (criterion).
     pub f32_rate: Option<f64>,
-    /// Ours with the grid as bits.
+    /// Ours with the grid as bits (criterion).
     pub bits_rate: Option<f64>,
-    /// The package, if measured.
-    pub package: Option<f64>,
+    /// Side-by-side rounds, if the package ran: (ours as bits, the package), each pair
+    /// measured within seconds of each other, so that the machine's drift between runs moves
+    /// both.
+    pub rounds: Vec<(f64, f64)>,
+}
+
+impl GameSteps {
+    /// The package's median rate over the rounds.
+    pub fn package(&self) -> Option<f64> {
+        let rates: Vec<f64> = self.rounds.iter().map(|r| r.1).collect();
+        (!rates.is_empty()).then(|| lab::stats::median(&rates))
+    }
+
+    /// Ours (bits) ÷ the package in each round, in increasing order.
+    pub fn ratios(&self) -> Vec<f64> {
+        let mut r: Vec<f64> = self.rounds.iter().map(|(ours, p)| ours / p).collect();
+        r.sort_by(f64::total_cmp);
+        r
+    }
 }
 
 /// MinAtar's figures.
@@ -304,7 +321,8 @@ fn measure_zoo(py: Option<&str>) -> Result<ZooUpdate> {
 /// protocol's size with the first layer gathered and dense and against PyTorch (with `py`), and
 /// the ARQ protocol's replay buffer filled and measured.
 fn measure_minatar(py: Option<&str>, crit: &Criterion) -> Result<MinAtar> {
-    let (package, games) = minatar_games(py, crit);
+    eprintln!("MinAtar's games beside the package…");
+    let (package, games) = minatar_games(py, crit)?;
     let base = Config::load(&project_root().join("configs/minatar/arq.toml"))?;
     let cfg = base.for_agent(
         AgentKind::Bp,
@@ -373,40 +391,86 @@ fn measure_minatar(py: Option<&str>, crit: &Criterion) -> Result<MinAtar> {
     })
 }
 
-/// Each MinAtar game's steps (v1), ours from the criterion run and the package's (with `py`),
-/// and the package's version.
-fn minatar_games(py: Option<&str>, crit: &Criterion) -> (Option<String>, Vec<GameSteps>) {
-    let package = py.and_then(|py| script_json(py, "minatar_peer.py", &["--env-steps", "50000"]));
-    let games: Vec<GameSteps> = EnvId::ALL
-        .into_iter()
-        .filter(|id| {
-            matches!(
-                id,
-                EnvId::MinAtar {
-                    minimal_actions: true,
-                    ..
-                }
-            )
-        })
-        .map(|id| {
-            let key = id.name().replace('/', "_");
-            GameSteps {
-                id,
-                f32_rate: crit.get(&format!("env_step/{key}")).map(|ns| 1e9 / ns),
-                bits_rate: crit
-                    .get(&format!("minatar_step_bits/{key}"))
-                    .map(|ns| 1e9 / ns),
-                package: package
-                    .as_ref()
-                    .and_then(|p| p["steps_per_s"][id.name()].as_f64()),
+/// Side-by-side rounds per game (ours as bits, then the package's, in each).
+pub const SIDE_BY_SIDE_ROUNDS: usize = 3;
+
+/// Each MinAtar game's steps (v1): ours from the criterion run, and with `py` rounds of ours
+/// (as bits) and the package's measured one after the other; the package's version.
+fn minatar_games(py: Option<&str>, crit: &Criterion) -> Result<(Option<String>, Vec<GameSteps>)> {
+    let mut version = None;
+    let mut games = Vec::new();
+    for id in EnvId::ALL {
+        let EnvId::MinAtar {
+            game,
+            minimal_actions: true,
+        } = id
+        else {
+            continue;
+        };
+        let key = id.name().replace('/', "_");
+        let mut rounds = Vec::new();
+        for _ in 0..SIDE_BY_SIDE_ROUNDS {
+            let Some(py) = py else { break };
+            let ours = bits_steps_per_s(id, 2_000_000)?;
+            let Some(package) = script_json(
+                py,
+                "minatar_peer.py",
+                &["--env-steps", "50000", "--game", game.title()],
+            ) else {
+                break;
+            };
+            version = package["minatar"].as_str().map(String::from);
+            if let Some(rate) = package["steps_per_s"][id.name()].as_f64() {
+                rounds.push((ours, rate));
             }
-        })
+        }
+        games.push(GameSteps {
+            id,
+            f32_rate: crit.get(&format!("env_step/{key}")).map(|ns| 1e9 / ns),
+            bits_rate: crit
+                .get(&format!("minatar_step_bits/{key}"))
+                .map(|ns| 1e9 / ns),
+            rounds,
+        });
+    }
+    Ok((version, games))
+}
+
+/// Our steps per second of MinAtar game `id` with the grid as bits, over `n` steps of random
+/// actions, resets included: what `minatar_step_bits` times, in this process, so that it can
+/// run beside the package.
+fn bits_steps_per_s(id: EnvId, n: usize) -> Result<f64> {
+    let EnvId::MinAtar {
+        game,
+        minimal_actions,
+    } = id
+    else {
+        anyhow::bail!("{id} is not a MinAtar game");
+    };
+    let mut env = envs::MinAtar::new(
+        game,
+        minimal_actions,
+        u32::MAX,
+        envs::MinAtarOptions::default(),
+    )?;
+    env.seed(0);
+    let mut bits = vec![0u8; id.obs_dim().div_ceil(8)];
+    env.reset_bits(&mut bits);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let actions: Vec<usize> = (0..4096)
+        .map(|_| rng.gen_range(0..id.n_actions()))
         .collect();
-    let version = package
-        .as_ref()
-        .and_then(|p| p["minatar"].as_str())
-        .map(String::from);
-    (version, games)
+    let started = Instant::now();
+    for i in 0..n {
+        if env
+            .step_bits(actions[i % actions.len()], &mut bits)?
+            .terminated
+        {
+            env.reset_bits(&mut bits);
+        }
+    }
+    std::hint::black_box(&bits);
+    Ok(n as f64 / started.elapsed().as_secs_f64())
 }
 
 fn measure_loops(paper: &Config, steps: u64) -> Result<Vec<LoopRow>> {

@@ -218,29 +218,36 @@ fn minatar(r: &mut String, m: &MinAtar) {
     let _ = writeln!(r, "\n## MinAtar\n");
     let _ = writeln!(
         r,
-        "Steps of each game (v1, random actions, resets included): with the grid written as bits (`MinAtar::step_bits` and `reset_bits`: the like-for-like measure, since the package's `state()` hands out the grid as booleans, and the form the replay stores), and through the `Environment` trait with the `f32` grid the training loop feeds the network (a conversion the package leaves to its user). The package: minatar {} through its gym wrapper (`scripts/minatar_peer.py --env-steps`), same run.\n",
+        "Steps of each game (v1, random actions, resets included): with the grid written as bits (`MinAtar::step_bits` and `reset_bits`: the like-for-like measure, since the package's `state()` hands out the grid as booleans, and the form the replay stores), and through the `Environment` trait with the `f32` grid the training loop feeds the network (a conversion the package leaves to its user). The package: minatar {} through its gym wrapper (`scripts/minatar_peer.py --env-steps 50000 --game <Game>`), measured side by side with ours: in each of {} rounds, two million of our steps as bits in this process, then the package's, so that the machine's drift moves both; the last column is the median of the rounds' ratios and their range, and the package's column its median rate.\n",
         m.package.as_deref().unwrap_or(
             "not measured (run with `--peer` and a python with `pip install minatar==1.0.15 gymnasium`)"
-        )
+        ),
+        crate::measure::SIDE_BY_SIDE_ROUNDS
     );
     let _ = writeln!(
         r,
-        "| game | ours, f32 grid | ours, bit grid | the package | ours ÷ package (f32, bits) |\n|---|---|---|---|---|"
+        "| game | ours, f32 grid | ours, bit grid | the package | ours ÷ package, f32 grid | ours ÷ package, bits, side by side |\n|---|---|---|---|---|---|"
     );
     let per_s = |v: Option<f64>| v.map_or("–".into(), |v| format!("{:.2} M/s", v / 1e6));
     for g in &m.games {
-        let ratio = match (g.f32_rate, g.bits_rate, g.package) {
-            (Some(a), Some(b), Some(t)) => format!("{:.0}×, {:.0}×", a / t, b / t),
+        let package = g.package();
+        let f32_ratio = match (g.f32_rate, package) {
+            (Some(a), Some(p)) => format!("{:.0}×", a / p),
             _ => "–".into(),
+        };
+        let ratios = g.ratios();
+        let bits_ratio = match ratios.as_slice() {
+            [] => "–".into(),
+            [one] => format!("{one:.0}×"),
+            [lo, .., hi] => format!("{:.0}× ({lo:.0}–{hi:.0}×)", lab::stats::median(&ratios)),
         };
         let _ = writeln!(
             r,
-            "| {} | {} | {} | {} | {ratio} |",
+            "| {} | {} | {} | {} | {f32_ratio} | {bits_ratio} |",
             g.id,
             per_s(g.f32_rate),
             per_s(g.bits_rate),
-            g.package
-                .map_or("–".into(), |t| format!("{:.0} k/s", t / 1e3))
+            package.map_or("–".into(), |t| format!("{:.0} k/s", t / 1e3))
         );
     }
     let (id, us) = (m.id, m.us);

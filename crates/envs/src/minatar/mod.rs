@@ -180,11 +180,11 @@ impl<'a, const C: usize> Grid<'a, C> {
         }
     }
 
-    /// Adds `layer`'s bits to the grid.
+    /// Adds `words` to the grid's words from word `first` on.
     #[inline]
-    pub(crate) fn or_layer(&mut self, layer: &[u64; 16]) {
-        for (w, l) in self.words[..Self::WORDS].iter_mut().zip(layer) {
-            *w |= l;
+    pub(crate) fn or_words(&mut self, first: usize, words: &[u64]) {
+        for (w, add) in self.words[first..].iter_mut().zip(words) {
+            *w |= add;
         }
     }
 

@@ -49,25 +49,24 @@ struct Sub {
 /// Row 9's gauges drawn ahead, by how much they show: `OXYGEN_GAUGE[k]` lights columns `0..k`
 /// of channel 7 (`k` = oxygen · 10 / 200, at most 10), `DIVER_GAUGE[k]` columns `9 − k..9` of
 /// channel 8 (`k` divers, none when the count is 0 or −1). A lookup instead of a loop whose
-/// length changes from step to step.
-const OXYGEN_GAUGE: [[u64; 16]; 11] = gauge(7, false);
-const DIVER_GAUGE: [[u64; 16]; 10] = gauge(8, true);
+/// length changes from step to step. Row 9 is bits 900–999 of the grid, so each gauge is the
+/// grid's last two words (from [`GAUGE_WORD`]).
+const OXYGEN_GAUGE: [[u64; 2]; 11] = gauge(7, false);
+const DIVER_GAUGE: [[u64; 2]; 10] = gauge(8, true);
+const GAUGE_WORD: usize = 9 * 10 * Seaquest::CHANNELS / 64;
 
 /// `N` gauges of channel `c` on row 9, lit from the left or (`from_right`) from column 8 down.
-const fn gauge<const N: usize>(c: usize, from_right: bool) -> [[u64; 16]; N] {
-    let mut table = [[0; 16]; N];
+const fn gauge<const N: usize>(c: usize, from_right: bool) -> [[u64; 2]; N] {
+    let mut table = [[0; 2]; N];
     let mut k = 0;
     while k < N {
+        let mut grid = [0; 16];
         let mut x = 0;
         while x < k as i32 {
-            set_bit::<{ Seaquest::CHANNELS }>(
-                &mut table[k],
-                9,
-                if from_right { 8 - x } else { x },
-                c,
-            );
+            set_bit::<{ Seaquest::CHANNELS }>(&mut grid, 9, if from_right { 8 - x } else { x }, c);
             x += 1;
         }
+        table[k] = [grid[GAUGE_WORD], grid[GAUGE_WORD + 1]];
         k += 1;
     }
     table
@@ -495,8 +494,14 @@ impl Seaquest {
         };
         // numpy reads a negative column from the right.
         out.set(self.sub_y, back.rem_euclid(10), 1);
-        out.or_layer(&OXYGEN_GAUGE[(self.oxygen.max(0) * 10 / MAX_OXYGEN).min(10) as usize]);
-        out.or_layer(&DIVER_GAUGE[self.diver_count.clamp(0, 9) as usize]);
+        out.or_words(
+            GAUGE_WORD,
+            &OXYGEN_GAUGE[(self.oxygen.max(0) * 10 / MAX_OXYGEN).min(10) as usize],
+        );
+        out.or_words(
+            GAUGE_WORD,
+            &DIVER_GAUGE[self.diver_count.clamp(0, 9) as usize],
+        );
         for b in &self.f_bullets {
             out.set(b.y, b.x, 2);
         }

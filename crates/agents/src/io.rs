@@ -30,6 +30,9 @@ struct WeightsFile {
     /// Q-networks: the normalisation of each hidden layer's input, and the cells, head last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     input_norm: Option<InputNorm>,
+    /// Q-networks with a convolutional first layer: its window's side (the grid is the task's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    conv_kernel: Option<usize>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     layers: Vec<LayerWeights>,
     /// Layer-local networks.
@@ -50,12 +53,17 @@ pub struct Weights {
 
 /// Saves a trained network, with the agent and task, as JSON (atomically).
 pub fn save_weights(path: &Path, kind: AgentKind, env: EnvId, policy: &Policy) -> Result<()> {
-    let (input_norm, layers, local) = match policy {
+    let (input_norm, conv_kernel, layers, local) = match policy {
         Policy::Q(net) => {
-            let (input_norm, layers) = crate::q::weights::write(net);
-            (Some(input_norm), layers, None)
+            let (input_norm, conv_kernel, layers) = crate::q::weights::write(net);
+            (Some(input_norm), conv_kernel, layers, None)
         }
-        Policy::Local(net) => (None, Vec::new(), Some(crate::local::weights::write(net))),
+        Policy::Local(net) => (
+            None,
+            None,
+            Vec::new(),
+            Some(crate::local::weights::write(net)),
+        ),
     };
     let file = WeightsFile {
         format: WEIGHTS_FORMAT.into(),
@@ -63,6 +71,7 @@ pub fn save_weights(path: &Path, kind: AgentKind, env: EnvId, policy: &Policy) -
         agent: kind,
         env,
         input_norm,
+        conv_kernel,
         layers,
         local,
     };
@@ -107,9 +116,10 @@ pub fn load_weights(path: &Path) -> Result<Weights> {
     };
     let policy = match (&file.local, local_family) {
         (Some(local), true) => Policy::Local(crate::local::weights::read(local).map_err(bad)?),
-        (None, false) => {
-            Policy::Q(crate::q::weights::read(file.input_norm, &file.layers).map_err(bad)?)
-        }
+        (None, false) => Policy::Q(
+            crate::q::weights::read(file.input_norm, file.conv_kernel, file.env, &file.layers)
+                .map_err(bad)?,
+        ),
         _ => {
             return Err(bad(format!(
                 "a {} agent's file must hold {}",

@@ -296,6 +296,7 @@ fn bp_gradient_matches_finite_differences() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let mut net = QNetwork::new(
             4,
+            None,
             &[16, 8],
             2,
             ff_core::Init::XavierUniform,

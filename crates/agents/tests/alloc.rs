@@ -182,14 +182,25 @@ fn steady_state_training_steps_allocate_nothing() {
         (AgentKind::Bp, sb3),
         (AgentKind::LocalTd, local.clone()),
         (AgentKind::GoodnessQ, local),
+        // The preset's network: the convolution's windows drawn into a reused buffer.
         (AgentKind::Bp, minatar("Seaquest", &["bp.double-q=true"])),
         (
+            AgentKind::Bp,
+            minatar("Breakout", &["network.conv=\"none\""]),
+        ),
+        (
             AgentKind::LocalTd,
-            minatar("Breakout", &["network.cell-norm=\"after-relu\""]),
+            minatar(
+                "Breakout",
+                &["network.cell-norm=\"after-relu\"", "network.conv=\"none\""],
+            ),
         ),
         (
             AgentKind::GoodnessQ,
-            minatar("SpaceInvaders", &["network.cell-norm=\"before-relu\""]),
+            minatar(
+                "SpaceInvaders",
+                &["network.cell-norm=\"before-relu\"", "network.conv=\"none\""],
+            ),
         ),
     ] {
         let mut agent = build(kind, &cfg, &mut stream(0, Stream::Init)).expect("valid");

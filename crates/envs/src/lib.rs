@@ -46,7 +46,7 @@ pub mod minatar;
 mod mountain_car;
 
 pub use acrobot::{Acrobot, AcrobotState};
-pub use minatar::{Game, MinAtar, MinAtarOptions};
+pub use minatar::{GRID, Game, MinAtar, MinAtarOptions};
 pub use mountain_car::{MountainCar, MountainCarState};
 
 use rand::RngCore;

@@ -78,6 +78,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cell;
+pub mod conv;
 pub mod dense;
 mod error;
 pub mod ff;

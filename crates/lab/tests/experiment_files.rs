@@ -49,6 +49,7 @@ fn every_shipped_experiment_file_expands() {
             "minatar",
             "minatar-ff-control",
             "minatar-short",
+            "minatar-short-rmsprop",
             "paper",
             "reference",
             "reference-local",

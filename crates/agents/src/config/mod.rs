@@ -157,6 +157,11 @@ pub struct RawNetwork {
     pub hidden: Vec<usize>,
     /// A LayerNorm in every hidden cell, before or after its ReLU (bp, local-td, goodness-q).
     pub cell_norm: RawCellNorm,
+    /// A convolutional layer before the hidden layers (bp on MinAtar's grids): `"none"` or
+    /// `{ filters = 16, kernel = 3 }`. Left out of a written config when `"none"`, so configs
+    /// from before it existed read and hash as they did.
+    #[serde(skip_serializing_if = "RawConv::is_none")]
+    pub conv: RawConv,
 }
 
 impl Default for RawNetwork {
@@ -164,7 +169,97 @@ impl Default for RawNetwork {
         Self {
             hidden: vec![128, 64],
             cell_norm: RawCellNorm::None,
+            conv: RawConv::default(),
         }
+    }
+}
+
+/// `network.conv`: `"none"`, or a layer of `filters` windows of `kernel × kernel` over the
+/// grid (stride 1, no padding, ReLU), the MinAtar paper's `Conv2d(channels, 16, 3)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum RawConv {
+    /// `"none"`.
+    Keyword(RawConvKeyword),
+    /// `{ filters = 16, kernel = 3 }`.
+    Layer(RawConvLayer),
+}
+
+impl Default for RawConv {
+    fn default() -> Self {
+        RawConv::Keyword(RawConvKeyword::None)
+    }
+}
+
+impl RawConv {
+    /// Whether no convolution is asked for.
+    pub fn is_none(&self) -> bool {
+        matches!(self, RawConv::Keyword(RawConvKeyword::None))
+    }
+}
+
+/// `network.conv = "none"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawConvKeyword {
+    /// No convolutional layer.
+    None,
+}
+
+/// `network.conv = { filters, kernel }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawConvLayer {
+    /// Filters (output channels).
+    pub filters: usize,
+    /// Side of the square window.
+    pub kernel: usize,
+}
+
+/// The validated `network.conv`: the window geometry over the task's grid and the filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvConfig {
+    /// Grid, channels and window.
+    pub geometry: ff_core::conv::Conv2d,
+    /// Filters (output channels).
+    pub filters: usize,
+}
+
+impl ConvConfig {
+    /// Width of the feature maps the first hidden layer reads: positions × filters.
+    pub fn out_dim(&self) -> usize {
+        self.geometry.positions() * self.filters
+    }
+
+    fn validate(raw: &RawConv, env: EnvId, c: &Checker<'_>) -> Result<Option<Self>, ConfigError> {
+        let RawConv::Layer(layer) = *raw else {
+            return Ok(None);
+        };
+        let value = format!(
+            "{{ filters = {}, kernel = {} }}",
+            layer.filters, layer.kernel
+        );
+        let EnvId::MinAtar { game, .. } = env else {
+            return Err(c.fail(
+                "network.conv",
+                &value,
+                &format!("\"none\" for {env}: a convolution needs a grid observation (a MinAtar game), and {env} observes a vector"),
+            ));
+        };
+        c.at_least("network.conv.filters", layer.filters, 1)?;
+        if !(1..=envs::GRID).contains(&layer.kernel) {
+            return Err(c.fail(
+                "network.conv.kernel",
+                layer.kernel,
+                &format!("1 to {} (the grid's side)", envs::GRID),
+            ));
+        }
+        let geometry = ff_core::conv::Conv2d::new(envs::GRID, game.channels(), layer.kernel)
+            .map_err(|e| c.fail("network.conv", &value, &e.to_string()))?;
+        Ok(Some(Self {
+            geometry,
+            filters: layer.filters,
+        }))
     }
 }
 
@@ -379,6 +474,7 @@ pub struct Config {
     train: TrainConfig,
     hidden: Vec<usize>,
     cell_norm: CellNorm,
+    conv: Option<ConvConfig>,
     bp: BpConfig,
     ff: FfConfig,
     /// Every layer-local rule's section (all validated, whichever agent runs).
@@ -431,13 +527,30 @@ impl MemoryEstimate {
     /// The most any config may need (1 TiB); `ffdqn train --max-memory` sets a lower limit.
     pub const MAX_BYTES: u64 = 1 << 40;
 
-    /// The estimate for a run on `env` with these hidden widths and training settings, every
-    /// agent's layout covered (a layer reading its predecessor, the observation and the action).
-    pub fn of(env: EnvId, hidden: &[usize], train: &TrainConfig) -> Option<Self> {
+    /// The estimate for a run on `env` with this convolution, these hidden widths and training
+    /// settings, every agent's layout covered (a layer reading its predecessor, the observation
+    /// and the action).
+    pub fn of(
+        env: EnvId,
+        conv: Option<&ConvConfig>,
+        hidden: &[usize],
+        train: &TrainConfig,
+    ) -> Option<Self> {
         let (obs, na) = (env.obs_dim() as u64, env.n_actions() as u64);
         let mut params: u64 = 0;
         let mut units: u64 = 0;
         let mut prev = obs;
+        if let Some(conv) = conv {
+            // The filters, and per sample every window's values and every position's outputs.
+            let (patch, positions) = (
+                conv.geometry.patch_len() as u64,
+                conv.geometry.positions() as u64,
+            );
+            let filters = conv.filters as u64;
+            params = patch.checked_add(1)?.checked_mul(filters)?;
+            units = positions.checked_mul(patch.checked_add(filters)?)?;
+            prev = positions.checked_mul(filters)?;
+        }
         for &w in hidden {
             let w = w as u64;
             let input = prev.checked_add(obs)?.checked_add(na)?;
@@ -733,11 +846,13 @@ impl Config {
     /// The estimate of what a run of this config holds in memory.
     pub fn memory_estimate(&self) -> MemoryEstimate {
         // Checked when the config was validated.
-        MemoryEstimate::of(self.env.id, &self.hidden, &self.train).unwrap_or(MemoryEstimate {
-            network: u64::MAX / 3,
-            replay: u64::MAX / 3,
-            activations: u64::MAX / 3,
-        })
+        MemoryEstimate::of(self.env.id, self.conv.as_ref(), &self.hidden, &self.train).unwrap_or(
+            MemoryEstimate {
+                network: u64::MAX / 3,
+                replay: u64::MAX / 3,
+                activations: u64::MAX / 3,
+            },
+        )
     }
 
     /// Parses and validates TOML text; `source` names it in errors.
@@ -774,6 +889,7 @@ impl Config {
             ));
         }
         let hidden = validate_hidden(&raw.network, &c)?;
+        let conv = ConvConfig::validate(&raw.network.conv, env.id, &c)?;
         let bp = BpConfig::validate(&raw.bp, &c)?;
         let ff = FfConfig::validate(&raw.ff, &bp, &c)?;
         let local = LocalRule::all()
@@ -786,7 +902,7 @@ impl Config {
         };
         // Sizes before anything is allocated: a product that wraps, or a run no machine holds,
         // is a named error here, not a crash at the first allocation.
-        match MemoryEstimate::of(env.id, &hidden, &train) {
+        match MemoryEstimate::of(env.id, conv.as_ref(), &hidden, &train) {
             Some(m) if m.total() <= MemoryEstimate::MAX_BYTES => {}
             estimate => {
                 let (key, value, needed) = match estimate {
@@ -818,6 +934,7 @@ impl Config {
             train,
             hidden,
             cell_norm,
+            conv,
             bp,
             ff,
             local,
@@ -925,6 +1042,9 @@ impl Config {
                 });
             }
         }
+        if agent != AgentKind::Bp {
+            cfg.refuse_conv(agent.name())?;
+        }
         let own = Section::of_agent(agent);
         if !cfg.written.contains(&own) {
             return Err(ConfigError::MissingSection {
@@ -973,6 +1093,27 @@ impl Config {
     /// The hidden cells' LayerNorm (`network.cell-norm`).
     pub fn cell_norm(&self) -> CellNorm {
         self.cell_norm
+    }
+
+    /// The convolutional first layer (`network.conv`), if any.
+    pub fn conv(&self) -> Option<ConvConfig> {
+        self.conv
+    }
+
+    /// Refuses `network.conv` for `agent`, whose layers learn from their own inputs: only
+    /// `bp` back-propagates into a convolution.
+    pub fn refuse_conv(&self, agent: &str) -> Result<(), ConfigError> {
+        match self.raw.network.conv {
+            RawConv::Layer(l) => Err(ConfigError::Invalid {
+                file: self.source.clone(),
+                key: "network.conv".into(),
+                value: format!("{{ filters = {}, kernel = {} }}", l.filters, l.kernel),
+                allowed: format!(
+                    "\"none\" for the {agent} agent: only bp back-propagates into a convolutional layer; set network.conv = \"none\" (and network.hidden for the flattened grid) or use bp"
+                ),
+            }),
+            RawConv::Keyword(_) => Ok(()),
+        }
     }
 
     /// A layer-local rule's section (`[local-td]`, `[goodness-q]`).

@@ -46,6 +46,7 @@ pub struct LocalAgent {
 impl LocalAgent {
     /// A fresh agent of `rule` with its section's init drawn from `rng`.
     pub fn new(rule: LocalRule, cfg: &Config, rng: &mut ChaCha8Rng) -> Result<Self> {
+        cfg.refuse_conv(rule.name())?;
         let local = cfg.local(rule);
         let env = cfg.env().id;
         let online = LocalNet::new(

@@ -25,6 +25,8 @@ pub struct BpLearner {
     outs: Vec<Buf<f32>>,
     caches: Vec<CellCache<f32>>,
     dq: Buf<f32>,
+    /// The batch's windows, with a convolutional first layer (kept for its backward pass).
+    patches: Buf<f32>,
     grads: Vec<CellGrads<f32>>,
     /// The one pair of backward work buffers, lent to each layer in turn.
     work: CellGrads<f32>,
@@ -55,6 +57,7 @@ impl BpLearner {
             outs: vec![Buf::default(); n],
             caches: vec![CellCache::default(); n],
             dq: Buf::default(),
+            patches: Buf::default(),
             grads: net.layers.iter().map(CellGrads::for_cell).collect(),
             work: CellGrads::default(),
         })
@@ -81,14 +84,17 @@ impl BpLearner {
         // Forward, keeping every layer's (normalised) input, output and cell cache.
         for l in 0..n {
             let (done, rest) = self.outs.split_at_mut(l);
-            let raw = if l == 0 { obs } else { done[l - 1].mat() };
+            let raw = match done.last() {
+                None => net.first_input(obs, &mut self.patches)?,
+                Some(prev) => net.next_input(l, prev)?,
+            };
             let input = norm.apply(raw, &mut self.normed[l]);
             net.layers[l].forward_train(input, &mut rest[0], &mut self.caches[l])?;
         }
         // The head's TD step, then backward from the head down.
         let loss = td_gradients(
             net.layers[n].dense(),
-            self.outs[n - 1].mat(),
+            net.next_input(n, &self.outs[n - 1])?,
             &batch.actions,
             targets,
             self.td_loss,
@@ -100,17 +106,27 @@ impl BpLearner {
         .map_err(|e| Error::from(e).in_layer(n))?
         .loss;
         for l in (0..n).rev() {
-            let raw = if l == 0 { obs } else { self.outs[l - 1].mat() };
+            // The forward pass's windows are still in `patches`: read, not redrawn.
+            let raw = match (l, net.conv) {
+                (0, None) => obs,
+                (0, Some(_)) => self.patches.mat(),
+                _ => net.next_input(l, &self.outs[l - 1])?,
+            };
             let input = match norm {
                 InputNorm::None => raw,
                 InputNorm::L2 => self.normed[l].mat(),
+            };
+            // The convolution's upstream gradient arrives as the feature maps' gradient.
+            let upstream = match (l, net.conv) {
+                (0, Some(conv)) => conv.cell_grad(dh.mat(), net.layers[0].out_dim())?,
+                _ => dh.mat(),
             };
             let want_dx = l > 0;
             self.grads[l].swap_work(&mut self.work);
             let done = net.layers[l].backward(
                 input,
                 self.outs[l].mat(),
-                dh.mat(),
+                upstream,
                 &self.caches[l],
                 &mut self.grads[l],
                 want_dx.then_some(&mut *dx),

@@ -141,6 +141,7 @@ impl BpAgent {
         let env = cfg.env().id;
         let net = QNetwork::new(
             env.obs_dim(),
+            cfg.conv(),
             cfg.hidden(),
             env.n_actions(),
             cfg.bp().init,
@@ -240,9 +241,11 @@ impl FfAgent {
             }
             .into());
         }
+        cfg.refuse_conv("ff")?;
         let env = cfg.env().id;
         let net = QNetwork::new(
             env.obs_dim(),
+            None,
             cfg.hidden(),
             env.n_actions(),
             ff.init,

@@ -2,8 +2,10 @@
 //! the Q-head.
 
 use crate::Result;
+use crate::config::ConvConfig;
 use crate::layers::{argmax, first_non_finite, output_of, ping_pong};
 use ff_core::cell::{Cell, CellCache, CellNorm};
+use ff_core::conv::Conv2d;
 use ff_core::ff::FfScratch;
 use ff_core::optim::Tensors;
 use ff_core::{Buf, Dense, Init, InputNorm, MatRef};
@@ -18,6 +20,10 @@ pub struct QNetwork {
     /// Normalisation applied to every hidden layer's input (the head reads the last hidden
     /// layer unnormalised).
     pub input_norm: InputNorm,
+    /// With a convolutional first layer (`network.conv`, BP-DQN only), its windows: then
+    /// `layers[0]` is the convolution's cell, reading each window of the grid
+    /// ([`Conv2d::patches`]), and `layers[1]` reads its feature maps ([`Conv2d::features`]).
+    pub conv: Option<Conv2d>,
 }
 
 /// Reusable buffers for forward passes without a backward pass (acting, target values). Once
@@ -28,6 +34,8 @@ pub struct Workspace {
     pub(crate) bufs: [Buf<f32>; 2],
     /// A layer's L2-normalised input (with `InputNorm::L2`).
     pub(crate) x_norm: Buf<f32>,
+    /// The observations' windows, for a convolutional first layer.
+    pub(crate) patches: Buf<f32>,
     pub(crate) scratch: FfScratch<f32>,
     /// A cell's LayerNorm work space (forward passes only).
     pub(crate) cache: CellCache<f32>,
@@ -45,10 +53,13 @@ impl QNetwork {
         }
     }
 
-    /// A network `obs_dim → hidden… → n_actions` whose hidden cells carry `cell_norm`.
+    /// A network `obs_dim → [conv →] hidden… → n_actions` whose hidden cells carry
+    /// `cell_norm` (the convolution, drawn with `hidden_init`, has none; its observations are
+    /// `conv`'s grids, `obs_dim` its `in_dim`).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         obs_dim: usize,
+        conv: Option<ConvConfig>,
         hidden: &[usize],
         n_actions: usize,
         hidden_init: Init,
@@ -57,14 +68,54 @@ impl QNetwork {
         cell_norm: CellNorm,
         rng: &mut impl Rng,
     ) -> Self {
-        let mut layers = Vec::with_capacity(hidden.len() + 1);
+        let mut layers = Vec::with_capacity(hidden.len() + 2);
         let mut width = obs_dim;
+        if let Some(c) = conv {
+            let patch = c.geometry.patch_len();
+            layers.push(Cell::new(
+                patch,
+                c.filters,
+                hidden_init,
+                CellNorm::None,
+                rng,
+            ));
+            width = c.out_dim();
+        }
         for &h in hidden {
             layers.push(Cell::new(width, h, hidden_init, cell_norm, rng));
             width = h;
         }
         layers.push(Cell::affine(Dense::new(width, n_actions, head_init, rng)));
-        Self { layers, input_norm }
+        Self {
+            layers,
+            input_norm,
+            conv: conv.map(|c| c.geometry),
+        }
+    }
+
+    /// Layer 0's input: the observations `x`, or with a convolution their windows, written
+    /// into `patches`.
+    pub(crate) fn first_input<'a>(
+        &self,
+        x: MatRef<'a, f32>,
+        patches: &'a mut Buf<f32>,
+    ) -> Result<MatRef<'a, f32>> {
+        match self.conv {
+            None => Ok(x),
+            Some(conv) => {
+                conv.patches(x, patches)?;
+                Ok(patches.mat())
+            }
+        }
+    }
+
+    /// Layer `l`'s input (`l ≥ 1`): layer `l − 1`'s output `prev`, read as feature maps when
+    /// that layer is the convolution.
+    pub(crate) fn next_input<'a>(&self, l: usize, prev: &'a Buf<f32>) -> Result<MatRef<'a, f32>> {
+        match self.conv {
+            Some(conv) if l == 1 => Ok(conv.features(prev.mat())?),
+            _ => Ok(prev.mat()),
+        }
     }
 
     /// Number of hidden layers.
@@ -79,12 +130,17 @@ impl QNetwork {
 
     /// Width of the input.
     pub fn obs_dim(&self) -> usize {
-        self.layers[0].in_dim()
+        self.conv.map_or(self.layers[0].in_dim(), |c| c.in_dim())
     }
 
-    /// Widths of the hidden layers.
+    /// The layers of `network.hidden` start here: after the convolution, if any.
+    fn first_dense(&self) -> usize {
+        usize::from(self.conv.is_some())
+    }
+
+    /// Widths of the hidden layers (after the convolution, if any).
     pub fn hidden_dims(&self) -> Vec<usize> {
-        self.layers[..self.n_hidden()]
+        self.layers[self.first_dense()..self.n_hidden()]
             .iter()
             .map(Cell::out_dim)
             .collect()
@@ -100,11 +156,15 @@ impl QNetwork {
         let n = self.n_hidden();
         for l in 0..n {
             let (prev, out) = ping_pong(&mut ws.bufs, l);
-            let raw = if l == 0 { x } else { prev.mat() };
+            let raw = if l == 0 {
+                self.first_input(x, &mut ws.patches)?
+            } else {
+                self.next_input(l, prev)?
+            };
             let input = self.input_norm.apply(raw, &mut ws.x_norm);
             self.layers[l].forward(input, out, &mut ws.cache)?;
         }
-        let features = output_of(&ws.bufs, n - 1).mat();
+        let features = self.next_input(n, output_of(&ws.bufs, n - 1))?;
         self.layers[n].forward(features, &mut ws.q, &mut ws.cache)?;
         Ok(())
     }
@@ -126,7 +186,7 @@ impl QNetwork {
     /// The hidden cells' normalisation.
     pub fn cell_norm(&self) -> CellNorm {
         self.layers
-            .first()
+            .get(self.first_dense())
             .filter(|c| c.has_relu())
             .map_or(CellNorm::None, Cell::position)
     }

@@ -3,25 +3,62 @@
 
 use super::QNetwork;
 use crate::dense_file::{LayerWeights, cell_from, cell_weights, dense_from};
+use envs::EnvId;
 use ff_core::InputNorm;
 use ff_core::cell::Cell;
+use ff_core::conv::Conv2d;
 
-/// A Q-network as its file holds it: its input normalisation and its layers.
-pub(crate) fn write(net: &QNetwork) -> (InputNorm, Vec<LayerWeights>) {
+/// A Q-network as its file holds it: its input normalisation, its convolution's kernel (if
+/// it has one) and its layers.
+pub(crate) fn write(net: &QNetwork) -> (InputNorm, Option<usize>, Vec<LayerWeights>) {
     (
         net.input_norm,
+        net.conv.map(|c| c.kernel()),
         net.layers.iter().map(cell_weights).collect(),
     )
 }
 
 /// A Q-network read back from its file, every shape and value checked.
+/// With `conv_kernel`, the first layer is a convolution over `env`'s grid.
 pub(crate) fn read(
     input_norm: Option<InputNorm>,
+    conv_kernel: Option<usize>,
+    env: EnvId,
     file_layers: &[LayerWeights],
 ) -> Result<QNetwork, String> {
     let Some(input_norm) = input_norm else {
         return Err("a Q-network's file needs input_norm (\"none\" or \"l2\")".into());
     };
+    let conv = match (conv_kernel, env) {
+        (None, _) => None,
+        (Some(k), EnvId::MinAtar { game, .. }) => Some(
+            Conv2d::new(envs::GRID, game.channels(), k)
+                .map_err(|e| format!("conv_kernel {k}: {e}"))?,
+        ),
+        (Some(k), _) => {
+            return Err(format!(
+                "conv_kernel {k}: a convolution needs a grid observation (a MinAtar game), and {env} observes a vector"
+            ));
+        }
+    };
+    if let (Some(c), [first, second, ..]) = (conv, file_layers) {
+        if first.in_dim != c.patch_len() {
+            return Err(format!(
+                "the convolution (layer 0) takes {} inputs, but a {k} × {k} window of {env}'s grid holds {}",
+                first.in_dim,
+                c.patch_len(),
+                k = c.kernel()
+            ));
+        }
+        if second.in_dim != c.positions() * first.out_dim {
+            return Err(format!(
+                "layer 1 takes {} inputs, but the convolution gives {} positions × {} filters",
+                second.in_dim,
+                c.positions(),
+                first.out_dim
+            ));
+        }
+    }
     if file_layers.len() < 2 {
         return Err(format!(
             "{} layer(s): a Q-network needs at least one hidden layer and a head",
@@ -31,7 +68,8 @@ pub(crate) fn read(
     let mut layers = Vec::with_capacity(file_layers.len());
     let last = file_layers.len() - 1;
     for (k, l) in file_layers.iter().enumerate() {
-        if k > 0 && l.in_dim != file_layers[k - 1].out_dim {
+        // After a convolution, layer 1 reads its feature maps (checked above).
+        if k > 0 && !(k == 1 && conv.is_some()) && l.in_dim != file_layers[k - 1].out_dim {
             return Err(format!(
                 "layer {k} takes {} inputs but layer {} gives {}",
                 l.in_dim,
@@ -48,5 +86,9 @@ pub(crate) fn read(
             layers.push(cell_from(l, &format!("layer {k}"))?);
         }
     }
-    Ok(QNetwork { layers, input_norm })
+    Ok(QNetwork {
+        layers,
+        input_norm,
+        conv,
+    })
 }

@@ -411,7 +411,7 @@ fn minatar_games(py: Option<&str>, crit: &Criterion) -> Result<(Option<String>, 
         let mut rounds = Vec::new();
         for _ in 0..SIDE_BY_SIDE_ROUNDS {
             let Some(py) = py else { break };
-            let ours = bits_steps_per_s(id, 2_000_000)?;
+            let ours = bits_steps_per_s(game, 2_000_000)?;
             let Some(package) = script_json(
                 py,
                 "minatar_peer.py",
@@ -436,23 +436,12 @@ fn minatar_games(py: Option<&str>, crit: &Criterion) -> Result<(Option<String>, 
     Ok((version, games))
 }
 
-/// Our steps per second of MinAtar game `id` with the grid as bits, over `n` steps of random
-/// actions, resets included: what `minatar_step_bits` times, in this process, so that it can
-/// run beside the package.
-fn bits_steps_per_s(id: EnvId, n: usize) -> Result<f64> {
-    let EnvId::MinAtar {
-        game,
-        minimal_actions,
-    } = id
-    else {
-        anyhow::bail!("{id} is not a MinAtar game");
-    };
-    let mut env = envs::MinAtar::new(
-        game,
-        minimal_actions,
-        u32::MAX,
-        envs::MinAtarOptions::default(),
-    )?;
+/// Our steps per second of `game` (v1) with the grid as bits, over `n` steps of random actions,
+/// resets included: what `minatar_step_bits` times, in this process, so that it can run beside
+/// the package.
+fn bits_steps_per_s(game: envs::Game, n: usize) -> Result<f64> {
+    let mut env = envs::MinAtar::new(game, true, u32::MAX, envs::MinAtarOptions::default())?;
+    let id = envs::Environment::id(&env);
     env.seed(0);
     let mut bits = vec![0u8; id.obs_dim().div_ceil(8)];
     env.reset_bits(&mut bits);

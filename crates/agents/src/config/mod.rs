@@ -216,6 +216,27 @@ pub struct RawConvLayer {
     pub kernel: usize,
 }
 
+impl std::fmt::Display for RawConvLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{{ filters = {}, kernel = {} }}",
+            self.filters, self.kernel
+        )
+    }
+}
+
+/// The windows of `kernel × kernel` over `env`'s grid; the reason in words when `env` has no
+/// grid (not a MinAtar game) or the window does not fit in it.
+pub(crate) fn conv_over(env: EnvId, kernel: usize) -> Result<ff_core::conv::Conv2d, String> {
+    let EnvId::MinAtar { game, .. } = env else {
+        return Err(format!(
+            "a convolution needs a grid observation (a MinAtar game), and {env} observes a vector"
+        ));
+    };
+    ff_core::conv::Conv2d::new(envs::GRID, game.channels(), kernel).map_err(|e| e.to_string())
+}
+
 /// The validated `network.conv`: the window geometry over the task's grid and the filters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvConfig {
@@ -235,27 +256,17 @@ impl ConvConfig {
         let RawConv::Layer(layer) = *raw else {
             return Ok(None);
         };
-        let value = format!(
-            "{{ filters = {}, kernel = {} }}",
-            layer.filters, layer.kernel
-        );
-        let EnvId::MinAtar { game, .. } = env else {
-            return Err(c.fail(
-                "network.conv",
-                &value,
-                &format!("\"none\" for {env}: a convolution needs a grid observation (a MinAtar game), and {env} observes a vector"),
-            ));
-        };
-        c.at_least("network.conv.filters", layer.filters, 1)?;
-        if !(1..=envs::GRID).contains(&layer.kernel) {
-            return Err(c.fail(
+        // Without a grid the whole key is wrong; on one, only the window can be.
+        let geometry = conv_over(env, layer.kernel).map_err(|why| match env {
+            EnvId::MinAtar { .. } => c.fail(
                 "network.conv.kernel",
                 layer.kernel,
                 &format!("1 to {} (the grid's side)", envs::GRID),
-            ));
-        }
-        let geometry = ff_core::conv::Conv2d::new(envs::GRID, game.channels(), layer.kernel)
-            .map_err(|e| c.fail("network.conv", &value, &e.to_string()))?;
+            ),
+            _ => c.fail("network.conv", layer, &format!("\"none\" for {env}: {why}")),
+        });
+        c.at_least("network.conv.filters", layer.filters, 1)?;
+        let geometry = geometry?;
         Ok(Some(Self {
             geometry,
             filters: layer.filters,
@@ -1107,7 +1118,7 @@ impl Config {
             RawConv::Layer(l) => Err(ConfigError::Invalid {
                 file: self.source.clone(),
                 key: "network.conv".into(),
-                value: format!("{{ filters = {}, kernel = {} }}", l.filters, l.kernel),
+                value: l.to_string(),
                 allowed: format!(
                     "\"none\" for the {agent} agent: only bp back-propagates into a convolutional layer; set network.conv = \"none\" (and network.hidden for the flattened grid) or use bp"
                 ),

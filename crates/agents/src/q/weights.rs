@@ -2,11 +2,11 @@
 //! layer's input, and the cells, head last.
 
 use super::QNetwork;
+use crate::config::conv_over;
 use crate::dense_file::{LayerWeights, cell_from, cell_weights, dense_from};
 use envs::EnvId;
 use ff_core::InputNorm;
 use ff_core::cell::Cell;
-use ff_core::conv::Conv2d;
 
 /// A Q-network as its file holds it: its input normalisation, its convolution's kernel (if
 /// it has one) and its layers.
@@ -29,17 +29,9 @@ pub(crate) fn read(
     let Some(input_norm) = input_norm else {
         return Err("a Q-network's file needs input_norm (\"none\" or \"l2\")".into());
     };
-    let conv = match (conv_kernel, env) {
-        (None, _) => None,
-        (Some(k), EnvId::MinAtar { game, .. }) => Some(
-            Conv2d::new(envs::GRID, game.channels(), k)
-                .map_err(|e| format!("conv_kernel {k}: {e}"))?,
-        ),
-        (Some(k), _) => {
-            return Err(format!(
-                "conv_kernel {k}: a convolution needs a grid observation (a MinAtar game), and {env} observes a vector"
-            ));
-        }
+    let conv = match conv_kernel {
+        None => None,
+        Some(k) => Some(conv_over(env, k).map_err(|why| format!("conv_kernel {k}: {why}"))?),
     };
     if let (Some(c), [first, second, ..]) = (conv, file_layers) {
         if first.in_dim != c.patch_len() {

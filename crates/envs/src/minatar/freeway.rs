@@ -17,6 +17,17 @@ struct Car {
     speed: i32,
 }
 
+/// A column one off the road wrapped to its other end, as the cars drive round.
+fn wrap(x: i32) -> i32 {
+    if x < 0 {
+        9
+    } else if x > 9 {
+        0
+    } else {
+        x
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Freeway {
     cars: [Car; 8],
@@ -106,14 +117,7 @@ impl Freeway {
             // selects: eight timers of random periods make a branch each that the CPU misses
             // two or three times a step.
             let moving = car.timer == 0;
-            let x = car.x + if car.speed > 0 { 1 } else { -1 };
-            let x = if x < 0 {
-                9
-            } else if x > 9 {
-                0
-            } else {
-                x
-            };
+            let x = wrap(car.x + if car.speed > 0 { 1 } else { -1 });
             car.x = if moving { x } else { car.x };
             car.timer = if moving {
                 car.speed.abs()
@@ -136,18 +140,11 @@ impl Freeway {
         out.set(self.pos, 4, 0);
         // The package draws a speed-0 car's trail in the previous car's channel (and fails on
         // the first car); `trail` carries over the same way.
-        // (channel 0 here: none yet).
+        // Channel 0 is the chicken's, so `trail == 0` means none yet.
         let mut trail = 0;
         for car in &self.cars {
             out.set(car.y, car.x, 1);
-            let back = if car.speed > 0 { car.x - 1 } else { car.x + 1 };
-            let back = if back < 0 {
-                9
-            } else if back > 9 {
-                0
-            } else {
-                back
-            };
+            let back = wrap(if car.speed > 0 { car.x - 1 } else { car.x + 1 });
             trail = if car.speed != 0 {
                 1 + car.speed.unsigned_abs() as usize
             } else {

@@ -210,7 +210,7 @@ impl<'a, const C: usize> Grid<'a, C> {
     #[inline]
     pub(crate) fn set_when(&mut self, on: bool, y: i32, x: i32, c: usize) {
         // Off the grid the index may wrap; the word mask keeps it in range and `on` clears it.
-        let i = ((y * GRID as i32 + x) * C as i32 + c as i32) as usize;
+        let i = bit_index::<C>(y, x, c);
         self.words[(i >> 6) & 15] |= u64::from(on) << (i & 63);
     }
 }
@@ -224,10 +224,21 @@ pub(crate) fn on_grid(x: i32) -> bool {
 /// Sets cell `(y, x)`, channel `c` of a `C`-channel grid held in `words`.
 #[inline]
 pub(crate) const fn set_bit<const C: usize>(words: &mut [u64; 16], y: i32, x: i32, c: usize) {
-    let i = (y as usize * GRID + x as usize) * C + c;
+    let i = bit_index::<C>(y, x, c);
     // Coordinates are on the grid (a game's invariant, checked on restore): the mask only
     // tells the compiler the word is in range.
     words[(i >> 6) & 15] |= 1 << (i & 63);
+}
+
+/// The bit of cell `(y, x)`, channel `c` in a `C`-channel grid, numpy's `(y, x, c)` order. A
+/// cell off the grid wraps to some index (which [`Grid::set_when`] leaves unset).
+#[inline]
+const fn bit_index<const C: usize>(y: i32, x: i32, c: usize) -> usize {
+    (y as usize)
+        .wrapping_mul(GRID)
+        .wrapping_add(x as usize)
+        .wrapping_mul(C)
+        .wrapping_add(c)
 }
 
 /// Where a drawn grid is written: `f32` zeros and ones, or bits packed into bytes.

@@ -508,18 +508,19 @@ impl Seaquest {
         for b in &self.e_bullets {
             out.set(b.y, b.x, 4);
         }
-        let trail = |right: bool, x: i32| if right { x - 1 } else { x + 1 };
+        // Fish, subs and divers leave a trail behind them, where it is on the grid.
+        let mut trail = |x: i32, y: i32, right: bool| {
+            let back = if right { x - 1 } else { x + 1 };
+            out.set_when(on_grid(back), y, back, 3);
+        };
         for f in &self.e_fish {
-            let back = trail(f.right, f.x);
-            out.set_when(on_grid(back), f.y, back, 3);
+            trail(f.x, f.y, f.right);
         }
         for s in &self.e_subs {
-            let back = trail(s.right, s.x);
-            out.set_when(on_grid(back), s.y, back, 3);
+            trail(s.x, s.y, s.right);
         }
         for d in &self.divers {
-            let back = trail(d.right, d.x);
-            out.set_when(on_grid(back), d.y, back, 3);
+            trail(d.x, d.y, d.right);
         }
         for f in &self.e_fish {
             out.set(f.y, f.x, 5);
